@@ -1,0 +1,262 @@
+//! Command-line interface. Every subcommand returns an exit code: 0 on success, 1 on an error
+//! (printed with its context chain), 2 when a run finished but some cells failed.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::data::fetch::{self, FetchTarget};
+use crate::methods::registry;
+use crate::suite::config::{Isolation, LoadedSuite};
+use crate::{report, suite, system};
+
+/// Benchmark and reproduction harness for mixed-sample data augmentation.
+#[derive(Debug, Parser)]
+#[command(name = "mixbench", version = version_string(), about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the built-in quickstart suite (all methods, synthetic data, small network; a few
+    /// minutes on 2 CPU cores) and write its report.
+    Quickstart(RunArgs),
+    /// Run a suite file: a grid of dataset x model x method x seed. Finished cells are skipped.
+    Run {
+        /// Suite file (YAML).
+        suite: PathBuf,
+        #[command(flatten)]
+        args: RunArgs,
+    },
+    /// Rebuild summary CSVs, plots and report.md of a run folder from its cells' files.
+    Report {
+        /// Run folder (the one holding `cells/`).
+        run_dir: PathBuf,
+    },
+    /// Print libtorch, CUDA and cuDNN availability, devices and threads.
+    Doctor {
+        /// Exit non-zero when CUDA is not available.
+        #[arg(long)]
+        require_cuda: bool,
+    },
+    /// Get or check datasets.
+    Data {
+        #[command(subcommand)]
+        command: DataCommand,
+    },
+    /// List the registered mixing methods and their parameters.
+    Methods,
+    /// Train one prepared cell folder (used by `run` to run each cell in its own process).
+    #[command(hide = true)]
+    Cell {
+        /// Cell folder holding config.yaml.
+        dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DataCommand {
+    /// Download an official CIFAR archive, verify its checksum and unpack it.
+    Fetch {
+        /// Which dataset.
+        dataset: FetchArg,
+        /// Folder to download into.
+        #[arg(long, default_value = "data")]
+        dir: PathBuf,
+    },
+    /// Load every dataset of a suite file and print its sizes, classes and normalisation.
+    Check {
+        /// Suite file (YAML).
+        suite: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum FetchArg {
+    Cifar10,
+    Cifar100,
+}
+
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    /// Output folder (default: the suite's `output`, else runs/<suite name>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Run every cell in this process instead of one process per cell.
+    #[arg(long)]
+    inline: bool,
+}
+
+fn version_string() -> String {
+    format!(
+        "{} (libtorch {})",
+        system::code_version(),
+        system::libtorch_version()
+    )
+}
+
+/// Parses the command line, runs the command and maps the result to an exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match dispatch(cli.command) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(command: Command) -> Result<ExitCode> {
+    match command {
+        Command::Quickstart(args) => {
+            let suite = LoadedSuite::from_text(
+                crate::QUICKSTART_SUITE,
+                Path::new("quickstart.yaml"),
+                Path::new("."),
+                &registry(),
+            )?;
+            run_suite(&suite, crate::QUICKSTART_SUITE, &args)
+        }
+        Command::Run { suite, args } => {
+            let text = std::fs::read_to_string(&suite)
+                .with_context(|| format!("reading suite file {}", suite.display()))?;
+            let loaded = LoadedSuite::from_file(&suite, &registry())?;
+            run_suite(&loaded, &text, &args)
+        }
+        Command::Report { run_dir } => {
+            let files = report::build_report(&run_dir)?;
+            println!("{}", files.report_md.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Doctor { require_cuda } => doctor(require_cuda),
+        Command::Data {
+            command: DataCommand::Fetch { dataset, dir },
+        } => {
+            let target = match dataset {
+                FetchArg::Cifar10 => FetchTarget::Cifar10,
+                FetchArg::Cifar100 => FetchTarget::Cifar100,
+            };
+            let folder = fetch::fetch(target, &dir)?;
+            println!("{}", folder.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Data {
+            command: DataCommand::Check { suite },
+        } => {
+            let loaded = LoadedSuite::from_file(&suite, &registry())?;
+            for spec in &loaded.suite.datasets {
+                let data = spec
+                    .load(&loaded.base_dir)
+                    .with_context(|| format!("dataset `{}`", spec.label()))?;
+                println!(
+                    "{}: {} classes, {} train + {} test images of {}x{}x{}, mean {:?}, std {:?}",
+                    data.name,
+                    data.num_classes(),
+                    data.train.len(),
+                    data.test.len(),
+                    data.train.channels,
+                    data.train.height,
+                    data.train.width,
+                    data.mean,
+                    data.std
+                );
+                for note in &data.notes {
+                    println!("  note: {note}");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Methods => {
+            for info in registry().methods() {
+                println!("{:<12} {}", info.name, info.summary);
+                for p in info.params {
+                    println!("    {}={:<8} {}", p.name, p.default, p.doc);
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Cell { dir } => {
+            if let Err(err) = suite::cell::train_cell(&dir) {
+                let message = format!("{err:#}");
+                crate::records::write_atomic(
+                    &dir.join(crate::records::FAILED),
+                    format!("{message}\n").as_bytes(),
+                )?;
+                return Err(err);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn run_suite(loaded: &LoadedSuite, text: &str, args: &RunArgs) -> Result<ExitCode> {
+    let mut loaded = loaded.clone();
+    if args.inline {
+        loaded.suite.training.isolation = Isolation::Inline;
+    }
+    let run_dir = args.out.clone().unwrap_or_else(|| loaded.output_dir());
+    let outcome = suite::run(&loaded, &run_dir, text)?;
+    let files = report::build_report(&run_dir)?;
+    eprintln!(
+        "{} cells trained, {} skipped (finished before), {} failed",
+        outcome.trained.len(),
+        outcome.skipped.len(),
+        outcome.failed.len()
+    );
+    println!("{}", files.report_md.display());
+    if outcome.failed.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        for (cell, err) in &outcome.failed {
+            eprintln!("failed: {cell}: {err}");
+        }
+        Ok(ExitCode::from(2))
+    }
+}
+
+fn doctor(require_cuda: bool) -> Result<ExitCode> {
+    let cuda = tch::Cuda::is_available();
+    println!("mixbench      {}", system::code_version());
+    println!(
+        "libtorch      {} ({})",
+        system::libtorch_version(),
+        system::libtorch_dir()
+    );
+    println!(
+        "cpu threads   {} intra-op, {} inter-op",
+        tch::get_num_threads(),
+        tch::get_num_interop_threads()
+    );
+    println!(
+        "cuda          {}",
+        if cuda { "available" } else { "not available" }
+    );
+    if cuda {
+        println!("cuda devices  {}", tch::Cuda::device_count());
+        for (i, name) in system::cuda_device_names().iter().enumerate() {
+            println!("  cuda:{i}      {name}");
+        }
+        println!(
+            "cudnn         {}",
+            if tch::Cuda::cudnn_is_available() {
+                format!("available (version {})", tch::utils::version_cudnn())
+            } else {
+                "not available".into()
+            }
+        );
+    } else {
+        println!("cudnn         not available");
+        if tch::utils::has_cuda() {
+            println!("note          libtorch has CUDA support, but no usable GPU/driver was found");
+        }
+    }
+    if require_cuda && !cuda {
+        bail!("--require-cuda: CUDA is not available");
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,284 @@
+//! One model, one method, one optimizer: training epochs and evaluation.
+
+use anyhow::{Context, Result};
+use tch::{nn, Device, Kind, Tensor};
+
+use mixbench_core::{Batch, MixMethod, MixRng};
+
+use super::augment::{Augment, Normalize};
+use super::loss::LossKind;
+use super::saliency::input_gradient;
+use super::schedule::StepSchedule;
+use super::sgd::{Sgd, SgdConfig};
+use super::timer::Stopwatch;
+use crate::data::ImageSet;
+use crate::models::{Classifier, ModelKind};
+
+/// A split of a dataset held on the training device: u8 images and i64 labels.
+pub struct DeviceImages {
+    /// u8 `[N, C, H, W]`.
+    pub images: Tensor,
+    /// i64 `[N]`.
+    pub labels: Tensor,
+}
+
+impl DeviceImages {
+    /// Copies an in-memory image set to `device` once; batches are then gathered there.
+    pub fn upload(set: &ImageSet, device: Device) -> Self {
+        let shape = [
+            set.len() as i64,
+            set.channels as i64,
+            set.height as i64,
+            set.width as i64,
+        ];
+        DeviceImages {
+            images: Tensor::from_slice(&set.images)
+                .view(shape)
+                .to_device(device),
+            labels: Tensor::from_slice(&set.labels).to_device(device),
+        }
+    }
+
+    /// Number of images.
+    pub fn len(&self) -> usize {
+        self.labels.size()[0] as usize
+    }
+
+    /// True when there are no images.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Recipe of a training run.
+#[derive(Clone, Debug)]
+pub struct TrainerConfig {
+    /// Training batch size; the last incomplete batch of an epoch is dropped.
+    pub batch_size: usize,
+    /// Evaluation batch size.
+    pub test_batch_size: usize,
+    /// Learning-rate schedule.
+    pub schedule: StepSchedule,
+    /// SGD settings.
+    pub sgd: SgdConfig,
+    /// Training loss.
+    pub loss: LossKind,
+    /// Training-time augmentation.
+    pub augment: Augment,
+    /// Per-channel normalisation of the dataset.
+    pub normalize: Normalize,
+    /// Stop each epoch after this many batches (quick checks); all batches when `None`.
+    pub max_train_batches: Option<usize>,
+}
+
+/// Aggregates of one training epoch; times in wall seconds.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TrainStats {
+    /// Mean loss over batches.
+    pub loss: f64,
+    /// Percent of samples whose arg-max logit is the arg-max of their soft target.
+    pub accuracy: f64,
+    /// Batches processed.
+    pub batches: usize,
+    /// Gathering and augmenting batches.
+    pub time_data: f64,
+    /// Saliency pass.
+    pub time_saliency: f64,
+    /// Mixing.
+    pub time_mix: f64,
+    /// Forward, loss and backward of the mixed batch.
+    pub time_forward_backward: f64,
+    /// Optimizer step.
+    pub time_optimizer: f64,
+}
+
+/// Test-set evaluation.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EvalStats {
+    /// Mean cross-entropy.
+    pub loss: f64,
+    /// Top-1 accuracy, percent.
+    pub top1: f64,
+    /// Top-5 accuracy, percent (top-K when K < 5).
+    pub top5: f64,
+    /// Wall seconds.
+    pub time: f64,
+}
+
+/// A model under training with its optimizer and mixing method.
+pub struct Trainer {
+    /// The model's variables (weights and BN buffers), for checkpoints.
+    pub vs: nn::VarStore,
+    model: Box<dyn Classifier>,
+    sgd: Sgd,
+    method: Box<dyn MixMethod>,
+    config: TrainerConfig,
+    num_classes: i64,
+    device: Device,
+}
+
+impl Trainer {
+    /// Builds `model` on `device`, its weights drawn from libtorch's generator seeded with
+    /// `seed`.
+    pub fn new(
+        model: ModelKind,
+        num_classes: i64,
+        method: Box<dyn MixMethod>,
+        config: TrainerConfig,
+        device: Device,
+        seed: u64,
+    ) -> Self {
+        // libtorch's generator is global: hold a lock from seeding to the last draw so that
+        // trainers built concurrently in one process (tests, inline runs) stay deterministic.
+        static INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let vs = nn::VarStore::new(device);
+        let model = {
+            let _guard = INIT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            tch::manual_seed(seed as i64);
+            model.build(&vs.root(), num_classes)
+        };
+        let sgd = Sgd::new(vs.trainable_variables(), config.sgd);
+        Trainer {
+            vs,
+            model,
+            sgd,
+            method,
+            config,
+            num_classes,
+            device,
+        }
+    }
+
+    /// The model.
+    pub fn model(&self) -> &dyn Classifier {
+        self.model.as_ref()
+    }
+
+    /// The optimizer (its state goes into checkpoints).
+    pub fn optimizer(&self) -> &Sgd {
+        &self.sgd
+    }
+
+    /// Trains one epoch. The visiting order, augmentation and mixing draws come from streams
+    /// derived from `(seed, epoch)`, so an epoch is reproducible on its own. `on_batch` is
+    /// called with (batches done, batches in the epoch) for progress display.
+    pub fn train_epoch(
+        &mut self,
+        epoch: usize,
+        data: &DeviceImages,
+        seed: u64,
+        mut on_batch: impl FnMut(usize, usize),
+    ) -> Result<TrainStats> {
+        let lr = self.config.schedule.lr_at(epoch);
+        let mut data_rng = MixRng::seed_from(stream_seed(seed, epoch, 0));
+        let mut mix_rng = MixRng::seed_from(stream_seed(seed, epoch, 1));
+        let order = data_rng.permutation(data.len());
+        let bs = self.config.batch_size;
+        let total = (order.len() / bs).min(self.config.max_train_batches.unwrap_or(usize::MAX));
+        let mut stats = TrainStats::default();
+        let mut loss_sum = Tensor::zeros([], (Kind::Float, self.device));
+        let mut correct = Tensor::zeros([], (Kind::Int64, self.device));
+        let saliency = self.method.saliency();
+        let mixed_scale = self.method.mixed_loss_scale();
+        let mut clock = Stopwatch::start(self.device);
+        for (step, chunk) in order.chunks_exact(bs).take(total).enumerate() {
+            let index = Tensor::from_slice(chunk).to_device(self.device);
+            let raw = data.images.index_select(0, &index);
+            let labels = data.labels.index_select(0, &index);
+            let images = self
+                .config
+                .normalize
+                .apply(&self.config.augment.apply(&raw, &mut data_rng));
+            stats.time_data += clock.split();
+
+            self.sgd.zero_grad();
+            let grad = saliency.map(|request| {
+                input_gradient(
+                    self.model.as_ref(),
+                    &images,
+                    &labels,
+                    self.num_classes,
+                    &request,
+                )
+            });
+            stats.time_saliency += clock.split();
+
+            let mut batch = Batch::new(images, labels, self.num_classes);
+            batch.grad = grad;
+            batch.mean = self.config.normalize.mean.clone();
+            batch.std = self.config.normalize.std.clone();
+            let mixed = self.method.mix(&batch, &mut mix_rng).with_context(|| {
+                format!(
+                    "method `{}` failed at epoch {epoch}, step {step}",
+                    self.method.name()
+                )
+            })?;
+            stats.time_mix += clock.split();
+
+            let logits = self.model.forward_t(&mixed.images, true);
+            let loss = self.config.loss.loss(&logits, &mixed.targets);
+            (&loss * mixed_scale).backward();
+            stats.time_forward_backward += clock.split();
+
+            self.sgd.step(lr);
+            stats.time_optimizer += clock.split();
+
+            loss_sum += loss.detach();
+            correct += logits
+                .argmax(1, false)
+                .eq_tensor(&mixed.targets.argmax(1, false))
+                .sum(Kind::Int64);
+            on_batch(step + 1, total);
+        }
+        stats.batches = total;
+        if total > 0 {
+            stats.loss = loss_sum.double_value(&[]) / total as f64;
+            stats.accuracy = 100.0 * correct.int64_value(&[]) as f64 / (total * bs) as f64;
+        }
+        Ok(stats)
+    }
+
+    /// Evaluates on `data` in eval mode (running BN statistics), in fixed order.
+    pub fn evaluate(&self, data: &DeviceImages) -> EvalStats {
+        let mut clock = Stopwatch::start(self.device);
+        let n = data.len() as i64;
+        let k = self.num_classes.min(5);
+        let (mut loss, mut top1, mut top5) = (0.0, 0i64, 0i64);
+        tch::no_grad(|| {
+            let mut start = 0;
+            while start < n {
+                let len = (self.config.test_batch_size as i64).min(n - start);
+                let images = self
+                    .config
+                    .normalize
+                    .apply(&data.images.narrow(0, start, len));
+                let labels = data.labels.narrow(0, start, len);
+                let logits = self.model.forward_t(&images, false);
+                loss += logits.cross_entropy_for_logits(&labels).double_value(&[]) * len as f64;
+                let (_, top) = logits.topk(k, 1, true, true);
+                let hits = top.eq_tensor(&labels.unsqueeze(1));
+                top1 += hits.narrow(1, 0, 1).sum(Kind::Int64).int64_value(&[]);
+                top5 += hits.sum(Kind::Int64).int64_value(&[]);
+                start += len;
+            }
+        });
+        let n = n.max(1) as f64;
+        EvalStats {
+            loss: loss / n,
+            top1: 100.0 * top1 as f64 / n,
+            top5: 100.0 * top5 as f64 / n,
+            time: clock.split(),
+        }
+    }
+}
+
+/// Seed of random stream `stream` of `epoch` in a run seeded with `seed` (SplitMix64
+/// finaliser over the three, so nearby inputs give unrelated streams).
+fn stream_seed(seed: u64, epoch: usize, stream: u64) -> u64 {
+    let mut z = seed
+        ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        ^ stream.wrapping_mul(0xD1B5_4A32_D192_ED03);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}

@@ -1,0 +1,21 @@
+//! mixbench: a benchmark and reproduction harness for mixed-sample data augmentation (MSDA) in
+//! image classification.
+//!
+//! Data flow of one training step (see `docs/design.md` in the shared folder and the README):
+//! dataset (u8 in memory) -> batches on the device -> augmentation -> optional saliency pass
+//! -> `MixMethod::mix` -> forward, loss, backward, SGD -> per-epoch evaluation -> metrics rows
+//! -> reports.
+
+pub mod cli;
+pub mod data;
+pub mod engine;
+pub mod methods;
+pub mod mix_command;
+pub mod models;
+pub mod records;
+pub mod report;
+pub mod suite;
+pub mod system;
+
+/// The quickstart suite, compiled in so `mixbench quickstart` needs no files.
+pub const QUICKSTART_SUITE: &str = include_str!("../../suites/quickstart.yaml");

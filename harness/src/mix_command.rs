@@ -1,0 +1,462 @@
+//! `mixbench mix` and `mixbench saliency`: apply one method, or compute the saliency map it
+//! uses, on a batch stored in a safetensors file or on images from a folder, and write the
+//! result as tensors and/or a PNG grid.
+//!
+//! Input file (safetensors): `images` f32 `[B, C, H, W]` (normalised); `labels` i64 `[B]`;
+//! optional `grad` f32 `[B, C, H, W]` (the input gradient, required by methods that use model
+//! saliency), `perm` i64 `[B]`, `lam` f32/f64 `[1]` (the raw draw, before method scaling such
+//! as SAGE's `upper_lambda`), `mean`, `std` f32 `[C]` (pixel units; default: the CIFAR-10
+//! constants for 3 channels, 0 and 1 otherwise). Absent `perm`/`lam` are drawn from `--seed`.
+//!
+//! `mix` output: `mixed` f32 `[B, C, H, W]`, `targets` f32 `[B, K]`, `lam` f32 `[B]`, `perm`
+//! i64 `[B]`, `mask` f32 `[B, 1, H, W]` for pairwise methods, and the method's extras under
+//! their documented names (SAGE: `shift` i64 `[B, 2]`; SaliencyMix, CutMix: `box`).
+//! `saliency` output: `saliency` f32 `[B, H, W]`, the map the method uses per image
+//! (SaliencyMix: the fine-grained map in `[0, 1]`; SAGE: the blurred gradient map).
+//!
+//! `--images DIR` reads images instead (`DIR/<class>/*.{png,jpg,jpeg}` sorted, labels from the
+//! sorted class folders, or `DIR/*.{png,jpg,jpeg}` with label 0), normalised with the CIFAR-10
+//! constants; a method that needs model saliency then needs `--checkpoint` and `--model` to
+//! compute the input gradient (SAGE's saliency pass, in eval mode: no BN statistics change).
+//! `--grid OUT.png` draws one row per image: input, saliency (when the method has one), mask
+//! and mixed image (`mix`), or input and saliency (`saliency`).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, ensure, Context, Result};
+use mixbench_core::{Batch, MixMethod, MixRng, ModelMode, Params, Registry};
+use tch::{nn, Device, Kind, Tensor};
+
+use crate::models::ModelKind;
+
+/// CIFAR-10 normalisation constants (spec 14.1), the default when the input names none.
+const CIFAR10_MEAN: [f64; 3] = [125.3 / 255.0, 123.0 / 255.0, 113.9 / 255.0];
+const CIFAR10_STD: [f64; 3] = [63.0 / 255.0, 62.1 / 255.0, 66.7 / 255.0];
+
+/// Where the batch comes from and what to draw; shared by both commands.
+#[derive(Clone, Debug, clap::Args)]
+pub struct BatchArgs {
+    /// Registered method name (see `mixbench methods`).
+    #[arg(long)]
+    pub method: String,
+    /// Batch file (safetensors): images, labels, optional grad, perm, lam, mean, std.
+    #[arg(long, conflicts_with = "images")]
+    pub input: Option<PathBuf>,
+    /// Folder of images (class sub-folders or plain files) instead of `--input`.
+    #[arg(long)]
+    pub images: Option<PathBuf>,
+    /// At most this many images from `--images`.
+    #[arg(long, default_value_t = 16)]
+    pub limit: usize,
+    /// Model checkpoint for the input gradient of methods that need one, with `--images`.
+    #[arg(long, requires = "model")]
+    pub checkpoint: Option<PathBuf>,
+    /// Architecture of `--checkpoint` (small_cnn, preact_resnet18, wrn16_8, resnext29_4_24).
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Method parameter, repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Seed of the method's random stream.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Number of classes K (default: largest label + 1, or the checkpoint's head).
+    #[arg(long)]
+    pub num_classes: Option<i64>,
+    /// Draw a PNG grid of the inputs and results.
+    #[arg(long)]
+    pub grid: Option<PathBuf>,
+}
+
+/// `mixbench mix`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct MixArgs {
+    #[command(flatten)]
+    pub batch: BatchArgs,
+    /// Output file (safetensors): mixed, targets, lam, perm, mask, extras.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+}
+
+/// `mixbench saliency`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct SaliencyArgs {
+    #[command(flatten)]
+    pub batch: BatchArgs,
+    /// Output file (safetensors): saliency f32 [B, H, W].
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+}
+
+/// Runs `mixbench mix`.
+pub fn run_mix(args: &MixArgs, registry: &Registry) -> Result<()> {
+    ensure!(
+        args.output.is_some() || args.batch.grid.is_some(),
+        "nothing to write: give --output and/or --grid"
+    );
+    let (params, method) = build(&args.batch, registry)?;
+    let batch = load_batch(&args.batch, method.as_ref())?;
+    let mut rng = MixRng::seed_from(args.batch.seed);
+    let mixed = method
+        .mix(&batch, &mut rng)
+        .with_context(|| format!("applying `{}`", args.batch.method))?;
+    if let Some(path) = &args.output {
+        let mut named: Vec<(String, Tensor)> = vec![
+            ("mixed".into(), mixed.images.shallow_clone()),
+            ("targets".into(), mixed.targets.shallow_clone()),
+            ("lam".into(), mixed.lam.to_kind(Kind::Float)),
+            ("perm".into(), mixed.perm.shallow_clone()),
+        ];
+        if let Some(mask) = &mixed.mask {
+            named.push(("mask".into(), mask.shallow_clone()));
+        }
+        for (name, t) in &mixed.extras {
+            named.push((name.clone(), t.shallow_clone()));
+        }
+        write(path, named)?;
+    }
+    if let Some(path) = &args.batch.grid {
+        let saliency = saliency_for(&args.batch.method, &params, &batch).ok();
+        let mut columns = vec![denormalise(&batch.images, &batch.mean, &batch.std)];
+        if let Some(s) = saliency {
+            columns.push(grey(&normalise_per_image(&s)));
+        }
+        if let Some(mask) = &mixed.mask {
+            columns.push(grey(&mask.squeeze_dim(1)));
+        }
+        columns.push(denormalise(&mixed.images, &batch.mean, &batch.std));
+        draw_grid(path, &columns)?;
+    }
+    Ok(())
+}
+
+/// Runs `mixbench saliency`.
+pub fn run_saliency(args: &SaliencyArgs, registry: &Registry) -> Result<()> {
+    ensure!(
+        args.output.is_some() || args.batch.grid.is_some(),
+        "nothing to write: give --output and/or --grid"
+    );
+    let (params, method) = build(&args.batch, registry)?;
+    let batch = load_batch(&args.batch, method.as_ref())?;
+    let saliency = saliency_for(&args.batch.method, &params, &batch)?;
+    if let Some(path) = &args.output {
+        write(path, vec![("saliency".into(), saliency.shallow_clone())])?;
+    }
+    if let Some(path) = &args.batch.grid {
+        let columns = vec![
+            denormalise(&batch.images, &batch.mean, &batch.std),
+            grey(&normalise_per_image(&saliency)),
+        ];
+        draw_grid(path, &columns)?;
+    }
+    Ok(())
+}
+
+fn build(args: &BatchArgs, registry: &Registry) -> Result<(Params, Box<dyn MixMethod>)> {
+    let params = Params::parse(&args.method, args.set.iter().map(String::as_str))?;
+    let method = registry.build(&args.method, &params)?;
+    Ok((params, method))
+}
+
+/// The saliency map `[B, H, W]` a method uses per image.
+pub fn saliency_for(method: &str, params: &Params, batch: &Batch) -> Result<Tensor> {
+    match method {
+        "saliencymix" => {
+            let m = mixbench_saliencymix::from_params(params)?;
+            Ok(mixbench_saliencymix::saliency_maps(
+                &batch.images,
+                m.input,
+                &batch.mean,
+                &batch.std,
+            )?)
+        }
+        "sage" => {
+            let m = mixbench_sage::from_params(params)?;
+            let grad = batch.grad.as_ref().ok_or_else(|| {
+                anyhow!("method `sage` needs `grad` (the input gradient) in the batch file, or --images with --checkpoint and --model")
+            })?;
+            Ok(mixbench_sage::saliency(grad, m.blur_kernel, m.blur_sigma).squeeze_dim(1))
+        }
+        other => {
+            bail!("method `{other}` uses no saliency map; methods with one: saliencymix, sage")
+        }
+    }
+}
+
+fn load_batch(args: &BatchArgs, method: &dyn MixMethod) -> Result<Batch> {
+    let batch = match (&args.input, &args.images) {
+        (Some(path), None) => read_batch(path, args.num_classes)?,
+        (None, Some(dir)) => folder_batch(dir, args, method)?,
+        _ => bail!("give one of --input FILE or --images DIR"),
+    };
+    batch.validate()?;
+    Ok(batch)
+}
+
+fn read_batch(path: &Path, num_classes: Option<i64>) -> Result<Batch> {
+    let tensors =
+        Tensor::read_safetensors(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut take = |name: &str| {
+        tensors
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, t)| t.shallow_clone())
+    };
+    let images = take("images")
+        .ok_or_else(|| anyhow!("{}: no `images` tensor (f32 [B,C,H,W])", path.display()))?;
+    let labels = take("labels")
+        .ok_or_else(|| anyhow!("{}: no `labels` tensor (i64 [B])", path.display()))?;
+    ensure!(
+        images.kind() == Kind::Float,
+        "`images` must be f32, got {:?}",
+        images.kind()
+    );
+    ensure!(
+        matches!(labels.kind(), Kind::Int64 | Kind::Int),
+        "`labels` must be integer, got {:?}",
+        labels.kind()
+    );
+    let labels = labels.to_kind(Kind::Int64);
+    let k = match num_classes {
+        Some(k) => k,
+        None if labels.numel() > 0 => labels.max().int64_value(&[]) + 1,
+        None => 1,
+    };
+    let mut batch = Batch::new(images, labels, k);
+    batch.grad = take("grad").map(|g| g.to_kind(Kind::Float));
+    batch.perm = take("perm").map(|p| p.to_kind(Kind::Int64));
+    if let Some(lam) = take("lam") {
+        ensure!(
+            lam.numel() == 1,
+            "`lam` must hold one value, got shape {:?}",
+            lam.size()
+        );
+        batch.lam = Some(lam.to_kind(Kind::Double).double_value(&[0]));
+    }
+    let channels = batch.images.size()[1] as usize;
+    let (default_mean, default_std) = default_normalisation(channels);
+    batch.mean = match take("mean") {
+        Some(m) => Vec::<f64>::try_from(m.to_kind(Kind::Double).flatten(0, -1))?,
+        None => default_mean,
+    };
+    batch.std = match take("std") {
+        Some(s) => Vec::<f64>::try_from(s.to_kind(Kind::Double).flatten(0, -1))?,
+        None => default_std,
+    };
+    Ok(batch)
+}
+
+fn default_normalisation(channels: usize) -> (Vec<f64>, Vec<f64>) {
+    if channels == 3 {
+        (CIFAR10_MEAN.to_vec(), CIFAR10_STD.to_vec())
+    } else {
+        (vec![0.0; channels], vec![1.0; channels])
+    }
+}
+
+fn is_image(p: &Path) -> bool {
+    matches!(
+        p.extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref(),
+        Some("png" | "jpg" | "jpeg")
+    )
+}
+
+fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<std::io::Result<_>>()?;
+    entries.sort();
+    Ok(entries)
+}
+
+fn folder_batch(dir: &Path, args: &BatchArgs, method: &dyn MixMethod) -> Result<Batch> {
+    let entries = sorted_entries(dir)?;
+    let classes: Vec<&PathBuf> = entries.iter().filter(|p| p.is_dir()).collect();
+    let mut files: Vec<(PathBuf, i64)> = Vec::new();
+    if classes.is_empty() {
+        files.extend(
+            entries
+                .iter()
+                .filter(|p| is_image(p))
+                .map(|p| (p.clone(), 0)),
+        );
+    } else {
+        // Round-robin over classes so that a small --limit still shows several classes.
+        let per_class: Vec<Vec<PathBuf>> = classes
+            .iter()
+            .map(|c| {
+                Ok(sorted_entries(c)?
+                    .into_iter()
+                    .filter(|p| is_image(p))
+                    .collect())
+            })
+            .collect::<Result<_>>()?;
+        let longest = per_class.iter().map(Vec::len).max().unwrap_or(0);
+        for i in 0..longest {
+            for (label, list) in per_class.iter().enumerate() {
+                if let Some(p) = list.get(i) {
+                    files.push((p.clone(), label as i64));
+                }
+            }
+        }
+    }
+    files.truncate(args.limit);
+    ensure!(
+        !files.is_empty(),
+        "no .png/.jpg images in {}",
+        dir.display()
+    );
+    let mut pixels: Vec<u8> = Vec::new();
+    let mut size = None;
+    for (path, _) in &files {
+        let img = image::open(path)
+            .with_context(|| format!("decoding {}", path.display()))?
+            .to_rgb8();
+        let dims = img.dimensions();
+        ensure!(
+            size.is_none_or(|s| s == dims),
+            "{} is {}x{}, the first image {:?}",
+            path.display(),
+            dims.0,
+            dims.1,
+            size
+        );
+        size = Some(dims);
+        pixels.extend_from_slice(img.as_raw());
+    }
+    let (w, h) = size.expect("at least one image");
+    let b = files.len() as i64;
+    let raw = Tensor::from_slice(&pixels)
+        .view([b, h as i64, w as i64, 3])
+        .permute([0, 3, 1, 2])
+        .to_kind(Kind::Float)
+        / 255.0;
+    let (mean, std) = default_normalisation(3);
+    let mean_t =
+        Tensor::from_slice(&mean.iter().map(|&m| m as f32).collect::<Vec<_>>()).view([1, 3, 1, 1]);
+    let std_t =
+        Tensor::from_slice(&std.iter().map(|&s| s as f32).collect::<Vec<_>>()).view([1, 3, 1, 1]);
+    let images = (raw - mean_t) / std_t;
+    let labels = Tensor::from_slice(&files.iter().map(|f| f.1).collect::<Vec<_>>());
+    let classes_found = labels.max().int64_value(&[]) + 1;
+    let mut k = args.num_classes.unwrap_or(classes_found.max(1));
+    let mut grad = None;
+    if let Some(request) = method.saliency() {
+        let (Some(checkpoint), Some(model_name)) = (&args.checkpoint, &args.model) else {
+            bail!(
+                "method `{}` uses model saliency: with --images it needs --checkpoint FILE and --model KIND",
+                args.method
+            );
+        };
+        let kind = ModelKind::ALL
+            .iter()
+            .copied()
+            .find(|m| m.name() == model_name)
+            .ok_or_else(|| anyhow!("unknown model `{model_name}`; models: small_cnn, preact_resnet18, wrn16_8, resnext29_4_24"))?;
+        let mut vs = nn::VarStore::new(Device::Cpu);
+        let model = kind.build(&vs.root(), k);
+        vs.load(checkpoint).with_context(|| {
+            format!("loading {} as {model_name} with {k} classes (set --num-classes to the checkpoint's)", checkpoint.display())
+        })?;
+        // Eval mode and no kept parameter gradients: inspecting must not change the model.
+        let request = mixbench_core::SaliencyRequest {
+            mode: ModelMode::Eval,
+            param_grads: mixbench_core::ParamGrads::Discard,
+            ..request
+        };
+        grad = Some(crate::engine::saliency::input_gradient(
+            model.as_ref(),
+            &images,
+            &labels,
+            k,
+            &request,
+        ));
+    }
+    k = k.max(classes_found);
+    let mut batch = Batch::new(images, labels, k);
+    batch.grad = grad;
+    batch.mean = mean;
+    batch.std = std;
+    Ok(batch)
+}
+
+fn write(path: &Path, named: Vec<(String, Tensor)>) -> Result<()> {
+    let named: Vec<(String, Tensor)> = named
+        .into_iter()
+        .map(|(n, t)| (n, t.to_device(Device::Cpu).contiguous()))
+        .collect();
+    Tensor::write_safetensors(&named, path).with_context(|| format!("writing {}", path.display()))
+}
+
+/// Normalised images `[B, C, H, W]` back to RGB in `[0, 1]` (grey replicated when `C = 1`).
+fn denormalise(images: &Tensor, mean: &[f64], std: &[f64]) -> Tensor {
+    let c = images.size()[1];
+    let m =
+        Tensor::from_slice(&mean.iter().map(|&v| v as f32).collect::<Vec<_>>()).view([1, c, 1, 1]);
+    let s =
+        Tensor::from_slice(&std.iter().map(|&v| v as f32).collect::<Vec<_>>()).view([1, c, 1, 1]);
+    let rgb = (images.to_device(Device::Cpu) * s + m).clamp(0.0, 1.0);
+    if c == 3 {
+        rgb
+    } else {
+        rgb.narrow(1, 0, 1).expand([-1, 3, -1, -1], false)
+    }
+}
+
+/// A `[B, H, W]` map in `[0, 1]` as grey RGB `[B, 3, H, W]`.
+fn grey(map: &Tensor) -> Tensor {
+    map.to_device(Device::Cpu)
+        .to_kind(Kind::Float)
+        .clamp(0.0, 1.0)
+        .unsqueeze(1)
+        .expand([-1, 3, -1, -1], false)
+}
+
+/// Each map divided by its maximum, for display.
+fn normalise_per_image(map: &Tensor) -> Tensor {
+    let b = map.size()[0];
+    let max = map
+        .reshape([b, -1])
+        .amax([1i64].as_slice(), false)
+        .clamp_min(1e-30)
+        .view([b, 1, 1]);
+    map / max
+}
+
+/// One row per image, one column per tensor (`[B, 3, H, W]` in `[0, 1]`), each cell scaled up
+/// to at least 96 pixels with a 2-pixel white gap.
+fn draw_grid(path: &Path, columns: &[Tensor]) -> Result<()> {
+    let size = columns[0].size();
+    let (b, h, w) = (size[0], size[2] as u32, size[3] as u32);
+    let scale = (96 / h.max(w)).max(1);
+    let (cell_h, cell_w, gap) = (h * scale, w * scale, 2u32);
+    let ncols = columns.len() as u32;
+    let mut img = image::RgbImage::from_pixel(
+        ncols * (cell_w + gap) + gap,
+        b as u32 * (cell_h + gap) + gap,
+        image::Rgb([255, 255, 255]),
+    );
+    for (col, t) in columns.iter().enumerate() {
+        let data = Vec::<f32>::try_from(t.permute([0, 2, 3, 1]).contiguous().flatten(0, -1))?;
+        for i in 0..b as u32 {
+            for y in 0..cell_h {
+                for x in 0..cell_w {
+                    let (sy, sx) = (y / scale, x / scale);
+                    let base = (((i * h + sy) * w + sx) * 3) as usize;
+                    let px = [0, 1, 2].map(|k| (data[base + k] * 255.0).round() as u8);
+                    img.put_pixel(
+                        gap + col as u32 * (cell_w + gap) + x,
+                        gap + i * (cell_h + gap) + y,
+                        image::Rgb(px),
+                    );
+                }
+            }
+        }
+    }
+    img.save(path)
+        .with_context(|| format!("writing {}", path.display()))
+}

@@ -1,0 +1,100 @@
+//! Wide ResNet as the SAGE / Puzzle Mix code builds WRN16-8 (spec 15.2): biased convs, the
+//! stride on the block's *second* conv, a projection shortcut on the raw input, no dropout,
+//! and a final BN with momentum 0.9 (quirk 20, reproduced).
+
+use tch::{nn, Tensor};
+
+use super::init::{batch_norm, conv, linear};
+use super::Classifier;
+
+/// Wide basic block `WB(in, out, stride)`.
+#[derive(Debug)]
+struct WideBlock {
+    bn1: nn::BatchNorm,
+    conv1: nn::Conv2D,
+    bn2: nn::BatchNorm,
+    conv2: nn::Conv2D,
+    shortcut: Option<nn::Conv2D>,
+}
+
+impl WideBlock {
+    fn new(vs: &nn::Path, cin: i64, cout: i64, stride: i64) -> Self {
+        WideBlock {
+            bn1: batch_norm(&(vs / "bn1"), cin, 0.1),
+            conv1: conv(&(vs / "conv1"), cin, cout, 3, 1, 1, true),
+            bn2: batch_norm(&(vs / "bn2"), cout, 0.1),
+            conv2: conv(&(vs / "conv2"), cout, cout, 3, stride, 1, true),
+            shortcut: (stride != 1 || cin != cout)
+                .then(|| conv(&(vs / "shortcut"), cin, cout, 1, stride, 1, true)),
+        }
+    }
+
+    fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
+        let h = x.apply_t(&self.bn1, train).relu().apply(&self.conv1);
+        let h = h.apply_t(&self.bn2, train).relu().apply(&self.conv2);
+        let shortcut = match &self.shortcut {
+            Some(proj) => x.apply(proj),
+            None => x.shallow_clone(),
+        };
+        h + shortcut
+    }
+}
+
+/// Wide ResNet with `n` blocks per group.
+#[derive(Debug)]
+pub struct WideResNet {
+    stem: nn::Conv2D,
+    blocks: Vec<WideBlock>,
+    bn: nn::BatchNorm,
+    fc: nn::Linear,
+}
+
+impl WideResNet {
+    /// WRN16-8: depth 16 (`n = 2`), widen factor 8 (widths 128, 256, 512).
+    pub fn wrn16_8(vs: &nn::Path, num_classes: i64) -> Self {
+        Self::new(vs, num_classes, 2, 8)
+    }
+
+    fn new(vs: &nn::Path, num_classes: i64, n: usize, widen: i64) -> Self {
+        let mut blocks = Vec::new();
+        let mut cin = 16;
+        for (group, (cout, stride)) in [(16 * widen, 1), (32 * widen, 2), (64 * widen, 2)]
+            .into_iter()
+            .enumerate()
+        {
+            for i in 0..n {
+                let s = if i == 0 { stride } else { 1 };
+                blocks.push(WideBlock::new(
+                    &(vs / format!("layer{}", group + 1) / i),
+                    cin,
+                    cout,
+                    s,
+                ));
+                cin = cout;
+            }
+        }
+        WideResNet {
+            stem: conv(&(vs / "conv1"), 3, 16, 3, 1, 1, true),
+            blocks,
+            bn: batch_norm(&(vs / "bn"), cin, 0.9),
+            fc: linear(&(vs / "linear"), cin, num_classes),
+        }
+    }
+}
+
+impl Classifier for WideResNet {
+    fn features_t(&self, xs: &Tensor, train: bool) -> Tensor {
+        let h = self
+            .blocks
+            .iter()
+            .fold(xs.apply(&self.stem), |h, b| b.forward_t(&h, train));
+        h.apply_t(&self.bn, train)
+            .relu()
+            .adaptive_avg_pool2d([1, 1])
+            .flatten(1, -1)
+    }
+
+    fn head(&self, features: &Tensor) -> Tensor {
+        features.apply(&self.fc)
+    }
+}

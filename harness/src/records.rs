@@ -1,0 +1,136 @@
+//! The files a grid cell leaves behind, which reports are rebuilt from: `cell.json`
+//! ([`CellInfo`]), `metrics.csv` (one [`EpochMetrics`] row per epoch), and the `done` marker
+//! written last. These formats are an interface (documented in the README): add columns at the
+//! end, never rename or reorder them.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+/// File name of a cell's description.
+pub const CELL_INFO: &str = "cell.json";
+/// File name of a cell's per-epoch metrics.
+pub const METRICS: &str = "metrics.csv";
+/// File name of the completion marker, written after everything else.
+pub const DONE: &str = "done";
+/// File name of the failure record of a cell whose process failed.
+pub const FAILED: &str = "failed";
+/// File name of a cell's resolved configuration.
+pub const CONFIG: &str = "config.yaml";
+/// File name of a cell's final checkpoint (model weights).
+pub const CHECKPOINT: &str = "model.safetensors";
+/// Folder under a run directory holding one sub-folder per cell.
+pub const CELLS_DIR: &str = "cells";
+
+/// Who and what produced a cell: everything a report row needs to name its source.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct CellInfo {
+    /// Cell identifier, also its folder name: `<dataset>-<model>-<method>-s<seed>`.
+    pub cell: String,
+    /// Suite name.
+    pub suite: String,
+    /// Dataset label.
+    pub dataset: String,
+    /// Model name.
+    pub model: String,
+    /// Method label (the registry name, or a user label for a parameter variant).
+    pub method: String,
+    /// Registry name of the method.
+    pub method_name: String,
+    /// Method parameters as `key=value`, sorted.
+    pub method_params: Vec<String>,
+    /// Training seed.
+    pub seed: u64,
+    /// Number of epochs configured.
+    pub epochs: usize,
+    /// First 16 hex digits of the SHA-256 of the cell's resolved configuration.
+    pub config_hash: String,
+    /// mixbench version and git commit, e.g. `0.1.0+3f2a9c1`.
+    pub code_version: String,
+    /// Device the cell ran on, e.g. `cpu (2 threads)` or `cuda:0 NVIDIA H100`.
+    pub device: String,
+    /// libtorch version.
+    pub libtorch: String,
+    /// Number of trainable parameters of the model.
+    pub parameters: i64,
+    /// Training and test set sizes.
+    pub train_images: usize,
+    /// Test set size.
+    pub test_images: usize,
+}
+
+/// One row of `metrics.csv`: the state after one epoch. Times are wall seconds of each phase,
+/// summed over the epoch, measured with device synchronisation on CUDA.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct EpochMetrics {
+    /// Epoch index, from 0.
+    pub epoch: usize,
+    /// Learning rate used during the epoch.
+    pub lr: f64,
+    /// Mean training loss over the epoch's batches (the configured loss on mixed batches).
+    pub train_loss: f64,
+    /// Training accuracy, percent: argmax of the logits equals argmax of the soft target.
+    pub train_acc: f64,
+    /// Mean cross-entropy on the test set.
+    pub test_loss: f64,
+    /// Test top-1 accuracy, percent.
+    pub test_top1: f64,
+    /// Test top-5 accuracy, percent.
+    pub test_top5: f64,
+    /// Seconds spent assembling and augmenting batches.
+    pub time_data: f64,
+    /// Seconds in the saliency pass (0 for methods without one).
+    pub time_saliency: f64,
+    /// Seconds in the mixing method.
+    pub time_mix: f64,
+    /// Seconds in forward, loss and backward of the mixed batch.
+    pub time_forward_backward: f64,
+    /// Seconds in the optimizer step.
+    pub time_optimizer: f64,
+    /// Seconds evaluating the test set.
+    pub time_eval: f64,
+    /// Wall seconds of the whole epoch, evaluation included.
+    pub time_epoch: f64,
+}
+
+/// Reads `cell.json` from a cell folder.
+pub fn read_cell_info(dir: &Path) -> Result<CellInfo> {
+    let path = dir.join(CELL_INFO);
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+/// Reads every row of `metrics.csv` from a cell folder.
+pub fn read_metrics(dir: &Path) -> Result<Vec<EpochMetrics>> {
+    let path = dir.join(METRICS);
+    let mut reader =
+        csv::Reader::from_path(&path).with_context(|| format!("opening {}", path.display()))?;
+    reader
+        .deserialize()
+        .enumerate()
+        .map(|(i, row)| row.with_context(|| format!("{}: row {}", path.display(), i + 2)))
+        .collect()
+}
+
+/// Writes `bytes` to `path` atomically (temporary file in the same folder, then rename), so a
+/// crash never leaves a half-written result file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path)
+        .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
+}
+
+/// The cell folders of a run directory, sorted by name.
+pub fn cell_dirs(run_dir: &Path) -> Result<Vec<PathBuf>> {
+    let cells = run_dir.join(CELLS_DIR);
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&cells)
+        .with_context(|| format!("listing {}", cells.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    Ok(dirs)
+}

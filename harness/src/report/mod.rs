@@ -1,0 +1,111 @@
+//! Reports of a run, rebuilt from the cells' files alone (`cell.json`, `metrics.csv`, `done`,
+//! `failed`; see [`crate::records`]). Raw per-run numbers are kept next to the aggregates, and
+//! every aggregate and plot is derived from them, so a report can be rebuilt at any time (also
+//! while a grid is still running) and always tells which cells a number came from.
+//!
+//! Files written under the run directory, each atomically:
+//!
+//! | file | content |
+//! |------|---------|
+//! | `summary.csv` | one row per cell folder, finished or not (columns: see [`SUMMARY_CSV`]) |
+//! | `methods.csv` | per (dataset, model, method): mean and std over the seeds of done cells (see [`METHODS_CSV`]) |
+//! | `plots/<kind>-<dataset>-<model>.{png,svg}` | `accuracy`, `final` and `epoch-time` plots per (dataset, model) |
+//! | `report.md` | the human-readable summary, linking the plots |
+//!
+//! One file per job: `cells` reads cell folders, `summary` makes one row per cell,
+//! `aggregate` groups done cells and computes the per-method rows, `plot_data` turns them
+//! into series, `charts` draws series on any plotters backend, `plots` writes the image
+//! files, `markdown` renders `report.md`, and `stats` holds the small statistics helpers.
+
+mod aggregate;
+mod cells;
+mod charts;
+mod markdown;
+mod plot_data;
+mod plots;
+mod stats;
+mod summary;
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use crate::records;
+
+pub use aggregate::METHODS_CSV;
+pub use markdown::REPORT_MD;
+pub use plots::PLOTS_DIR;
+pub use summary::SUMMARY_CSV;
+
+/// Paths of the files [`build_report`] wrote, so callers can print or open them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReportFiles {
+    /// `RUN_DIR/summary.csv`: one row per cell.
+    pub summary_csv: PathBuf,
+    /// `RUN_DIR/methods.csv`: one row per (dataset, model, method) over seeds.
+    pub methods_csv: PathBuf,
+    /// `RUN_DIR/report.md`: tables, provenance, failures and plot links.
+    pub report_md: PathBuf,
+    /// Every plot written, PNG and SVG, under `RUN_DIR/plots/`, in group order.
+    pub plots: Vec<PathBuf>,
+}
+
+/// Rebuilds every derived file of a run from the cells' files alone.
+///
+/// Reads `RUN_DIR/cells/*/`, then writes `summary.csv`, `methods.csv`, the plots and
+/// `report.md` (in that order, each atomically), and removes plots of an earlier build whose
+/// (dataset, model) group no longer exists. Cells that failed, or whose files cannot be read,
+/// are reported in `summary.csv` and `report.md` instead of aborting the report; only I/O errors
+/// on the run directory itself (no `cells/` folder, unwritable outputs) are errors. The result
+/// depends only on the cells' files: building twice gives identical files.
+pub fn build_report(run_dir: &Path) -> Result<ReportFiles> {
+    let cells = cells::load_cells(run_dir)?;
+    let rows = summary::summarise(&run_name(run_dir), &cells);
+    let summary_csv = run_dir.join(SUMMARY_CSV);
+    write_file(&summary_csv, &summary::to_csv(&rows)?)?;
+
+    let groups = aggregate::group_done(&rows);
+    let method_rows = aggregate::method_rows(&groups, &rows);
+    let methods_csv = run_dir.join(METHODS_CSV);
+    write_file(&methods_csv, &aggregate::to_csv(&method_rows)?)?;
+
+    let stems = plots::plot_stems(&groups);
+    let plots = plots::write_plots(run_dir, &groups, &stems, &cells, &rows)?;
+
+    let report_md = run_dir.join(REPORT_MD);
+    let text = markdown::render(&markdown::ReportInput {
+        run_dir,
+        rows: &rows,
+        groups: &groups,
+        method_rows: &method_rows,
+        stems: &stems,
+    });
+    write_file(&report_md, text.as_bytes())?;
+
+    Ok(ReportFiles {
+        summary_csv,
+        methods_csv,
+        report_md,
+        plots,
+    })
+}
+
+/// The run's name as shown in `summary.csv`: the last component of the run directory (resolved,
+/// so that `.` gives the folder's real name).
+fn run_name(run_dir: &Path) -> String {
+    let resolved = run_dir
+        .canonicalize()
+        .unwrap_or_else(|_| run_dir.to_path_buf());
+    resolved
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| resolved.display().to_string())
+}
+
+/// Writes a derived file atomically, naming it in the error.
+fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    records::write_atomic(path, bytes)
+        .with_context(|| format!("writing report file {}", path.display()))
+}

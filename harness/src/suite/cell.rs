@@ -1,0 +1,281 @@
+//! One grid cell: its resolved configuration, and training it from that configuration alone
+//! (in its own process by default), leaving `cell.json`, `metrics.csv`, the checkpoint and,
+//! last, the `done` marker.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tch::{Device, Tensor};
+
+use super::config::{DeviceChoice, MethodSpec, TrainingConfig};
+use crate::data::DataSpec;
+use crate::engine::augment::{Augment, Normalize};
+use crate::engine::schedule::StepSchedule;
+use crate::engine::sgd::SgdConfig;
+use crate::engine::{DeviceImages, Trainer, TrainerConfig};
+use crate::methods::registry;
+use crate::models::{parameter_count, ModelKind};
+use crate::records::{self, CellInfo, EpochMetrics};
+use crate::system;
+
+/// Everything that defines a cell; serialised to its `config.yaml` and hashed into its id.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CellConfig {
+    /// Suite name.
+    pub suite: String,
+    /// Cell id (also the folder name).
+    pub cell: String,
+    /// Dataset.
+    pub dataset: DataSpec,
+    /// Folder relative dataset paths are resolved against (absolute).
+    pub base_dir: PathBuf,
+    /// Model.
+    pub model: ModelKind,
+    /// Method.
+    pub method: MethodSpec,
+    /// Seed of weights, data order, augmentation and mixing draws.
+    pub seed: u64,
+    /// Training recipe.
+    pub training: TrainingConfig,
+}
+
+impl CellConfig {
+    /// The YAML written to `config.yaml`.
+    pub fn to_yaml(&self) -> Result<String> {
+        Ok(serde_norway::to_string(self)?)
+    }
+
+    /// Reads a cell's `config.yaml`.
+    pub fn read(dir: &Path) -> Result<Self> {
+        let path = dir.join(records::CONFIG);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        serde_norway::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+    }
+
+    /// First 16 hex digits of the SHA-256 of the resolved configuration.
+    pub fn hash(&self) -> Result<String> {
+        let digest = Sha256::digest(self.to_yaml()?.as_bytes());
+        Ok(digest.iter().take(8).map(|b| format!("{b:02x}")).collect())
+    }
+}
+
+/// A folder-safe cell id: `<dataset>-<model>-<method>-s<seed>`.
+pub fn cell_id(dataset: &str, model: ModelKind, method: &str, seed: u64) -> String {
+    format!("{dataset}-{model}-{method}-s{seed}")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// The device a training config asks for.
+pub fn select_device(choice: DeviceChoice) -> Result<Device> {
+    Ok(match choice {
+        DeviceChoice::Cpu => Device::Cpu,
+        DeviceChoice::Auto => Device::cuda_if_available(),
+        DeviceChoice::Cuda if tch::Cuda::is_available() => Device::Cuda(0),
+        DeviceChoice::Cuda => {
+            bail!("training.device is `cuda` but CUDA is not available (run `mixbench doctor`)")
+        }
+    })
+}
+
+/// Trains the cell whose `config.yaml` is in `dir`.
+pub fn train_cell(dir: &Path) -> Result<()> {
+    let config = CellConfig::read(dir)?;
+    let t = &config.training;
+    if let Some(threads) = t.threads {
+        tch::set_num_threads(threads);
+    }
+    let device = select_device(t.device)?;
+    let started = Instant::now();
+    let data = config
+        .dataset
+        .load(&config.base_dir)
+        .with_context(|| format!("loading dataset of cell {}", config.cell))?;
+    for note in &data.notes {
+        eprintln!("[{}] note: {note}", config.cell);
+    }
+    let method = registry().build(&config.method.name, &config.method.params()?)?;
+    let trainer_config = TrainerConfig {
+        batch_size: t.batch_size,
+        test_batch_size: t.test_batch_size,
+        schedule: StepSchedule {
+            lr: t.lr,
+            milestones: t.milestones.clone(),
+            gammas: t.gamma.clone(),
+        },
+        sgd: SgdConfig {
+            momentum: t.momentum,
+            nesterov: t.nesterov,
+            weight_decay: t.weight_decay,
+        },
+        loss: t.loss,
+        augment: Augment {
+            crop_padding: t.crop_padding,
+            flip: t.flip,
+        },
+        normalize: Normalize {
+            mean: data.mean.iter().map(|&v| v as f64).collect(),
+            std: data.std.iter().map(|&v| v as f64).collect(),
+        },
+        max_train_batches: t.max_train_batches,
+    };
+    let num_classes = data.num_classes() as i64;
+    let mut trainer = Trainer::new(
+        config.model,
+        num_classes,
+        method,
+        trainer_config,
+        device,
+        config.seed,
+    );
+    let info = CellInfo {
+        cell: config.cell.clone(),
+        suite: config.suite.clone(),
+        dataset: config.dataset.label(),
+        model: config.model.to_string(),
+        method: config.method.label.clone(),
+        method_name: config.method.name.clone(),
+        method_params: config.method.params.clone(),
+        seed: config.seed,
+        epochs: t.epochs,
+        config_hash: config.hash()?,
+        code_version: system::code_version(),
+        device: system::device_description(device),
+        libtorch: system::libtorch_version().to_string(),
+        parameters: parameter_count(&trainer.vs),
+        train_images: data.train.len(),
+        test_images: data.test.len(),
+    };
+    records::write_atomic(
+        &dir.join(records::CELL_INFO),
+        serde_json::to_string_pretty(&info)?.as_bytes(),
+    )?;
+    let train = DeviceImages::upload(&data.train, device);
+    let test = DeviceImages::upload(&data.test, device);
+    drop(data);
+
+    let metrics_path = dir.join(records::METRICS);
+    let mut metrics = csv::Writer::from_path(&metrics_path)
+        .with_context(|| format!("creating {}", metrics_path.display()))?;
+    let progress = Progress::new(&config.cell, t.epochs);
+    for epoch in 0..t.epochs {
+        let epoch_start = Instant::now();
+        let stats = trainer.train_epoch(epoch, &train, config.seed, |done, total| {
+            progress.batch(epoch, done, total)
+        })?;
+        let eval = trainer.evaluate(&test);
+        let row = EpochMetrics {
+            epoch,
+            lr: StepSchedule {
+                lr: t.lr,
+                milestones: t.milestones.clone(),
+                gammas: t.gamma.clone(),
+            }
+            .lr_at(epoch),
+            train_loss: stats.loss,
+            train_acc: stats.accuracy,
+            test_loss: eval.loss,
+            test_top1: eval.top1,
+            test_top5: eval.top5,
+            time_data: stats.time_data,
+            time_saliency: stats.time_saliency,
+            time_mix: stats.time_mix,
+            time_forward_backward: stats.time_forward_backward,
+            time_optimizer: stats.time_optimizer,
+            time_eval: eval.time,
+            time_epoch: epoch_start.elapsed().as_secs_f64(),
+        };
+        metrics.serialize(&row)?;
+        metrics.flush()?;
+        progress.epoch(&row);
+    }
+    drop(metrics);
+    trainer
+        .vs
+        .save(dir.join(records::CHECKPOINT))
+        .context("saving the model checkpoint")?;
+    let state = trainer.optimizer().state();
+    if !state.is_empty() {
+        Tensor::write_safetensors(&state, dir.join("optimizer.safetensors"))
+            .context("saving the optimizer state")?;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    records::write_atomic(
+        &dir.join(records::DONE),
+        format!("finished in {elapsed:.1} s\n").as_bytes(),
+    )?;
+    progress.finish(elapsed);
+    Ok(())
+}
+
+/// A progress bar with ETA on a terminal; one log line per epoch otherwise.
+struct Progress {
+    cell: String,
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl Progress {
+    fn new(cell: &str, epochs: usize) -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new(0);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{prefix} {bar:30} {pos}/{len} batches, ETA {eta} {msg}",
+                )
+                .expect("valid template"),
+            );
+            bar
+        });
+        let progress = Progress {
+            cell: cell.to_string(),
+            bar,
+        };
+        progress.log(&format!("training {epochs} epochs"));
+        progress
+    }
+
+    fn batch(&self, epoch: usize, done: usize, total: usize) {
+        if let Some(bar) = &self.bar {
+            if done == 1 {
+                bar.set_length(total as u64);
+                bar.set_prefix(format!("[{}] epoch {epoch}", self.cell));
+            }
+            bar.set_position(done as u64);
+        }
+    }
+
+    fn epoch(&self, row: &EpochMetrics) {
+        self.log(&format!(
+            "epoch {:>3}  lr {:.4}  train loss {:.4} acc {:5.2}  test top1 {:5.2} top5 {:5.2}  {:.1} s",
+            row.epoch, row.lr, row.train_loss, row.train_acc, row.test_top1, row.test_top5, row.time_epoch
+        ));
+    }
+
+    fn finish(&self, seconds: f64) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+        self.log(&format!("done in {seconds:.1} s"));
+    }
+
+    fn log(&self, message: &str) {
+        let line = format!("[{}] {message}", self.cell);
+        match &self.bar {
+            Some(bar) => bar.println(line),
+            None => eprintln!("{line}"),
+        }
+    }
+}

@@ -1,0 +1,209 @@
+//! End-to-end runs of small suites: outputs, resume, determinism and error reporting, through
+//! the library and through the `mixbench` binary.
+
+use std::path::Path;
+use std::process::Command;
+
+use mixbench::methods::registry;
+use mixbench::records;
+use mixbench::suite::{self, config::LoadedSuite};
+
+const SUITE: &str = "\
+name: tiny
+datasets:
+  - synthetic: {classes: 3, train_per_class: 40, test_per_class: 10, size: 16, seed: 1}
+models: [small_cnn]
+methods: [vanilla, mixup, cutmix]
+seeds: [0]
+training:
+  epochs: 2
+  batch_size: 20
+  lr: 0.05
+  milestones: [1]
+  device: cpu
+  threads: 1
+  isolation: inline
+";
+
+fn run(text: &str, dir: &Path) -> suite::RunOutcome {
+    let loaded =
+        LoadedSuite::from_text(text, Path::new("tiny.yaml"), Path::new("."), &registry()).unwrap();
+    suite::run(&loaded, dir, text).unwrap()
+}
+
+#[test]
+fn a_run_leaves_every_promised_file_and_resumes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let outcome = run(SUITE, tmp.path());
+    assert_eq!(outcome.trained.len(), 3);
+    assert!(outcome.failed.is_empty());
+    let cells = records::cell_dirs(tmp.path()).unwrap();
+    assert_eq!(cells.len(), 3);
+    for dir in &cells {
+        for file in [
+            records::CONFIG,
+            records::CELL_INFO,
+            records::METRICS,
+            records::CHECKPOINT,
+            records::DONE,
+        ] {
+            assert!(dir.join(file).is_file(), "{} lacks {file}", dir.display());
+        }
+        let rows = records::read_metrics(dir).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert!(rows
+            .iter()
+            .all(|r| (0.0..=100.0).contains(&r.test_top1) && r.test_top5 >= r.test_top1));
+        assert!((rows[1].lr - 0.005).abs() < 1e-12, "milestone at epoch 1");
+        let info = records::read_cell_info(dir).unwrap();
+        assert_eq!(info.train_images, 120);
+        assert_eq!(info.config_hash.len(), 16);
+    }
+    let report = mixbench::report::build_report(tmp.path()).unwrap();
+    assert!(report.summary_csv.is_file() && report.report_md.is_file());
+
+    // A rerun skips finished cells and keeps their results untouched.
+    let before = std::fs::read(cells[0].join(records::METRICS)).unwrap();
+    let again = run(SUITE, tmp.path());
+    assert_eq!((again.trained.len(), again.skipped.len()), (0, 3));
+    assert_eq!(
+        std::fs::read(cells[0].join(records::METRICS)).unwrap(),
+        before
+    );
+
+    // An unfinished cell (no `done`) is rerun; the others are not.
+    std::fs::remove_file(cells[1].join(records::DONE)).unwrap();
+    let resumed = run(SUITE, tmp.path());
+    assert_eq!(
+        resumed.trained,
+        vec![cells[1].file_name().unwrap().to_string_lossy().to_string()]
+    );
+    assert!(cells[1].join(records::DONE).is_file());
+}
+
+/// Same seed, same CPU metrics: everything but the wall times agrees bit for bit.
+#[test]
+fn cpu_runs_are_deterministic() {
+    let text = SUITE
+        .replace("methods: [vanilla, mixup, cutmix]", "methods: [cutmix]")
+        .replace("epochs: 2", "epochs: 1");
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    run(&text, a.path());
+    run(&text, b.path());
+    let rows = |dir: &Path| records::read_metrics(&records::cell_dirs(dir).unwrap()[0]).unwrap();
+    let (ra, rb) = (rows(a.path()), rows(b.path()));
+    assert_eq!(ra.len(), 1);
+    assert_eq!(
+        (
+            ra[0].train_loss,
+            ra[0].train_acc,
+            ra[0].test_loss,
+            ra[0].test_top1
+        ),
+        (
+            rb[0].train_loss,
+            rb[0].train_acc,
+            rb[0].test_loss,
+            rb[0].test_top1
+        )
+    );
+    // A different seed gives a different run.
+    let c = tempfile::tempdir().unwrap();
+    run(&text.replace("seeds: [0]", "seeds: [1]"), c.path());
+    assert_ne!(rows(c.path())[0].train_loss, ra[0].train_loss);
+}
+
+/// The binary runs cells in their own processes, reports, and exits 0.
+#[test]
+fn binary_runs_a_suite_in_child_processes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let suite = tmp.path().join("tiny.yaml");
+    let text = SUITE
+        .replace("isolation: inline", "isolation: process")
+        .replace("methods: [vanilla, mixup, cutmix]", "methods: [mixup]")
+        .replace("epochs: 2", "epochs: 1");
+    std::fs::write(&suite, text).unwrap();
+    let out = tmp.path().join("run");
+    let status = Command::new(env!("CARGO_BIN_EXE_mixbench"))
+        .args([
+            "run",
+            suite.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(out
+        .join("cells/synthetic-small_cnn-mixup-s0/done")
+        .is_file());
+    assert!(out.join("report.md").is_file() && out.join("summary.csv").is_file());
+}
+
+/// A bad suite file exits non-zero with the file and line in the message.
+#[test]
+fn binary_rejects_a_bad_suite_with_file_and_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let suite = tmp.path().join("bad.yaml");
+    std::fs::write(
+        &suite,
+        SUITE.replace(
+            "methods: [vanilla, mixup, cutmix]",
+            "methods: [vanilla, cutmx]",
+        ),
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_mixbench"))
+        .args(["run", suite.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("bad.yaml:5") && stderr.contains("did you mean `cutmix`"),
+        "{stderr}"
+    );
+}
+
+/// A cell that fails is recorded and the others still run; the exit code says so.
+#[test]
+fn a_failing_cell_does_not_lose_the_grid() {
+    let tmp = tempfile::tempdir().unwrap();
+    let suite = tmp.path().join("fail.yaml");
+    // The folder dataset does not exist: every cell of that dataset fails, the synthetic ones run.
+    let text = SUITE
+        .replace(
+            "  - synthetic:",
+            "  - folder: {root: does-not-exist}\n  - synthetic:",
+        )
+        .replace("methods: [vanilla, mixup, cutmix]", "methods: [vanilla]")
+        .replace("epochs: 2", "epochs: 1");
+    std::fs::write(&suite, text).unwrap();
+    let out = tmp.path().join("run");
+    let output = Command::new(env!("CARGO_BIN_EXE_mixbench"))
+        .args([
+            "run",
+            suite.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(out
+        .join("cells/does-not-exist-small_cnn-vanilla-s0/failed")
+        .is_file());
+    assert!(out
+        .join("cells/synthetic-small_cnn-vanilla-s0/done")
+        .is_file());
+    let summary = std::fs::read_to_string(out.join("summary.csv")).unwrap();
+    assert!(
+        summary.contains("failed") && summary.contains("done"),
+        "{summary}"
+    );
+}

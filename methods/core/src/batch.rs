@@ -1,0 +1,138 @@
+use tch::{Kind, Tensor};
+
+use crate::{MixError, Result};
+
+/// One training batch as a method sees it, after augmentation and normalisation.
+///
+/// The optional fields let a caller (the `mixbench mix` command, a parity test) fix what a
+/// method would otherwise draw or compute, so that its output can be compared with a reference
+/// implementation on the same inputs.
+pub struct Batch {
+    /// Normalised images, f32 `[B, C, H, W]`.
+    pub images: Tensor,
+    /// Class indices, i64 `[B]`.
+    pub labels: Tensor,
+    /// Number of classes `K` of the soft targets.
+    pub num_classes: i64,
+    /// Gradient of the saliency pass's loss with respect to `images`, f32 `[B, C, H, W]`;
+    /// present when the method asked for a saliency pass.
+    pub grad: Option<Tensor>,
+    /// Partner permutation (image `i` is mixed with image `perm[i]`), i64 `[B]`; drawn from
+    /// the method's random stream when absent.
+    pub perm: Option<Tensor>,
+    /// Raw mixing-ratio draw, before any method-specific scaling; drawn when absent.
+    pub lam: Option<f64>,
+    /// Per-channel normalisation mean (pixel units in `[0, 1]`), for methods that look at raw
+    /// pixel values.
+    pub mean: Vec<f64>,
+    /// Per-channel normalisation standard deviation, as `mean`.
+    pub std: Vec<f64>,
+}
+
+impl Batch {
+    /// A batch with only images and labels; every optional input absent and unit
+    /// normalisation.
+    pub fn new(images: Tensor, labels: Tensor, num_classes: i64) -> Self {
+        let channels = images.size().get(1).copied().unwrap_or(3) as usize;
+        Batch {
+            images,
+            labels,
+            num_classes,
+            grad: None,
+            perm: None,
+            lam: None,
+            mean: vec![0.0; channels],
+            std: vec![1.0; channels],
+        }
+    }
+
+    /// Checks shapes and dtypes: `images` 4-D float, `labels` i64 `[B]` in `0..K`, optional
+    /// tensors consistent with them.
+    pub fn validate(&self) -> Result<()> {
+        let size = self.images.size();
+        if size.len() != 4 {
+            return Err(MixError::Shape(format!(
+                "images must be [B,C,H,W], got {size:?}"
+            )));
+        }
+        if self.images.kind() != Kind::Float {
+            return Err(MixError::Shape(format!(
+                "images must be f32, got {:?}",
+                self.images.kind()
+            )));
+        }
+        let b = size[0];
+        if self.labels.size() != [b] || self.labels.kind() != Kind::Int64 {
+            return Err(MixError::Shape(format!(
+                "labels must be i64 [{b}], got {:?} {:?}",
+                self.labels.kind(),
+                self.labels.size()
+            )));
+        }
+        if b > 0 {
+            let (lo, hi) = (
+                self.labels.min().int64_value(&[]),
+                self.labels.max().int64_value(&[]),
+            );
+            if lo < 0 || hi >= self.num_classes {
+                return Err(MixError::Shape(format!(
+                    "labels must lie in 0..{}, found {lo}..={hi}",
+                    self.num_classes
+                )));
+            }
+        }
+        if let Some(grad) = &self.grad {
+            if grad.size() != size {
+                return Err(MixError::Shape(format!(
+                    "grad must have the shape of images {size:?}, got {:?}",
+                    grad.size()
+                )));
+            }
+        }
+        if let Some(perm) = &self.perm {
+            let mut sorted: Vec<i64> = Vec::<i64>::try_from(perm.to_kind(Kind::Int64))?;
+            sorted.sort_unstable();
+            if sorted != (0..b).collect::<Vec<_>>() {
+                return Err(MixError::Shape(format!(
+                    "perm must be a permutation of 0..{b}"
+                )));
+            }
+        }
+        if self.mean.len() != size[1] as usize || self.std.len() != size[1] as usize {
+            return Err(MixError::Shape(format!(
+                "mean and std need one value per channel ({}), got {} and {}",
+                size[1],
+                self.mean.len(),
+                self.std.len()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Batch size `B`.
+    pub fn len(&self) -> i64 {
+        self.images.size()[0]
+    }
+
+    /// True for a batch of no images.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// What a method returns: mixed images, soft targets, and what it did, for tests and plots.
+#[derive(Debug)]
+pub struct Mixed {
+    /// Mixed normalised images, f32 `[B, C, H, W]`.
+    pub images: Tensor,
+    /// Soft targets, f32 `[B, K]`, rows summing to 1.
+    pub targets: Tensor,
+    /// Weight of each sample's own image per pixel, f32 `[B, 1, H, W]`, for pairwise methods.
+    pub mask: Option<Tensor>,
+    /// Weight of each sample's own label in its target, f32 `[B]` (the method's lambda).
+    pub lam: Tensor,
+    /// Partner permutation used, i64 `[B]` (identity for Vanilla).
+    pub perm: Tensor,
+    /// Method-specific outputs (such as SAGE's chosen shift), named as documented.
+    pub extras: Vec<(String, Tensor)>,
+}

@@ -1,0 +1,59 @@
+use thiserror::Error;
+
+/// Everything that can go wrong when a method is built or applied.
+#[derive(Debug, Error)]
+pub enum MixError {
+    /// A parameter name the method does not know.
+    #[error("method `{method}` has no parameter `{key}`{hint}; its parameters are: {known}")]
+    UnknownParam {
+        /// Method being configured.
+        method: String,
+        /// The offending key.
+        key: String,
+        /// ", did you mean `x`?" or empty.
+        hint: String,
+        /// Comma-separated list of known parameters.
+        known: String,
+    },
+    /// A parameter value that does not parse or is out of range.
+    #[error("method `{method}`: parameter `{key}` = `{value}` is invalid: {expected}")]
+    BadValue {
+        /// Method being configured.
+        method: String,
+        /// Parameter name.
+        key: String,
+        /// Value as given.
+        value: String,
+        /// What a valid value looks like.
+        expected: String,
+    },
+    /// A `key=value` item without `=`.
+    #[error("parameter `{0}` is not of the form key=value")]
+    Syntax(String),
+    /// A method name not in the registry.
+    #[error("unknown method `{name}`{hint}; registered methods: {known}")]
+    UnknownMethod {
+        /// The name asked for.
+        name: String,
+        /// ", did you mean `x`?" or empty.
+        hint: String,
+        /// Comma-separated list of registered names.
+        known: String,
+    },
+    /// An input the method needs (such as the input gradient) is absent from the batch.
+    #[error("method `{method}` needs `{input}` in the batch: {why}")]
+    MissingInput {
+        /// Method being applied.
+        method: String,
+        /// Name of the missing tensor.
+        input: String,
+        /// Why it is needed.
+        why: String,
+    },
+    /// Tensor shapes or dtypes that do not fit together.
+    #[error("bad batch: {0}")]
+    Shape(String),
+    /// An error from libtorch.
+    #[error(transparent)]
+    Torch(#[from] tch::TchError),
+}

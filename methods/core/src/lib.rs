@@ -1,0 +1,28 @@
+//! Core of mixbench's mixing methods: the [`MixMethod`] trait every method implements, the
+//! [`Batch`] it receives and the [`Mixed`] result it returns, `key=value` [`Params`], the
+//! seeded [`MixRng`] all draws come from, shared tensor helpers and the [`Registry`] type that
+//! maps method names to constructors.
+//!
+//! A method only ever sees tensors: the engine owns the model, the optimizer and the optional
+//! saliency pass, which a method requests through [`MixMethod::saliency`].
+
+mod batch;
+mod error;
+mod method;
+mod params;
+mod registry;
+mod rng;
+mod suggest;
+pub mod targets;
+pub mod vanilla;
+
+pub use batch::{Batch, Mixed};
+pub use error::MixError;
+pub use method::{MixMethod, ModelMode, ParamGrads, SaliencyLoss, SaliencyRequest};
+pub use params::{ParamInfo, Params};
+pub use registry::{MethodInfo, Registry};
+pub use rng::MixRng;
+pub use suggest::did_you_mean;
+
+/// Result type of the mixing API.
+pub type Result<T, E = MixError> = std::result::Result<T, E>;

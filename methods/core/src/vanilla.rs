@@ -1,0 +1,41 @@
+//! Vanilla training: no mixing. Targets are the one-hot labels.
+
+use tch::{Kind, Tensor};
+
+use crate::{targets, Batch, MethodInfo, MixMethod, MixRng, Mixed, Params, Result};
+
+/// The identity method: returns the batch unchanged with one-hot targets.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Vanilla;
+
+impl MixMethod for Vanilla {
+    fn name(&self) -> &'static str {
+        "vanilla"
+    }
+
+    fn mix(&self, batch: &Batch, _rng: &mut MixRng) -> Result<Mixed> {
+        let b = batch.len();
+        let device = batch.images.device();
+        Ok(Mixed {
+            images: batch.images.shallow_clone(),
+            targets: targets::one_hot(&batch.labels, batch.num_classes),
+            mask: None,
+            lam: Tensor::ones([b], (Kind::Float, device)),
+            perm: Tensor::arange(b, (Kind::Int64, device)),
+            extras: Vec::new(),
+        })
+    }
+}
+
+/// Registry entry of [`Vanilla`].
+pub fn info() -> MethodInfo {
+    MethodInfo {
+        name: "vanilla",
+        summary: "no mixing: one-hot targets (the baseline of every comparison)",
+        params: &[],
+        build: |params: &Params| {
+            params.expect_only(&[])?;
+            Ok(Box::new(Vanilla))
+        },
+    }
+}

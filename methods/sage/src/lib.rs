@@ -1,0 +1,391 @@
+//! SAGE (Ma et al., "SAGE: Saliency-Guided Mixup with Optimal Rearrangements", BMVC 2022), as
+//! the official code computes it (SamsungLabs/SAGE, `main.py --method sage` and
+//! `utils_SAGE.py::sage`; spec section 9).
+//!
+//! Per batch (`r = update_ratio`):
+//! 1. Saliency pass (the engine, [`MixMethod::saliency`]): the input gradient of
+//!    `BCE(softmax(f(x)), e(y))`, times `1 - r` when `r != 1`, in train mode (eval mode with
+//!    `eval_mode = true`). Its parameter gradients are kept and added to the mixed batch's,
+//!    whose loss is weighted by `r` ([`MixMethod::mixed_loss_scale`]); with `r = 1` they are
+//!    discarded (the reference zeroes them).
+//! 2. Saliency `s = mean_c |g|`, blurred by torchvision's `GaussianBlur(blur_kernel,
+//!    blur_sigma)` (reflect padding) ([`saliency`]).
+//! 3. `alpha = draw_lambda(mixup_alpha) * upper_lambda` (0.5 instead of the draw when
+//!    `mixup_alpha = 0`); one per batch. A batch's fixed `lam` replaces the draw (it is scaled
+//!    by `upper_lambda` here).
+//! 4. Partner permutation `pi`; own map `s1 = max(alpha, 1e-12) s / sum(s)`, partner map
+//!    `s2 = max(1 - alpha, 1e-12) s_pi / sum(s_pi)`.
+//! 5. Candidate shifts: a uniformly random subset (without replacement, random order) of
+//!    `floor((2H - 1)(2W - 1) rand_pos)` of all translations (39 of 3969 on CIFAR at
+//!    `rand_pos = 0.01`), shared by the batch; `rand_pos = 1` searches all of them, in the
+//!    reference's enumeration order, with no draw. A subset of size 0 is an error (the
+//!    reference crashes).
+//! 6. Per image, the candidate `d*` maximising `sum_p s1 M + t (1 - M)` with `t = Sh_d s2`,
+//!    `M = s1 / max(s1 + t, 1e-16)` (first maximum) ([`search`]).
+//! 7. `x_mix = M x + (1 - M) Sh_{d*}(x_pi)`, `lam_i = mean M`, target
+//!    `lam_i e(y_i) + (1 - lam_i) e(y_pi(i))`.
+//!
+//! Draw order in mixbench: `alpha` draw, permutation, candidate subset.
+//!
+//! Outputs: mask `M` `[B, 1, H, W]`; extras `shift` i64 `[B, 2]`, the chosen `(dr, dc)`
+//! (the partner's content moves down `dr` rows and right `dc` columns; the reference's
+//! `best_ij` is `(dr + w, dc + w)`).
+//!
+//! Defaults (spec 9.6, SAGE README commands): the CIFAR-100 PreActResNet18 command,
+//! `upper_lambda = 0.5`, `update_ratio = 0.7`; all commands use `mixup_alpha = 1.0`,
+//! `rand_pos = 0.01`, blur 5 / 1.0, `eval_mode = false`. Other README commands:
+//!
+//! | setting | `upper_lambda` | `update_ratio` |
+//! |---|---|---|
+//! | CIFAR-10, PreActResNet18 | 0.6 | 0.7 |
+//! | CIFAR-100, PreActResNet18 (default) | 0.5 | 0.7 |
+//! | CIFAR-100, ResNeXt29-4x24d | 0.7 | 0.5 |
+//! | CIFAR-100, WRN16-8 | 0.7 | 0.5 |
+//!
+//! The script's own defaults, which every command overrides, are `rand_pos = 0.5`,
+//! `upper_lambda = 1.0`, `update_ratio = 1.0`, and no `mixup_alpha`.
+//!
+//! One deviation: a saliency map that sums to 0 (an all-zero input gradient) gives NaN in the
+//! reference; here it is treated as all-zero (the sum is floored at the smallest normal f32).
+
+pub mod search;
+
+use mixbench_core::{
+    targets, Batch, MethodInfo, MixError, MixMethod, MixRng, Mixed, ModelMode, ParamGrads,
+    ParamInfo, Params, Result, SaliencyLoss, SaliencyRequest,
+};
+use tch::{Device, Kind, Tensor};
+
+const PARAMS: &[ParamInfo] = &[
+    ParamInfo {
+        name: "upper_lambda",
+        default: "0.5",
+        doc: "scale of the lambda draw (README: 0.6 C10/PreActResNet18, 0.5 C100/PreActResNet18, 0.7 C100/ResNeXt29 and WRN16-8)",
+    },
+    ParamInfo {
+        name: "update_ratio",
+        default: "0.7",
+        doc: "weight of the mixed loss; the saliency pass's gradients get 1 - update_ratio (README: 0.7 PreActResNet18, 0.5 ResNeXt29 and WRN16-8)",
+    },
+    ParamInfo {
+        name: "rand_pos",
+        default: "0.01",
+        doc: "fraction of the (2w-1)^2 candidate shifts searched per batch; 1 searches all",
+    },
+    ParamInfo {
+        name: "mixup_alpha",
+        default: "1.0",
+        doc: "Beta(alpha, alpha) parameter of the lambda draw; 0 uses 0.5",
+    },
+    ParamInfo { name: "blur_kernel", default: "5", doc: "Gaussian blur kernel size (odd)" },
+    ParamInfo { name: "blur_sigma", default: "1.0", doc: "Gaussian blur sigma" },
+    ParamInfo {
+        name: "eval_mode",
+        default: "false",
+        doc: "saliency pass with the model in eval mode (running BN statistics)",
+    },
+    ParamInfo {
+        name: "search",
+        default: "auto",
+        doc: "shift-search implementation: native (CPU, rayon), tensor (batched on the device) or auto (native on CPU, tensor elsewhere); same result",
+    },
+];
+
+/// Candidates scored at once by the tensor search (`[B, chunk, H W]` values).
+const TENSOR_CHUNK: usize = 128;
+
+/// Shift-search implementation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SearchImpl {
+    /// Native on CPU tensors, tensor code elsewhere.
+    Auto,
+    /// Plain Rust with rayon on the host.
+    Native,
+    /// Batched tensor code on the maps' device.
+    Tensor,
+}
+
+/// SAGE with the CIFAR-100 PreActResNet18 defaults.
+#[derive(Clone, Copy, Debug)]
+pub struct Sage {
+    /// Scale of the lambda draw.
+    pub upper_lambda: f64,
+    /// Weight of the mixed loss (1 - weight of the saliency pass).
+    pub update_ratio: f64,
+    /// Fraction of candidate shifts searched.
+    pub rand_pos: f64,
+    /// Beta parameter of the lambda draw.
+    pub mixup_alpha: f64,
+    /// Blur kernel size.
+    pub blur_kernel: i64,
+    /// Blur sigma.
+    pub blur_sigma: f64,
+    /// Saliency pass in eval mode.
+    pub eval_mode: bool,
+    /// Shift-search implementation.
+    pub search: SearchImpl,
+}
+
+impl Default for Sage {
+    fn default() -> Self {
+        Sage {
+            upper_lambda: 0.5,
+            update_ratio: 0.7,
+            rand_pos: 0.01,
+            mixup_alpha: 1.0,
+            blur_kernel: 5,
+            blur_sigma: 1.0,
+            eval_mode: false,
+            search: SearchImpl::Auto,
+        }
+    }
+}
+
+/// torchvision's `GaussianBlur(kernel, sigma)` on f32 `[B, C, H, W]`: the 2-D kernel is the
+/// outer product of `exp(-t^2 / (2 sigma^2))`, `t` evenly spaced on
+/// `[-(k-1)/2, (k-1)/2]`, normalised to sum 1 (in f32), applied per channel after reflect
+/// padding of `k / 2` (edge not repeated).
+pub fn gaussian_blur(x: &Tensor, kernel: i64, sigma: f64) -> Tensor {
+    let options = (Kind::Float, x.device());
+    let half = (kernel - 1) as f64 * 0.5;
+    let t = Tensor::linspace(-half, half, kernel, options);
+    let pdf = ((&t / sigma).pow_tensor_scalar(2) * -0.5).exp();
+    let k1 = &pdf / pdf.sum(Kind::Float);
+    let k2 = k1.unsqueeze(1).mm(&k1.unsqueeze(0));
+    let c = x.size()[1];
+    let weight = k2.expand([c, 1, kernel, kernel], false);
+    let pad = kernel / 2;
+    x.reflection_pad2d([pad, pad, pad, pad]).conv2d(
+        &weight,
+        None::<Tensor>,
+        [1, 1],
+        [0, 0],
+        [1, 1],
+        c,
+    )
+}
+
+/// SAGE's saliency map from an input gradient `[B, C, H, W]`: `mean_c |g|`, blurred;
+/// f32 `[B, 1, H, W]`.
+pub fn saliency(grad: &Tensor, kernel: i64, sigma: f64) -> Tensor {
+    let s = grad
+        .to_kind(Kind::Float)
+        .abs()
+        .mean_dim([1i64].as_slice(), true, Kind::Float);
+    gaussian_blur(&s, kernel, sigma)
+}
+
+/// `max(weight, 1e-12) * s / sum(s)` per image (the reference's `normalize_grad`).
+fn normalise(s: &Tensor, weight: f64) -> Tensor {
+    let sum = s
+        .sum_dim_intlist([1i64, 2, 3].as_slice(), true, Kind::Float)
+        .clamp_min(f32::MIN_POSITIVE as f64);
+    (s / sum) * weight.max(1e-12)
+}
+
+/// The candidate shifts of one batch: all of them in the reference's order for
+/// `rand_pos >= 1`, else `floor(n rand_pos)` drawn without replacement, in drawn order.
+pub fn candidate_shifts(
+    h: i64,
+    w: i64,
+    rand_pos: f64,
+    rng: &mut MixRng,
+) -> Result<Vec<(i64, i64)>> {
+    let all = search::all_shifts(h, w);
+    if rand_pos >= 1.0 {
+        return Ok(all);
+    }
+    let count = (all.len() as f64 * rand_pos) as usize;
+    if count == 0 {
+        return Err(MixError::BadValue {
+            method: "sage".into(),
+            key: "rand_pos".into(),
+            value: rand_pos.to_string(),
+            expected: format!(
+                "a fraction that selects at least one of the {} candidate shifts (>= {})",
+                all.len(),
+                1.0 / all.len() as f64
+            ),
+        });
+    }
+    // Partial Fisher-Yates: the first `count` entries are a uniform ordered sample.
+    let mut order: Vec<usize> = (0..all.len()).collect();
+    for i in 0..count {
+        let j = i + rng.below(all.len() - i);
+        order.swap(i, j);
+    }
+    Ok(order[..count].iter().map(|&q| all[q]).collect())
+}
+
+/// Everything [`Sage::mix_with`] computed, for tests and tools.
+pub struct SageOutput {
+    /// The method's result.
+    pub mixed: Mixed,
+    /// The scaled `alpha` used.
+    pub alpha: f64,
+    /// The candidate shifts searched, in order.
+    pub candidates: Vec<(i64, i64)>,
+    /// Own normalised map `s1`, f32 `[B, 1, H, W]`.
+    pub s1: Tensor,
+    /// Partner normalised map `s2` (already re-indexed by the permutation).
+    pub s2: Tensor,
+}
+
+impl Sage {
+    /// Mixes a batch, returning the intermediate maps as well.
+    pub fn mix_with(&self, batch: &Batch, rng: &mut MixRng) -> Result<SageOutput> {
+        batch.validate()?;
+        let grad = batch.grad.as_ref().ok_or_else(|| MixError::MissingInput {
+            method: "sage".into(),
+            input: "grad".into(),
+            why: "SAGE's saliency is the gradient of the loss with respect to the input images"
+                .into(),
+        })?;
+        let size = batch.images.size();
+        let (b, h, w) = (size[0], size[2], size[3]);
+        let device = batch.images.device();
+        let s = saliency(grad, self.blur_kernel, self.blur_sigma);
+        let alpha0 = match batch.lam {
+            Some(lam) => lam,
+            None if self.mixup_alpha == 0.0 => 0.5,
+            None => rng.lambda(self.mixup_alpha),
+        };
+        let alpha = alpha0 * self.upper_lambda;
+        let perm = targets::partner(batch, rng)?;
+        let candidates = candidate_shifts(h, w, self.rand_pos, rng)?;
+        let s1 = normalise(&s, alpha);
+        let s2 = normalise(&s.index_select(0, &perm), 1.0 - alpha);
+        let native = match self.search {
+            SearchImpl::Native => true,
+            SearchImpl::Tensor => false,
+            SearchImpl::Auto => device == Device::Cpu,
+        };
+        let best: Vec<usize> = if native {
+            let a = Vec::<f32>::try_from(s1.to_device(Device::Cpu).flatten(0, -1))?;
+            let t = Vec::<f32>::try_from(s2.to_device(Device::Cpu).flatten(0, -1))?;
+            search::search_native(&a, &t, h as usize, w as usize, &candidates)
+                .into_iter()
+                .map(|p| p.0)
+                .collect()
+        } else {
+            search::search_tensor(&s1, &s2, &candidates, TENSOR_CHUNK)
+        };
+        let chosen: Vec<(i64, i64)> = best.iter().map(|&k| candidates[k]).collect();
+        let t = search::shift_images(&s2, &chosen);
+        let m = search::mask(&s1, &t);
+        let x = &batch.images;
+        let shifted = search::shift_images(&x.index_select(0, &perm), &chosen);
+        let images = x * &m + shifted * (1.0 - &m);
+        let lam = m.mean_dim([1i64, 2, 3].as_slice(), false, Kind::Float);
+        let shift: Vec<i64> = chosen.iter().flat_map(|&(dr, dc)| [dr, dc]).collect();
+        let mixed = Mixed {
+            images,
+            targets: targets::pairwise(&batch.labels, &perm, &lam, batch.num_classes),
+            mask: Some(m),
+            lam,
+            perm,
+            extras: vec![("shift".into(), Tensor::from_slice(&shift).view([b, 2]))],
+        };
+        Ok(SageOutput {
+            mixed,
+            alpha,
+            candidates,
+            s1,
+            s2,
+        })
+    }
+}
+
+impl MixMethod for Sage {
+    fn name(&self) -> &'static str {
+        "sage"
+    }
+
+    fn saliency(&self) -> Option<SaliencyRequest> {
+        let keep = self.update_ratio != 1.0;
+        Some(SaliencyRequest {
+            mode: if self.eval_mode {
+                ModelMode::Eval
+            } else {
+                ModelMode::Train
+            },
+            loss: SaliencyLoss::BceSoftmax {
+                scale: if keep { 1.0 - self.update_ratio } else { 1.0 },
+            },
+            param_grads: if keep {
+                ParamGrads::Keep
+            } else {
+                ParamGrads::Discard
+            },
+        })
+    }
+
+    fn mixed_loss_scale(&self) -> f64 {
+        if self.update_ratio != 1.0 {
+            self.update_ratio
+        } else {
+            1.0
+        }
+    }
+
+    fn mix(&self, batch: &Batch, rng: &mut MixRng) -> Result<Mixed> {
+        Ok(self.mix_with(batch, rng)?.mixed)
+    }
+}
+
+fn parse_bool(params: &Params, key: &str) -> Result<bool> {
+    let text: String = params.get(key, "false".to_string())?;
+    match text.as_str() {
+        "true" | "1" => Ok(true),
+        "false" | "0" => Ok(false),
+        other => Err(params.bad(key, other, "true or false")),
+    }
+}
+
+/// Builds [`Sage`] from `key=value` parameters.
+pub fn from_params(params: &Params) -> Result<Sage> {
+    params.expect_only(PARAMS)?;
+    let blur_kernel: i64 = params.get("blur_kernel", 5)?;
+    if blur_kernel < 1 || blur_kernel % 2 == 0 {
+        return Err(params.bad(
+            "blur_kernel",
+            &blur_kernel.to_string(),
+            "a positive odd integer",
+        ));
+    }
+    let rand_pos = params.get_in_range("rand_pos", 0.01, 0.0, 1.0)?;
+    if rand_pos <= 0.0 {
+        return Err(params.bad("rand_pos", "0", "a fraction in (0, 1]"));
+    }
+    let search_text: String = params.get("search", "auto".to_string())?;
+    let search = match search_text.as_str() {
+        "auto" => SearchImpl::Auto,
+        "native" => SearchImpl::Native,
+        "tensor" => SearchImpl::Tensor,
+        other => return Err(params.bad("search", other, "auto, native or tensor")),
+    };
+    let blur_sigma = params.get_in_range("blur_sigma", 1.0, 0.0, 1e6)?;
+    if blur_sigma <= 0.0 {
+        return Err(params.bad("blur_sigma", "0", "a positive number"));
+    }
+    Ok(Sage {
+        upper_lambda: params.get_in_range("upper_lambda", 0.5, 0.0, 1.0)?,
+        update_ratio: params.get_in_range("update_ratio", 0.7, 0.0, 1.0)?,
+        rand_pos,
+        mixup_alpha: params.get_in_range("mixup_alpha", 1.0, 0.0, 1e6)?,
+        blur_kernel,
+        blur_sigma,
+        eval_mode: parse_bool(params, "eval_mode")?,
+        search,
+    })
+}
+
+/// Registry entry of [`Sage`].
+pub fn info() -> MethodInfo {
+    MethodInfo {
+        name: "sage",
+        summary: "SAGE (Ma et al., BMVC 2022): saliency-weighted mask with the partner translated to the best of a set of shifts",
+        params: PARAMS,
+        build: |params: &Params| Ok(Box::new(from_params(params)?)),
+    }
+}

@@ -1,0 +1,270 @@
+//! SAGE's shift search (spec 9.4): for every image, the translation of its partner's saliency
+//! that maximises the saliency kept in the mixed image, over a list of candidate shifts.
+//!
+//! Shift operator: `Sh_d f(p) = f(p - d)` inside the image, 0 outside (content moves by
+//! `d = (dr, dc)` rows/columns). The reference builds it with a zero-padded `3w x 3w` canvas and
+//! nearest-neighbour `grid_sample`, one Python iteration per image; here a shifted window is a
+//! gather into the partner's map (an index per output pixel, pointing at a zero slot outside
+//! the image), and all images and candidates are scored at once.
+//!
+//! Two implementations with the same result:
+//! - [`search_tensor`]: batched tensor code on the maps' device (`[B, chunk, H W]` at a time),
+//!   for the GPU;
+//! - [`search_native`]: plain Rust on the host, rayon over images, scoring only the overlap of
+//!   the two maps (outside it the score of a pixel does not depend on the shift), for the CPU.
+//!
+//! Per pixel the score is the reference's `s1 M + t (1 - M)` with
+//! `M = s1 / max(s1 + t, 1e-16)`, in `f32`; sums are accumulated in `f64` (native) or `f32`
+//! (tensor). The first maximum in candidate order wins, as the reference's `argmax`.
+
+use rayon::prelude::*;
+use tch::{Device, Kind, Tensor};
+
+/// Clamp of the mask's denominator in the reference.
+pub const DENOMINATOR_FLOOR: f32 = 1e-16;
+
+/// All `(2h - 1)(2w - 1)` shifts `(dr, dc)` in the reference's enumeration order: flat index
+/// `q` is `dr = q mod (2h - 1) - (h - 1)`, `dc = q div (2h - 1) - (w - 1)`.
+pub fn all_shifts(h: i64, w: i64) -> Vec<(i64, i64)> {
+    let (nr, nc) = (2 * h - 1, 2 * w - 1);
+    (0..nr * nc)
+        .map(|q| (q % nr - (h - 1), q / nr - (w - 1)))
+        .collect()
+}
+
+/// For shift `(dr, dc)`: per output pixel `p` (row-major), the flat index of `p - d` in an
+/// `h x w` map, or `h w` (a zero slot appended to the map) when `p - d` is outside.
+pub fn shift_index(h: i64, w: i64, (dr, dc): (i64, i64)) -> Vec<i64> {
+    let mut index = Vec::with_capacity((h * w) as usize);
+    for r in 0..h {
+        for c in 0..w {
+            let (sr, sc) = (r - dr, c - dc);
+            index.push(if (0..h).contains(&sr) && (0..w).contains(&sc) {
+                sr * w + sc
+            } else {
+                h * w
+            });
+        }
+    }
+    index
+}
+
+/// Appends a zero after the last axis: `[.., n]` -> `[.., n + 1]`.
+pub fn with_zero_slot(t: &Tensor) -> Tensor {
+    let mut size = t.size();
+    *size.last_mut().expect("at least one axis") = 1;
+    Tensor::cat(
+        &[
+            t.shallow_clone(),
+            Tensor::zeros(size, (t.kind(), t.device())),
+        ],
+        -1,
+    )
+}
+
+/// `Sh_{d_i}` applied to every image: `x` `[B, C, H, W]`, one shift per image.
+pub fn shift_images(x: &Tensor, shifts: &[(i64, i64)]) -> Tensor {
+    let size = x.size();
+    let (b, c, h, w) = (size[0], size[1], size[2], size[3]);
+    let index: Vec<i64> = shifts.iter().flat_map(|&d| shift_index(h, w, d)).collect();
+    let index = Tensor::from_slice(&index)
+        .view([b, 1, h * w])
+        .expand([b, c, h * w], false)
+        .to_device(x.device());
+    with_zero_slot(&x.reshape([b, c, h * w]))
+        .gather(2, &index, false)
+        .view([b, c, h, w])
+}
+
+/// The mask of the reference for own map `s1` and shifted partner map `t` (same shape).
+pub fn mask(s1: &Tensor, t: &Tensor) -> Tensor {
+    s1 / (s1 + t).clamp_min(DENOMINATOR_FLOOR as f64)
+}
+
+/// Scores of every candidate for every image, f32 `[B, K]`, batched on the maps' device, in
+/// chunks of at most `chunk` candidates (`[B, chunk, H W]` values live at a time).
+/// `s1`, `s2`: f32 `[B, 1, H, W]` (own and partner maps, already normalised).
+pub fn scores_tensor(s1: &Tensor, s2: &Tensor, shifts: &[(i64, i64)], chunk: usize) -> Tensor {
+    let size = s1.size();
+    let (b, h, w) = (size[0], size[2], size[3]);
+    let s1 = s1.reshape([b, 1, h * w]);
+    let s2 = with_zero_slot(&s2.reshape([b, h * w]));
+    let parts: Vec<Tensor> = shifts
+        .chunks(chunk.max(1))
+        .map(|part| {
+            let index: Vec<i64> = part.iter().flat_map(|&d| shift_index(h, w, d)).collect();
+            let index = Tensor::from_slice(&index).to_device(s1.device());
+            let t = s2
+                .index_select(1, &index)
+                .view([b, part.len() as i64, h * w]);
+            let m = mask(&s1, &t);
+            let one_minus: Tensor = 1.0 - &m;
+            let kept: Tensor = &s1 * &m + &t * one_minus;
+            kept.sum_dim_intlist([-1i64].as_slice(), false, Kind::Float)
+        })
+        .collect();
+    Tensor::cat(&parts, 1)
+}
+
+/// Index into `shifts` of the best candidate per image (first maximum), tensor path.
+pub fn search_tensor(s1: &Tensor, s2: &Tensor, shifts: &[(i64, i64)], chunk: usize) -> Vec<usize> {
+    let best = scores_tensor(s1, s2, shifts, chunk)
+        .argmax(1, false)
+        .to_device(Device::Cpu);
+    Vec::<i64>::try_from(best)
+        .expect("i64 indices")
+        .into_iter()
+        .map(|i| i as usize)
+        .collect()
+}
+
+#[inline]
+fn pixel_score(a: f32, t: f32) -> f32 {
+    let m = a / (a + t).max(DENOMINATOR_FLOOR);
+    a * m + t * (1.0 - m)
+}
+
+/// Score of every candidate for one image, native path. `s1`, `s2`: row-major `h x w`.
+pub fn scores_native_one(
+    s1: &[f32],
+    s2: &[f32],
+    h: usize,
+    w: usize,
+    shifts: &[(i64, i64)],
+) -> Vec<f64> {
+    // Where the shifted partner is absent (t = 0) a pixel scores `base`, whatever the shift.
+    let base: Vec<f32> = s1.iter().map(|&a| pixel_score(a, 0.0)).collect();
+    let total: f64 = base.iter().map(|&v| v as f64).sum();
+    shifts
+        .iter()
+        .map(|&(dr, dc)| {
+            let (dr, dc) = (dr as isize, dc as isize);
+            let (r0, r1) = (dr.max(0) as usize, (h as isize + dr.min(0)) as usize);
+            let (c0, c1) = (dc.max(0) as usize, (w as isize + dc.min(0)) as usize);
+            let mut acc = 0f64;
+            for r in r0..r1 {
+                let sr = (r as isize - dr) as usize;
+                let own = &s1[r * w + c0..r * w + c1];
+                let own_base = &base[r * w + c0..r * w + c1];
+                let shifted_c0 = (c0 as isize - dc) as usize;
+                let other = &s2[sr * w + shifted_c0..sr * w + shifted_c0 + (c1 - c0)];
+                // Eight independent lanes so that the loop vectorises.
+                let mut lanes = [0f32; 8];
+                let mut k = 0;
+                while k + 8 <= own.len() {
+                    for l in 0..8 {
+                        lanes[l] += pixel_score(own[k + l], other[k + l]) - own_base[k + l];
+                    }
+                    k += 8;
+                }
+                let mut row: f64 = lanes.iter().map(|&v| v as f64).sum();
+                for l in k..own.len() {
+                    row += (pixel_score(own[l], other[l]) - own_base[l]) as f64;
+                }
+                acc += row;
+            }
+            total + acc
+        })
+        .collect()
+}
+
+/// Index into `shifts` of the best candidate per image (first maximum), and its score; native
+/// path, rayon over images. `s1`, `s2`: `b` row-major `h x w` maps back to back.
+pub fn search_native(
+    s1: &[f32],
+    s2: &[f32],
+    h: usize,
+    w: usize,
+    shifts: &[(i64, i64)],
+) -> Vec<(usize, f64)> {
+    let n = h * w;
+    s1.par_chunks(n)
+        .zip(s2.par_chunks(n))
+        .map(|(a, t)| {
+            let scores = scores_native_one(a, t, h, w, shifts);
+            let mut best = 0;
+            for (k, &v) in scores.iter().enumerate() {
+                if v > scores[best] {
+                    best = k;
+                }
+            }
+            (best, scores[best])
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shifting_a_one_hot_image_moves_the_pixel_by_d() {
+        // Every one of the 3969 shifts of a 32x32 image is an exact integer shift.
+        let (h, w) = (32i64, 32i64);
+        let (pr, pc) = (17i64, 5i64);
+        let mut base = vec![0f32; 1024];
+        base[(pr * w + pc) as usize] = 1.0;
+        let shifts = all_shifts(h, w);
+        assert_eq!(shifts.len(), 3969);
+        let x = Tensor::from_slice(&base)
+            .view([1, 1, h, w])
+            .expand([shifts.len() as i64, 1, h, w], false)
+            .contiguous();
+        let moved = shift_images(&x, &shifts);
+        for (k, &(dr, dc)) in shifts.iter().enumerate() {
+            let img = moved.get(k as i64).view([-1]);
+            let (r, c) = (pr + dr, pc + dc);
+            let inside = (0..h).contains(&r) && (0..w).contains(&c);
+            let sum = img.sum(Kind::Float).double_value(&[]);
+            if inside {
+                assert_eq!(img.double_value(&[r * w + c]), 1.0, "shift {dr},{dc}");
+                assert_eq!(sum, 1.0);
+            } else {
+                assert_eq!(sum, 0.0, "shift {dr},{dc} moves the pixel out");
+            }
+        }
+    }
+
+    #[test]
+    fn reference_enumeration_order() {
+        let s = all_shifts(32, 32);
+        assert_eq!(s[0], (-31, -31));
+        assert_eq!(s[1], (-30, -31));
+        assert_eq!(s[63], (-31, -30));
+        assert_eq!(s[3968], (31, 31));
+    }
+
+    #[test]
+    fn native_and_tensor_scores_agree() {
+        tch::manual_seed(3);
+        let (b, h, w) = (3i64, 9i64, 7i64);
+        let s1 = Tensor::rand([b, 1, h, w], (Kind::Float, Device::Cpu)) * 0.01;
+        let s2 = Tensor::rand([b, 1, h, w], (Kind::Float, Device::Cpu)) * 0.02;
+        let shifts = all_shifts(h, w);
+        let tensor = scores_tensor(&s1, &s2, &shifts, 17);
+        let a = Vec::<f32>::try_from(s1.flatten(0, -1)).unwrap();
+        let t = Vec::<f32>::try_from(s2.flatten(0, -1)).unwrap();
+        for i in 0..b as usize {
+            let n = (h * w) as usize;
+            let native = scores_native_one(
+                &a[i * n..(i + 1) * n],
+                &t[i * n..(i + 1) * n],
+                h as usize,
+                w as usize,
+                &shifts,
+            );
+            for (k, v) in native.iter().enumerate() {
+                let reference = tensor.double_value(&[i as i64, k as i64]);
+                assert!(
+                    (v - reference).abs() < 1e-6,
+                    "image {i} shift {k}: {v} vs {reference}"
+                );
+            }
+        }
+        let native_best: Vec<usize> = search_native(&a, &t, h as usize, w as usize, &shifts)
+            .iter()
+            .map(|p| p.0)
+            .collect();
+        assert_eq!(native_best, search_tensor(&s1, &s2, &shifts, 64));
+    }
+}
