@@ -196,7 +196,7 @@ fn load_batch(args: &BatchArgs, method: &dyn MixMethod) -> Result<Batch> {
 fn read_batch(path: &Path, num_classes: Option<i64>) -> Result<Batch> {
     let tensors =
         Tensor::read_safetensors(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut take = |name: &str| {
+    let take = |name: &str| {
         tensors
             .iter()
             .find(|(n, _)| n == name)

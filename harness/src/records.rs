@@ -86,7 +86,7 @@ pub struct EpochMetrics {
     pub time_mix: f64,
     /// Seconds in forward, loss and backward of the mixed batch.
     pub time_forward_backward: f64,
-    /// Seconds in the optimizer step.
+    /// Seconds zeroing gradients and in the optimizer step.
     pub time_optimizer: f64,
     /// Seconds evaluating the test set.
     pub time_eval: f64,

@@ -88,7 +88,7 @@ pub struct TrainStats {
     pub time_mix: f64,
     /// Forward, loss and backward of the mixed batch.
     pub time_forward_backward: f64,
-    /// Optimizer step.
+    /// Zeroing gradients and the optimizer step.
     pub time_optimizer: f64,
 }
 
@@ -192,6 +192,7 @@ impl Trainer {
             stats.time_data += clock.split();
 
             self.sgd.zero_grad();
+            stats.time_optimizer += clock.split();
             let grad = saliency.map(|request| {
                 input_gradient(
                     self.model.as_ref(),
