@@ -50,6 +50,11 @@ enum Command {
     },
     /// List the registered mixing methods and their parameters.
     Methods,
+    /// Apply one method to a batch stored in a safetensors file (or to images from a folder)
+    /// and write the mixed images, targets, mask and extras (and/or a PNG grid).
+    Mix(crate::mix_command::MixArgs),
+    /// Write the saliency map a method uses for each image of a batch (and/or a PNG grid).
+    Saliency(crate::mix_command::SaliencyArgs),
     /// Train one prepared cell folder (used by `run` to run each cell in its own process).
     #[command(hide = true)]
     Cell {
@@ -178,6 +183,14 @@ fn dispatch(command: Command) -> Result<ExitCode> {
                     println!("    {}={:<8} {}", p.name, p.default, p.doc);
                 }
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Mix(args) => {
+            crate::mix_command::run_mix(&args, &registry())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Saliency(args) => {
+            crate::mix_command::run_saliency(&args, &registry())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Cell { dir } => {

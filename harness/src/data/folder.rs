@@ -834,21 +834,7 @@ mod tests {
         }
         let ds = FolderSpec::new(&root).load(Path::new("/")).unwrap();
         ds.validate().unwrap();
-        assert_eq!(
-            ds.class_names,
-            [
-                "airplane",
-                "automobile",
-                "bird",
-                "cat",
-                "deer",
-                "dog",
-                "frog",
-                "horse",
-                "ship",
-                "truck"
-            ]
-        );
+        assert_eq!(ds.class_names, crate::data::cifar::CIFAR10_CLASSES);
         assert_eq!(
             (ds.train.channels, ds.train.height, ds.train.width),
             (3, 32, 32)

@@ -19,32 +19,25 @@ pub struct Normalize {
 impl Normalize {
     /// `(u8 / 255 - mean) / std` for a u8 `[B, C, H, W]` batch.
     pub fn apply(&self, images_u8: &Tensor) -> Tensor {
-        let device = images_u8.device();
-        let c = self.mean.len() as i64;
-        let mean = Tensor::from_slice(&self.mean)
-            .to_kind(Kind::Float)
-            .to_device(device)
-            .view([1, c, 1, 1]);
-        let std = Tensor::from_slice(&self.std)
-            .to_kind(Kind::Float)
-            .to_device(device)
-            .view([1, c, 1, 1]);
+        let (mean, std) = self.constants(images_u8.device());
         (images_u8.to_kind(Kind::Float) / 255.0 - mean) / std
     }
 
     /// Back to pixel space `[0, 1]` (unclamped).
     pub fn invert(&self, images: &Tensor) -> Tensor {
-        let device = images.device();
-        let c = self.mean.len() as i64;
-        let mean = Tensor::from_slice(&self.mean)
-            .to_kind(Kind::Float)
-            .to_device(device)
-            .view([1, c, 1, 1]);
-        let std = Tensor::from_slice(&self.std)
-            .to_kind(Kind::Float)
-            .to_device(device)
-            .view([1, c, 1, 1]);
+        let (mean, std) = self.constants(images.device());
         images * std + mean
+    }
+
+    /// Mean and std as f32 `[1, C, 1, 1]` tensors on `device`.
+    fn constants(&self, device: Device) -> (Tensor, Tensor) {
+        let column = |values: &[f64]| {
+            Tensor::from_slice(values)
+                .to_kind(Kind::Float)
+                .to_device(device)
+                .view([1, values.len() as i64, 1, 1])
+        };
+        (column(&self.mean), column(&self.std))
     }
 }
 
