@@ -254,3 +254,60 @@ fn image_folders_work_and_model_saliency_needs_a_checkpoint() {
     .unwrap_err();
     assert!(format!("{err:#}").contains("--checkpoint"), "{err:#}");
 }
+
+/// The installed commands end to end: `mixbench mix` and `mixbench saliency` as a user runs
+/// them, with the exit status and the error text of a missing input.
+#[test]
+fn binary_mix_and_saliency_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, fixture) = sage_batch(dir.path(), true);
+    let output = dir.path().join("out.safetensors");
+    let bin = env!("CARGO_BIN_EXE_mixbench");
+    let status = std::process::Command::new(bin)
+        .args([
+            "mix",
+            "--method",
+            "sage",
+            "--set",
+            "rand_pos=1",
+            "--num-classes",
+            "10",
+        ])
+        .arg("--input")
+        .arg(&input)
+        .arg("--output")
+        .arg(&output)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let diff = (get(&read(&output), "mixed") - get(&fixture, "a_mixed"))
+        .abs()
+        .max()
+        .double_value(&[]);
+    assert!(diff < 1e-4, "{diff}");
+    let saliency_out = dir.path().join("saliency.safetensors");
+    let status = std::process::Command::new(bin)
+        .args(["saliency", "--method", "sage"])
+        .arg("--input")
+        .arg(&input)
+        .arg("--output")
+        .arg(&saliency_out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // SAGE's map is the torchvision blur of mean_c |grad| (fixture `s_tilde`).
+    let map = get(&read(&saliency_out), "saliency");
+    let expected = get(&fixture, "s_tilde").squeeze_dim(1);
+    assert!(map.allclose(&expected, 1e-5, 1e-10, false));
+    let (no_grad, _) = sage_batch(dir.path(), false);
+    let out = std::process::Command::new(bin)
+        .args(["mix", "--method", "sage"])
+        .arg("--input")
+        .arg(&no_grad)
+        .arg("--output")
+        .arg(&output)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("grad"));
+}

@@ -10,12 +10,14 @@
 //! Two implementations with the same result:
 //! - [`search_tensor`]: batched tensor code on the maps' device (`[B, chunk, H W]` at a time),
 //!   for the GPU;
-//! - [`search_native`]: plain Rust on the host, rayon over images, scoring only the overlap of
-//!   the two maps (outside it the score of a pixel does not depend on the shift), for the CPU.
+//! - [`search_native`]: plain Rust on the host, rayon over images, scoring only the rows and
+//!   (8-wide blocks of) columns where the two maps overlap (elsewhere a pixel's score does not
+//!   depend on the shift), for the CPU.
 //!
 //! Per pixel the score is the reference's `s1 M + t (1 - M)` with
-//! `M = s1 / max(s1 + t, 1e-16)`, in `f32`; sums are accumulated in `f64` (native) or `f32`
-//! (tensor). The first maximum in candidate order wins, as the reference's `argmax`.
+//! `M = s1 / max(s1 + t, 1e-16)`, in `f32`. Native: the gains over the shift-independent part
+//! are accumulated in eight `f32` lanes per candidate and added to an `f64` total; tensor:
+//! summed in `f32`. The first maximum in candidate order wins, as the reference's `argmax`.
 
 use rayon::prelude::*;
 use tch::{Device, Kind, Tensor};
@@ -118,13 +120,40 @@ pub fn search_tensor(s1: &Tensor, s2: &Tensor, shifts: &[(i64, i64)], chunk: usi
         .collect()
 }
 
-#[inline]
+#[inline(always)]
 fn pixel_score(a: f32, t: f32) -> f32 {
     let m = a / (a + t).max(DENOMINATOR_FLOOR);
     a * m + t * (1.0 - m)
 }
 
+/// Adds `score(a, t) - base` of one row of the overlap to eight independent `f32` lanes
+/// (iterators only: no index arithmetic, so the loop vectorises even with overflow checks).
+#[inline(always)]
+fn add_row_gain(lanes: &mut [f32; 8], own: &[f32], other: &[f32], own_base: &[f32]) {
+    let (a8, t8, b8) = (
+        own.chunks_exact(8),
+        other.chunks_exact(8),
+        own_base.chunks_exact(8),
+    );
+    let (a_rest, t_rest, b_rest) = (a8.remainder(), t8.remainder(), b8.remainder());
+    for ((a, t), b) in a8.zip(t8).zip(b8) {
+        for ((lane, (&a, &t)), &b) in lanes.iter_mut().zip(a.iter().zip(t)).zip(b) {
+            *lane += pixel_score(a, t) - b;
+        }
+    }
+    for (((lane, &a), &t), &b) in lanes.iter_mut().zip(a_rest).zip(t_rest).zip(b_rest) {
+        *lane += pixel_score(a, t) - b;
+    }
+}
+
 /// Score of every candidate for one image, native path. `s1`, `s2`: row-major `h x w`.
+///
+/// The partner map is padded with `w - 1` zero columns on both sides, so that the shifted
+/// partner's row under an overlapping own row is one contiguous slice (zeros where the
+/// partner is absent, which add exactly 0); each row is scored over the overlap's columns
+/// widened to whole 8-lane blocks, so the loop vectorises without remainders. On x86-64 CPUs
+/// with AVX2 the same code is compiled a second time for 8-wide registers (identical results:
+/// no floating-point contraction).
 pub fn scores_native_one(
     s1: &[f32],
     s2: &[f32],
@@ -132,38 +161,58 @@ pub fn scores_native_one(
     w: usize,
     shifts: &[(i64, i64)],
 ) -> Vec<f64> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2 (checked just above).
+            return unsafe { scores_avx2(s1, s2, h, w, shifts) };
+        }
+    }
+    scores_generic(s1, s2, h, w, shifts)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn scores_avx2(
+    s1: &[f32],
+    s2: &[f32],
+    h: usize,
+    w: usize,
+    shifts: &[(i64, i64)],
+) -> Vec<f64> {
+    scores_generic(s1, s2, h, w, shifts)
+}
+
+#[inline(always)]
+fn scores_generic(s1: &[f32], s2: &[f32], h: usize, w: usize, shifts: &[(i64, i64)]) -> Vec<f64> {
     // Where the shifted partner is absent (t = 0) a pixel scores `base`, whatever the shift.
     let base: Vec<f32> = s1.iter().map(|&a| pixel_score(a, 0.0)).collect();
     let total: f64 = base.iter().map(|&v| v as f64).sum();
+    let padded_w = 3 * w - 2;
+    let mut padded = vec![0f32; h * padded_w];
+    for (dst, src) in padded.chunks_exact_mut(padded_w).zip(s2.chunks_exact(w)) {
+        dst[w - 1..2 * w - 1].copy_from_slice(src);
+    }
     shifts
         .iter()
         .map(|&(dr, dc)| {
             let (dr, dc) = (dr as isize, dc as isize);
             let (r0, r1) = (dr.max(0) as usize, (h as isize + dr.min(0)) as usize);
             let (c0, c1) = (dc.max(0) as usize, (w as isize + dc.min(0)) as usize);
-            let mut acc = 0f64;
+            let (lo, hi) = (c0 / 8 * 8, (c1.div_ceil(8) * 8).min(w));
+            let start = (w as isize - 1 - dc) as usize;
+            let mut lanes = [0f32; 8];
             for r in r0..r1 {
                 let sr = (r as isize - dr) as usize;
-                let own = &s1[r * w + c0..r * w + c1];
-                let own_base = &base[r * w + c0..r * w + c1];
-                let shifted_c0 = (c0 as isize - dc) as usize;
-                let other = &s2[sr * w + shifted_c0..sr * w + shifted_c0 + (c1 - c0)];
-                // Eight independent lanes so that the loop vectorises.
-                let mut lanes = [0f32; 8];
-                let mut k = 0;
-                while k + 8 <= own.len() {
-                    for l in 0..8 {
-                        lanes[l] += pixel_score(own[k + l], other[k + l]) - own_base[k + l];
-                    }
-                    k += 8;
-                }
-                let mut row: f64 = lanes.iter().map(|&v| v as f64).sum();
-                for l in k..own.len() {
-                    row += (pixel_score(own[l], other[l]) - own_base[l]) as f64;
-                }
-                acc += row;
+                let other = &padded[sr * padded_w + start + lo..sr * padded_w + start + hi];
+                add_row_gain(
+                    &mut lanes,
+                    &s1[r * w + lo..r * w + hi],
+                    other,
+                    &base[r * w + lo..r * w + hi],
+                );
             }
-            total + acc
+            total + lanes.iter().map(|&v| v as f64).sum::<f64>()
         })
         .collect()
 }

@@ -189,7 +189,9 @@ fn native_and_tensor_search_give_the_same_mix() {
     .mix(&batch, &mut MixRng::seed_from(5))
     .unwrap();
     assert!(native.extras[0].1.equal(&tensor.extras[0].1));
-    assert!(native.images.equal(&tensor.images));
+    // The blur's summation order differs (libtorch convolution vs a direct loop): rounding only.
+    assert!(native.images.allclose(&tensor.images, 1e-5, 1e-6, false));
+    assert!(native.lam.allclose(&tensor.lam, 0.0, 1e-6, false));
 }
 
 #[test]

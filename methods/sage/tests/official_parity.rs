@@ -46,6 +46,25 @@ fn blur_matches_torchvision() {
 }
 
 #[test]
+fn native_blur_matches_torchvision() {
+    let f = fixture();
+    let grad = Vec::<f32>::try_from(get(&f, "grad").flatten(0, -1)).unwrap();
+    let kernel = Vec::<f32>::try_from(
+        mixbench_sage::gaussian_kernel2d(5, 1.0, tch::Device::Cpu).flatten(0, -1),
+    )
+    .unwrap();
+    let ours = mixbench_sage::native::saliency(&grad, 8, 3, 32, 32, &kernel, 5);
+    let ours = Tensor::from_slice(&ours).view([8, 1, 32, 32]);
+    let diff = max_abs(&ours, &get(&f, "s_tilde"));
+    let scale = get(&f, "s_tilde").abs().max().double_value(&[]);
+    eprintln!("native blur: max |diff| {diff:.3e}, max value {scale:.3e}");
+    assert!(
+        diff <= 1e-6 * scale,
+        "native blur differs by {diff} (max value {scale})"
+    );
+}
+
+#[test]
 fn mixed_images_and_lambdas_match_official_sage() {
     let f = fixture();
     for case in ["a", "b"] {
