@@ -180,7 +180,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             for info in registry().methods() {
                 println!("{:<12} {}", info.name, info.summary);
                 for p in info.params {
-                    println!("    {}={:<8} {}", p.name, p.default, p.doc);
+                    println!("    {:<26} {}", format!("{}={}", p.name, p.default), p.doc);
                 }
             }
             Ok(ExitCode::SUCCESS)

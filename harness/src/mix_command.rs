@@ -428,7 +428,7 @@ fn normalise_per_image(map: &Tensor) -> Tensor {
 }
 
 /// One row per image, one column per tensor (`[B, 3, H, W]` in `[0, 1]`), each cell scaled up
-/// to at least 96 pixels with a 2-pixel white gap.
+/// to at least 96 pixels with a 2-pixel grey gap.
 fn draw_grid(path: &Path, columns: &[Tensor]) -> Result<()> {
     let size = columns[0].size();
     let (b, h, w) = (size[0], size[2] as u32, size[3] as u32);
@@ -438,7 +438,7 @@ fn draw_grid(path: &Path, columns: &[Tensor]) -> Result<()> {
     let mut img = image::RgbImage::from_pixel(
         ncols * (cell_w + gap) + gap,
         b as u32 * (cell_h + gap) + gap,
-        image::Rgb([255, 255, 255]),
+        image::Rgb([128, 128, 128]),
     );
     for (col, t) in columns.iter().enumerate() {
         let data = Vec::<f32>::try_from(t.permute([0, 2, 3, 1]).contiguous().flatten(0, -1))?;
