@@ -207,3 +207,34 @@ fn a_failing_cell_does_not_lose_the_grid() {
         "{summary}"
     );
 }
+
+/// Every committed suite file and the embedded quickstart parse and validate against the
+/// registry (datasets are not loaded: the paper suites need downloaded CIFAR).
+#[test]
+fn committed_suites_are_valid() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../suites");
+    let mut files = vec![root.join("quickstart.yaml"), root.join("gpu-check.yaml")];
+    for sub in ["paper", "real"] {
+        for entry in std::fs::read_dir(root.join(sub)).unwrap() {
+            files.push(entry.unwrap().path());
+        }
+    }
+    assert!(files.len() >= 9, "{files:?}");
+    for file in &files {
+        let suite = LoadedSuite::from_file(file, &registry()).unwrap_or_else(|e| panic!("{e:#}"));
+        assert!(!suite.methods.is_empty(), "{}", file.display());
+    }
+    let quickstart = LoadedSuite::from_text(
+        mixbench::QUICKSTART_SUITE,
+        Path::new("q.yaml"),
+        Path::new("."),
+        &registry(),
+    )
+    .unwrap();
+    let registered: Vec<&str> = registry().methods().iter().map(|m| m.name).collect();
+    let listed: Vec<&str> = quickstart.methods.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(
+        listed, registered,
+        "the quickstart runs every registered method"
+    );
+}
