@@ -154,6 +154,11 @@ impl Trainer {
         self.model.as_ref()
     }
 
+    /// Learning rate of `epoch` under the configured schedule.
+    pub fn lr_at(&self, epoch: usize) -> f64 {
+        self.config.schedule.lr_at(epoch)
+    }
+
     /// The optimizer (its state goes into checkpoints).
     pub fn optimizer(&self) -> &Sgd {
         &self.sgd

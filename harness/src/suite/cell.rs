@@ -179,12 +179,7 @@ pub fn train_cell(dir: &Path) -> Result<()> {
         let eval = trainer.evaluate(&test);
         let row = EpochMetrics {
             epoch,
-            lr: StepSchedule {
-                lr: t.lr,
-                milestones: t.milestones.clone(),
-                gammas: t.gamma.clone(),
-            }
-            .lr_at(epoch),
+            lr: trainer.lr_at(epoch),
             train_loss: stats.loss,
             train_acc: stats.accuracy,
             test_loss: eval.loss,
