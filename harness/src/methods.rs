@@ -12,5 +12,6 @@ pub fn registry() -> Registry {
         mixbench_cutmix::info(),
         mixbench_saliencymix::info(),
         mixbench_sage::info(),
+        mixbench_puzzlemix::info(),
     ])
 }

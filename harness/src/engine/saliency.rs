@@ -25,6 +25,9 @@ pub fn input_gradient(
     let logits = model.forward_t(&x, request.mode == ModelMode::Train);
     let loss = match request.loss {
         SaliencyLoss::CrossEntropy { scale } => logits.cross_entropy_for_logits(labels) * scale,
+        SaliencyLoss::CrossEntropyPerClass { scale } => {
+            logits.cross_entropy_for_logits(labels) * (scale / num_classes as f64)
+        }
         SaliencyLoss::BceSoftmax { scale } => {
             let targets = labels.one_hot(num_classes).to_kind(Kind::Float);
             LossKind::BceSoftmax.loss(&logits, &targets) * scale

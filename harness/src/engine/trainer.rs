@@ -198,21 +198,25 @@ impl Trainer {
 
             self.sgd.zero_grad();
             stats.time_optimizer += clock.split();
-            let grad = saliency.map(|request| {
+            let mut batch = Batch::new(images, labels, self.num_classes);
+            batch.mean = self.config.normalize.mean.clone();
+            batch.std = self.config.normalize.std.clone();
+            batch.perturbation = self.method.perturbation(&batch, &mut mix_rng)?;
+            let perturbed = batch
+                .perturbation
+                .as_ref()
+                .map(|p| p.apply(&batch.images, &batch.mean, &batch.std));
+            batch.grad = saliency.map(|request| {
                 input_gradient(
                     self.model.as_ref(),
-                    &images,
-                    &labels,
+                    perturbed.as_ref().unwrap_or(&batch.images),
+                    &batch.labels,
                     self.num_classes,
                     &request,
                 )
             });
             stats.time_saliency += clock.split();
 
-            let mut batch = Batch::new(images, labels, self.num_classes);
-            batch.grad = grad;
-            batch.mean = self.config.normalize.mean.clone();
-            batch.std = self.config.normalize.std.clone();
             let mixed = self.method.mix(&batch, &mut mix_rng).with_context(|| {
                 format!(
                     "method `{}` failed at epoch {epoch}, step {step}",

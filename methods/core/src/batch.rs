@@ -22,6 +22,9 @@ pub struct Batch {
     pub perm: Option<Tensor>,
     /// Raw mixing-ratio draw, before any method-specific scaling; drawn when absent.
     pub lam: Option<f64>,
+    /// The perturbation the saliency pass ran on, when the method asked for one
+    /// ([`crate::MixMethod::perturbation`]).
+    pub perturbation: Option<crate::Perturbation>,
     /// Per-channel normalisation mean (pixel units in `[0, 1]`), for methods that look at raw
     /// pixel values.
     pub mean: Vec<f64>,
@@ -41,6 +44,7 @@ impl Batch {
             grad: None,
             perm: None,
             lam: None,
+            perturbation: None,
             mean: vec![0.0; channels],
             std: vec![1.0; channels],
         }
@@ -118,6 +122,25 @@ impl Batch {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// Per-channel `[1, C, 1, 1]` f32 constants on `like`'s device (the reference's `args.mean`
+/// and `args.std` tensors).
+pub fn channel_constants(values: &[f64], like: &Tensor) -> Tensor {
+    let v: Vec<f32> = values.iter().map(|&x| x as f32).collect();
+    Tensor::from_slice(&v)
+        .view([1, -1, 1, 1])
+        .to_device(like.device())
+}
+
+/// Normalised images back to pixel units: `x * std + mean` (the reference's order).
+pub fn to_pixels(images: &Tensor, mean: &[f64], std: &[f64]) -> Tensor {
+    images * channel_constants(std, images) + channel_constants(mean, images)
+}
+
+/// Pixel-unit images normalised: `(u - mean) / std`.
+pub fn from_pixels(pixels: &Tensor, mean: &[f64], std: &[f64]) -> Tensor {
+    (pixels - channel_constants(mean, pixels)) / channel_constants(std, pixels)
 }
 
 /// What a method returns: mixed images, soft targets, and what it did, for tests and plots.

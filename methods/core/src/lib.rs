@@ -1,13 +1,15 @@
 //! Core of mixbench's mixing methods: the [`MixMethod`] trait every method implements, the
 //! [`Batch`] it receives and the [`Mixed`] result it returns, `key=value` [`Params`], the
 //! seeded [`MixRng`] all draws come from, shared tensor helpers and the [`Registry`] type that
-//! maps method names to constructors.
+//! maps method names to constructors, and the [`graphcut`] solvers of the block-labelling
+//! methods.
 //!
 //! A method only ever sees tensors: the engine owns the model, the optimizer and the optional
 //! saliency pass, which a method requests through [`MixMethod::saliency`].
 
-mod batch;
+pub mod batch;
 mod error;
+pub mod graphcut;
 mod method;
 mod params;
 mod registry;
@@ -18,7 +20,7 @@ pub mod vanilla;
 
 pub use batch::{Batch, Mixed};
 pub use error::MixError;
-pub use method::{MixMethod, ModelMode, ParamGrads, SaliencyLoss, SaliencyRequest};
+pub use method::{MixMethod, ModelMode, ParamGrads, Perturbation, SaliencyLoss, SaliencyRequest};
 pub use params::{ParamInfo, Params};
 pub use registry::{MethodInfo, Registry};
 pub use rng::MixRng;

@@ -17,6 +17,13 @@ pub enum SaliencyLoss {
         /// Factor applied to the loss (and so to every gradient of the pass).
         scale: f64,
     },
+    /// Mean cross-entropy divided by the number of classes `K`, times `scale`: the
+    /// "clean input regularisation" pass of Puzzle Mix and Co-Mixup (`2 clean_lam CE / K`),
+    /// whose parameter gradients join the update.
+    CrossEntropyPerClass {
+        /// Factor applied to `CE / K`.
+        scale: f64,
+    },
     /// Binary cross-entropy on softmax outputs against one-hot labels (the training loss of
     /// the reference scripts), times `scale`.
     BceSoftmax {
@@ -47,6 +54,42 @@ pub struct SaliencyRequest {
     pub param_grads: ParamGrads,
 }
 
+/// A random input perturbation a method asks for before its saliency pass (Puzzle Mix's
+/// adversarial option): the engine runs the pass on `clamp(u + noise, 0, 1)`, renormalised,
+/// where `u` is the batch in pixel units, and hands the perturbation back to
+/// [`MixMethod::mix`] in [`crate::Batch::perturbation`].
+#[derive(Debug)]
+pub struct Perturbation {
+    /// Pixel-unit noise, f32 `[B, C, H, W]`, already clamped so that `u + noise` lies in
+    /// `[0, 1]`.
+    pub noise: tch::Tensor,
+    /// Method-specific switches drawn with the noise (Puzzle Mix: whether the image and
+    /// whether the partner receive it).
+    pub flags: Vec<bool>,
+}
+
+impl Perturbation {
+    /// The perturbation that keeps `u + noise` in `[0, 1]`: `clamp(u + raw, 0, 1) - u`, from
+    /// normalised `images` and raw pixel-unit noise.
+    pub fn clamped(
+        images: &tch::Tensor,
+        raw: &tch::Tensor,
+        mean: &[f64],
+        std: &[f64],
+        flags: Vec<bool>,
+    ) -> Self {
+        let pixels = crate::batch::to_pixels(images, mean, std);
+        let noise = (&pixels + raw).clamp(0.0, 1.0) - &pixels;
+        Perturbation { noise, flags }
+    }
+
+    /// The normalised batch the saliency pass sees.
+    pub fn apply(&self, images: &tch::Tensor, mean: &[f64], std: &[f64]) -> tch::Tensor {
+        let pixels = crate::batch::to_pixels(images, mean, std);
+        crate::batch::from_pixels(&(pixels + &self.noise).clamp(0.0, 1.0), mean, std)
+    }
+}
+
 /// A mixing method: takes a batch, returns mixed images and soft targets.
 ///
 /// Implementations are pure functions of the batch and the random stream: same batch, same
@@ -59,6 +102,12 @@ pub trait MixMethod: Send {
     /// images.
     fn saliency(&self) -> Option<SaliencyRequest> {
         None
+    }
+
+    /// A perturbation of the saliency pass's input, drawn before the pass; `None` (the
+    /// default) for an unperturbed pass.
+    fn perturbation(&self, _batch: &Batch, _rng: &mut MixRng) -> Result<Option<Perturbation>> {
+        Ok(None)
     }
 
     /// Weight of the mixed batch's loss in the update; SAGE weights it by `update_ratio` and

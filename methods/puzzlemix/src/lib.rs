@@ -1,0 +1,550 @@
+//! Puzzle Mix (Kim, Choo and Song, "Puzzle Mix: Exploiting Saliency and Local Statistics for
+//! Optimal Mixup", ICML 2020), as the official `mixup_graph` computes it (snu-mllab/PuzzleMix
+//! `mixup.py`, driven by `main.py`; spec section 7), with the graph cuts and the transport in
+//! native Rust.
+//!
+//! Per batch:
+//! 1. Saliency pass (the engine): input gradient of the mean cross-entropy in eval mode,
+//!    parameter gradients discarded (`clean_lam = 0`); with `clean_lam > 0`, train mode and
+//!    `2 clean_lam CE / K` whose parameter gradients join the update. Saliency
+//!    `sqrt(mean_c g^2)` ([`terms::saliency`]).
+//! 2. Draws, in this order: with `adv_p > 0`, two Bernoulli(`adv_p`) switches and (if either
+//!    is on) uniform noise of `adv_eps / 255` before the pass ([`MixMethod::perturbation`]),
+//!    then the noise scale `c ~ U(0, 1)`; the block count `n = 2^j`, `j` uniform in 1..=4
+//!    (unless `block_num` fixes it); the partner permutation; `lam ~ Beta(alpha, alpha)`.
+//! 3. Block terms (spec 7.3, [`terms`]): pooled saliency per block, boundary colour jumps,
+//!    data costs with half of every boundary table, edge strengths.
+//! 4. One multi-label graph cut per image ([`energy`]): GCO's alpha-beta swap on the
+//!    reference's integer energies, solved by the shared solver in
+//!    [`mixbench_core::graphcut`], images in parallel with rayon. Labels `l` in `0..L` give
+//!    mask values `1 - l / (L - 1)` (label 0 = the image itself).
+//! 5. Optional adversarial noise on the image and/or partner (spec 7.7).
+//! 6. Transport (spec 7.6, [`transport`]) of the image's blocks into the locations it shows and
+//!    of the partner's into the rest, at `min(t_size, block size)` pixels per block.
+//! 7. `x_mix = m T(x) + (1 - m) T(x_pi)` with the mask `m` upsampled to pixels; the label
+//!    weight `r_i = mean(m_i)`; target `r e(y) + (1 - r) e(y_pi)`.
+//!
+//! The solver is GCO's swap, not an exact solver, so that the labels are those of the
+//! official code (the sink-side tie rule of [`mixbench_core::graphcut::maxflow`] is the one
+//! GCO's max-flow applies). Deliberate deviation: energies are `i64`, where GCO's float mode
+//! wraps data costs around in `i32` for blocks holding more than ~8% of an image's saliency
+//! at `n = 16` (spec 7.5).
+//!
+//! Outputs: `mask` `[B, 1, H, W]` (weight of the transported image itself); extras
+//! `block_labels` i64 `[B, n, n]` (graph-cut labels) and `block_num` i64 `[1]`.
+//!
+//! Defaults: the official CIFAR commands (spec 7.9).
+
+pub mod energy;
+pub mod terms;
+pub mod transport;
+
+use mixbench_core::graphcut::SwapSolver;
+use mixbench_core::{
+    batch, targets, Batch, MethodInfo, MixError, MixMethod, MixRng, Mixed, ModelMode, ParamGrads,
+    ParamInfo, Params, Perturbation, Result, SaliencyLoss, SaliencyRequest,
+};
+use rayon::prelude::*;
+use tch::{Device, Kind, Tensor};
+
+use energy::BlockProblem;
+use transport::Transport;
+
+const PARAMS: &[ParamInfo] = &[
+    ParamInfo { name: "mixup_alpha", default: "1.0", doc: "Beta(alpha, alpha) parameter of the prior's lambda" },
+    ParamInfo {
+        name: "block_num",
+        default: "random",
+        doc: "blocks per side of the label grid: random (2, 4, 8 or 16 per batch, as the official code) or a fixed divisor of the image size",
+    },
+    ParamInfo { name: "n_labels", default: "3", doc: "mixing levels per block (2, 3 or 4)" },
+    ParamInfo { name: "beta", default: "1.2", doc: "label smoothness weight" },
+    ParamInfo { name: "gamma", default: "0.5", doc: "data (boundary colour) smoothness weight" },
+    ParamInfo { name: "eta", default: "0.2", doc: "weight of the label prior" },
+    ParamInfo { name: "neigh_size", default: "4", doc: "pooling size of the boundary term (pixels)" },
+    ParamInfo { name: "transport", default: "true", doc: "rearrange blocks by the optimal-transport step" },
+    ParamInfo { name: "t_size", default: "4", doc: "transport block size in pixels (-1: the label block size)" },
+    ParamInfo { name: "t_eps", default: "0.8", doc: "distance weight of the transport cost" },
+    ParamInfo {
+        name: "clean_lam",
+        default: "0.0",
+        doc: "0: saliency pass in eval mode, gradients discarded; > 0: train mode, loss 2 clean_lam CE / K added to the update",
+    },
+    ParamInfo { name: "adv_p", default: "0.0", doc: "probability of adversarial noise on each of the two images" },
+    ParamInfo { name: "adv_eps", default: "10.0", doc: "adversarial noise bound in 1/255 pixel units" },
+];
+
+/// Puzzle Mix with the official CIFAR defaults.
+#[derive(Clone, Debug)]
+pub struct PuzzleMix {
+    /// Beta parameter of `lam`.
+    pub mixup_alpha: f64,
+    /// Fixed blocks per side, or `None` for the official random draw.
+    pub block_num: Option<usize>,
+    /// Mixing levels per block.
+    pub n_labels: usize,
+    /// Label smoothness.
+    pub beta: f64,
+    /// Boundary smoothness.
+    pub gamma: f64,
+    /// Prior weight.
+    pub eta: f64,
+    /// Boundary pooling size.
+    pub neigh_size: usize,
+    /// Whether blocks are transported.
+    pub transport: bool,
+    /// Transport block size in pixels; `None` = the label block size (`t_size = -1`).
+    pub t_size: Option<usize>,
+    /// Distance weight of the transport cost.
+    pub t_eps: f64,
+    /// Clean-input regularisation weight.
+    pub clean_lam: f64,
+    /// Adversarial-noise probability.
+    pub adv_p: f64,
+    /// Adversarial-noise bound, 1/255 units.
+    pub adv_eps: f64,
+}
+
+impl Default for PuzzleMix {
+    fn default() -> Self {
+        PuzzleMix {
+            mixup_alpha: 1.0,
+            block_num: None,
+            n_labels: 3,
+            beta: 1.2,
+            gamma: 0.5,
+            eta: 0.2,
+            neigh_size: 4,
+            transport: true,
+            t_size: Some(4),
+            t_eps: 0.8,
+            clean_lam: 0.0,
+            adv_p: 0.0,
+            adv_eps: 10.0,
+        }
+    }
+}
+
+/// Everything [`PuzzleMix::mix_with`] computed.
+pub struct PuzzleOutput {
+    /// The method's result.
+    pub mixed: Mixed,
+    /// Blocks per side used.
+    pub block_num: usize,
+    /// The prior's `lam`.
+    pub lam: f64,
+    /// Graph-cut labels, `[B * n * n]`, row-major per image.
+    pub labels: Vec<usize>,
+}
+
+/// The draws and inputs of one mixing step, fixed by the caller or drawn.
+pub struct Draws {
+    /// Blocks per side.
+    pub block_num: usize,
+    /// Partner permutation, i64 `[B]`.
+    pub perm: Tensor,
+    /// The prior's `lam`.
+    pub lam: f64,
+    /// Final pixel-unit noise and whether the image / the partner receive it.
+    pub noise: Option<(Tensor, bool, bool)>,
+}
+
+/// Per-worker buffers.
+#[derive(Default)]
+struct Worker {
+    swap: SwapSolver,
+    transport: Transport,
+}
+
+impl PuzzleMix {
+    fn error(&self, key: &str, value: impl ToString, expected: &str) -> MixError {
+        MixError::BadValue {
+            method: "puzzlemix".into(),
+            key: key.into(),
+            value: value.to_string(),
+            expected: expected.into(),
+        }
+    }
+
+    /// Draws the step's randoms (after the perturbation): noise scale, block count,
+    /// permutation, `lam`; a batch's fixed `perm` and `lam` replace the draws.
+    pub fn draw(&self, batch: &Batch, rng: &mut MixRng) -> Result<Draws> {
+        let noise = match &batch.perturbation {
+            Some(p) => {
+                let grad = batch.grad.as_ref().ok_or_else(|| self.missing_grad())?;
+                let c = rng.uniform(0.0, 1.0);
+                Some((
+                    adversarial_noise(&p.noise, grad, self.adv_eps, c),
+                    p.flags[0],
+                    p.flags[1],
+                ))
+            }
+            None => None,
+        };
+        let block_num = match self.block_num {
+            Some(n) => n,
+            None => 1 << (1 + rng.below(4)),
+        };
+        let perm = targets::partner(batch, rng)?;
+        let lam = match batch.lam {
+            Some(lam) => lam,
+            None => rng.lambda(self.mixup_alpha),
+        };
+        Ok(Draws {
+            block_num,
+            perm,
+            lam,
+            noise,
+        })
+    }
+
+    fn missing_grad(&self) -> MixError {
+        MixError::MissingInput {
+            method: "puzzlemix".into(),
+            input: "grad".into(),
+            why:
+                "Puzzle Mix's saliency is the gradient of the loss with respect to the input images"
+                    .into(),
+        }
+    }
+
+    /// Mixes a batch with given draws.
+    pub fn mix_with_draws(&self, batch: &Batch, draws: &Draws) -> Result<PuzzleOutput> {
+        batch.validate()?;
+        let grad = batch.grad.as_ref().ok_or_else(|| self.missing_grad())?;
+        let size = batch.images.size();
+        let (b, c, h, w) = (size[0], size[1], size[2], size[3]);
+        let n = draws.block_num;
+        if h != w {
+            return Err(MixError::Shape(format!(
+                "Puzzle Mix needs square images, got {h}x{w}"
+            )));
+        }
+        let side = w as usize;
+        if n < 2 || side % n != 0 {
+            return Err(self.error(
+                "block_num",
+                n,
+                &format!("a divisor of the image size {side}, at least 2"),
+            ));
+        }
+        let block_size = side / n;
+        let neigh = self.neigh_size.min(block_size);
+        if block_size % neigh != 0 {
+            return Err(self.error(
+                "neigh_size",
+                self.neigh_size,
+                &format!("a divisor of the block size {block_size}"),
+            ));
+        }
+        let t = self.t_size.map_or(block_size, |t| t.min(block_size));
+        if block_size % t != 0 {
+            return Err(self.error(
+                "t_size",
+                t,
+                &format!("a divisor of the block size {block_size}"),
+            ));
+        }
+        let device = batch.images.device();
+        let s = terms::saliency(grad);
+        let mean = batch::channel_constants(&batch.mean, &batch.images);
+        let std = batch::channel_constants(&batch.std, &batch.images);
+        let beta = self.beta / n as f64 / 16.0;
+        let terms = terms::block_terms(
+            &batch.images,
+            &s,
+            &draws.perm,
+            &mean,
+            &std,
+            n as i64,
+            beta,
+            self.gamma,
+            neigh as i64,
+        );
+
+        // Images as mixed: the clean batch, or with the adversarial noise (spec 7.7).
+        let own = match &draws.noise {
+            Some((noise, true, _)) => batch::from_pixels(
+                &(batch::to_pixels(&batch.images, &batch.mean, &batch.std) + noise).clamp(0.0, 1.0),
+                &batch.mean,
+                &batch.std,
+            ),
+            _ => batch.images.shallow_clone(),
+        };
+        let partner = batch.images.index_select(0, &draws.perm);
+        let partner = match &draws.noise {
+            Some((noise, _, true)) => batch::from_pixels(
+                &(batch::to_pixels(&partner, &batch.mean, &batch.std)
+                    + noise.index_select(0, &draws.perm))
+                .clamp(0.0, 1.0),
+                &batch.mean,
+                &batch.std,
+            ),
+            _ => partner,
+        };
+        let transport_grid = side / t;
+        let transport_saliency = if self.transport {
+            terms::host(&terms::pooled_distribution(&s, t as i64))
+        } else {
+            Vec::new()
+        };
+        let own_host = terms::host(&own);
+        let partner_host = terms::host(&partner);
+        let perm_host = Vec::<i64>::try_from(draws.perm.to_device(Device::Cpu))?;
+        let eps_distance: Vec<f32> = transport::distance_matrix(transport_grid)
+            .iter()
+            .map(|d| self.t_eps as f32 * d)
+            .collect();
+
+        let (labels_n, px) = (n * n, c as usize * side * side);
+        let lam = draws.lam;
+        let results: Vec<(Vec<usize>, Vec<f32>, Vec<f32>)> = (0..b as usize)
+            .into_par_iter()
+            .map_init(Worker::default, |worker, i| {
+                let blocks = i * labels_n..(i + 1) * labels_n;
+                let (v, hz) = ((n - 1) * n, n * (n - 1));
+                let problem = BlockProblem::new(
+                    &terms.cost_own[blocks.clone()],
+                    &terms.cost_partner[blocks],
+                    &terms.vertical[i * v..(i + 1) * v],
+                    &terms.horizontal[i * hz..(i + 1) * hz],
+                    n,
+                    self.n_labels,
+                    lam,
+                    beta,
+                    self.eta,
+                );
+                let labels = problem.solve(&mut worker.swap);
+                let top = (self.n_labels - 1) as f32;
+                let block_mask: Vec<f32> = labels.iter().map(|&l| 1.0 - l as f32 / top).collect();
+                let image_mask = upsample(&block_mask, n, side);
+                let own = &own_host[i * px..(i + 1) * px];
+                let partner = &partner_host[i * px..(i + 1) * px];
+                let mut mixed = vec![0.0f32; px];
+                if self.transport {
+                    let grid_mask = upsample(&block_mask, n, transport_grid);
+                    let cells = transport_grid * transport_grid;
+                    let sal_own = &transport_saliency[i * cells..(i + 1) * cells];
+                    let p = perm_host[i] as usize;
+                    let sal_partner = &transport_saliency[p * cells..(p + 1) * cells];
+                    let open_own: Vec<bool> = grid_mask.iter().map(|&m| m > 0.0).collect();
+                    let open_partner: Vec<bool> =
+                        grid_mask.iter().map(|&m| 1.0 - m > 0.0).collect();
+                    let plan_own =
+                        worker
+                            .transport
+                            .plan(&open_own, sal_own, &eps_distance, transport_grid);
+                    let plan_partner = worker.transport.plan(
+                        &open_partner,
+                        sal_partner,
+                        &eps_distance,
+                        transport_grid,
+                    );
+                    let mut moved_own = vec![0.0f32; px];
+                    let mut moved_partner = vec![0.0f32; px];
+                    transport::apply(
+                        own,
+                        c as usize,
+                        side,
+                        transport_grid,
+                        &plan_own,
+                        &mut moved_own,
+                    );
+                    transport::apply(
+                        partner,
+                        c as usize,
+                        side,
+                        transport_grid,
+                        &plan_partner,
+                        &mut moved_partner,
+                    );
+                    blend(&moved_own, &moved_partner, &image_mask, &mut mixed);
+                } else {
+                    blend(own, partner, &image_mask, &mut mixed);
+                }
+                (labels, image_mask, mixed)
+            })
+            .collect();
+
+        let mut labels = Vec::with_capacity(b as usize * labels_n);
+        let mut masks = Vec::with_capacity(b as usize * side * side);
+        let mut images = Vec::with_capacity(b as usize * px);
+        for (l, m, x) in results {
+            labels.extend(l);
+            masks.extend(m);
+            images.extend(x);
+        }
+        let to_device =
+            |v: &[f32], shape: &[i64]| Tensor::from_slice(v).view(shape).to_device(device);
+        let mask = to_device(&masks, &[b, 1, h, w]);
+        let ratio = mask
+            .reshape([b, -1])
+            .mean_dim([1i64].as_slice(), false, Kind::Float);
+        let label_tensor: Vec<i64> = labels.iter().map(|&l| l as i64).collect();
+        let mixed = Mixed {
+            images: to_device(&images, &[b, c, h, w]),
+            targets: targets::pairwise(&batch.labels, &draws.perm, &ratio, batch.num_classes),
+            mask: Some(mask),
+            lam: ratio,
+            perm: draws.perm.shallow_clone(),
+            extras: vec![
+                (
+                    "block_labels".into(),
+                    Tensor::from_slice(&label_tensor).view([b, n as i64, n as i64]),
+                ),
+                ("block_num".into(), Tensor::from_slice(&[n as i64])),
+            ],
+        };
+        Ok(PuzzleOutput {
+            mixed,
+            block_num: n,
+            lam: draws.lam,
+            labels,
+        })
+    }
+
+    /// Draws and mixes.
+    pub fn mix_with(&self, batch: &Batch, rng: &mut MixRng) -> Result<PuzzleOutput> {
+        let draws = self.draw(batch, rng)?;
+        self.mix_with_draws(batch, &draws)
+    }
+}
+
+/// The official noise update after the saliency pass (spec 7.7, step 2): `noise + (adv_eps +
+/// 2)/255 sign(g)`, clamped to `adv_eps / 255`, times `c`.
+pub fn adversarial_noise(noise: &Tensor, grad: &Tensor, adv_eps: f64, c: f64) -> Tensor {
+    let bound = adv_eps / 255.0;
+    ((noise + grad.sign() * ((adv_eps + 2.0) / 255.0)).clamp(-bound, bound)) * c
+}
+
+/// Nearest-neighbour upsampling of an `n x n` block map to `side x side` (exact replication).
+fn upsample(blocks: &[f32], n: usize, side: usize) -> Vec<f32> {
+    let k = side / n;
+    (0..side * side)
+        .map(|p| blocks[(p / side / k) * n + (p % side) / k])
+        .collect()
+}
+
+/// `m a + (1 - m) b` per pixel and channel, in the official f32 order.
+fn blend(a: &[f32], b: &[f32], mask: &[f32], out: &mut [f32]) {
+    let plane = mask.len();
+    for (k, o) in out.iter_mut().enumerate() {
+        let m = mask[k % plane];
+        *o = m * a[k] + (1.0 - m) * b[k];
+    }
+}
+
+impl MixMethod for PuzzleMix {
+    fn name(&self) -> &'static str {
+        "puzzlemix"
+    }
+
+    fn saliency(&self) -> Option<SaliencyRequest> {
+        Some(if self.clean_lam > 0.0 {
+            SaliencyRequest {
+                mode: ModelMode::Train,
+                loss: SaliencyLoss::CrossEntropyPerClass {
+                    scale: 2.0 * self.clean_lam,
+                },
+                param_grads: ParamGrads::Keep,
+            }
+        } else {
+            SaliencyRequest {
+                mode: ModelMode::Eval,
+                loss: SaliencyLoss::CrossEntropy { scale: 1.0 },
+                param_grads: ParamGrads::Discard,
+            }
+        })
+    }
+
+    fn perturbation(&self, batch: &Batch, rng: &mut MixRng) -> Result<Option<Perturbation>> {
+        if self.adv_p <= 0.0 {
+            return Ok(None);
+        }
+        let (own, partner) = (rng.bernoulli(self.adv_p), rng.bernoulli(self.adv_p));
+        if !own && !partner {
+            return Ok(None);
+        }
+        let bound = self.adv_eps / 255.0;
+        let size = batch.images.size();
+        let mut values = vec![0.0f32; size.iter().product::<i64>() as usize];
+        values
+            .iter_mut()
+            .for_each(|v| *v = rng.uniform(-bound, bound) as f32);
+        let raw = Tensor::from_slice(&values)
+            .view(size.as_slice())
+            .to_device(batch.images.device());
+        Ok(Some(Perturbation::clamped(
+            &batch.images,
+            &raw,
+            &batch.mean,
+            &batch.std,
+            vec![own, partner],
+        )))
+    }
+
+    fn mix(&self, batch: &Batch, rng: &mut MixRng) -> Result<Mixed> {
+        Ok(self.mix_with(batch, rng)?.mixed)
+    }
+}
+
+fn parse_bool(params: &Params, key: &str, default: bool) -> Result<bool> {
+    let text: String = params.get(key, default.to_string())?;
+    match text.as_str() {
+        "true" | "1" => Ok(true),
+        "false" | "0" => Ok(false),
+        other => Err(params.bad(key, other, "true or false")),
+    }
+}
+
+/// Builds [`PuzzleMix`] from `key=value` parameters.
+pub fn from_params(params: &Params) -> Result<PuzzleMix> {
+    params.expect_only(PARAMS)?;
+    let block_text: String = params.get("block_num", "random".to_string())?;
+    let block_num = match block_text.as_str() {
+        "random" => None,
+        text => match text.parse::<usize>() {
+            Ok(n) if n >= 2 => Some(n),
+            _ => return Err(params.bad("block_num", text, "random or an integer >= 2")),
+        },
+    };
+    let n_labels: usize = params.get("n_labels", 3)?;
+    if !(2..=4).contains(&n_labels) {
+        return Err(params.bad("n_labels", &n_labels.to_string(), "2, 3 or 4"));
+    }
+    let neigh_size: usize = params.get("neigh_size", 4)?;
+    if neigh_size == 0 {
+        return Err(params.bad("neigh_size", "0", "a positive integer"));
+    }
+    let t_size: i64 = params.get("t_size", 4)?;
+    let t_size = match t_size {
+        -1 => None,
+        t if t >= 1 => Some(t as usize),
+        t => return Err(params.bad("t_size", &t.to_string(), "-1 or a positive integer")),
+    };
+    Ok(PuzzleMix {
+        mixup_alpha: params.get_in_range("mixup_alpha", 1.0, 0.0, 1e6)?,
+        block_num,
+        n_labels,
+        beta: params.get_in_range("beta", 1.2, 0.0, 1e6)?,
+        gamma: params.get_in_range("gamma", 0.5, 0.0, 1e6)?,
+        eta: params.get_in_range("eta", 0.2, 0.0, 1e6)?,
+        neigh_size,
+        transport: parse_bool(params, "transport", true)?,
+        t_size,
+        t_eps: params.get_in_range("t_eps", 0.8, 0.0, 1e6)?,
+        clean_lam: params.get_in_range("clean_lam", 0.0, 0.0, 1e6)?,
+        adv_p: params.get_in_range("adv_p", 0.0, 0.0, 1.0)?,
+        adv_eps: params.get_in_range("adv_eps", 10.0, 0.0, 255.0)?,
+    })
+}
+
+/// Registry entry of [`PuzzleMix`].
+pub fn info() -> MethodInfo {
+    MethodInfo {
+        name: "puzzlemix",
+        summary: "Puzzle Mix (Kim et al., ICML 2020): per-block mixing levels by a multi-label graph cut on saliency and boundary terms, blocks rearranged by transport",
+        params: PARAMS,
+        build: |params: &Params| Ok(Box::new(from_params(params)?)),
+    }
+}

@@ -1,0 +1,138 @@
+//! The block-level quantities of `mixup_graph` (spec 7.3), computed with the same tensor
+//! operations in the same order as the official code so that they agree with it bit for bit
+//! on the CPU: pooled and normalised saliency, the boundary dissimilarities of neighbouring
+//! blocks, the data costs of showing each image with half of every boundary table folded in,
+//! and the edge strengths.
+
+use tch::{Kind, Tensor};
+
+/// What the graph cut and the transport need, per image, as host `f32` arrays.
+#[derive(Debug)]
+pub struct BlockTerms {
+    /// Blocks per side `n`.
+    pub blocks: usize,
+    /// Cost of showing the image itself ("A") in each block, `[B, n, n]` (the official
+    /// `unary2` after the boundary halves, fed to the graph cut as its first unary).
+    pub cost_own: Vec<f32>,
+    /// Cost of showing the partner ("B") in each block, `[B, n, n]`.
+    pub cost_partner: Vec<f32>,
+    /// Edge strengths `omega` of vertical neighbour pairs, `[B, n - 1, n]`.
+    pub vertical: Vec<f32>,
+    /// Edge strengths of horizontal neighbour pairs, `[B, n, n - 1]`.
+    pub horizontal: Vec<f32>,
+}
+
+/// Puzzle Mix's saliency `sqrt(mean_c g^2)`, f32 `[B, H, W]`.
+pub fn saliency(grad: &Tensor) -> Tensor {
+    grad.to_kind(Kind::Float)
+        .pow_tensor_scalar(2)
+        .mean_dim([1i64].as_slice(), false, Kind::Float)
+        .sqrt()
+}
+
+/// `avg_pool(s, size)` normalised to sum 1 per image: `[B, H / size, W / size]`.
+pub fn pooled_distribution(s: &Tensor, size: i64) -> Tensor {
+    let pooled = s.avg_pool2d([size, size], [size, size], [0, 0], false, true, None::<i64>);
+    let b = pooled.size()[0];
+    &pooled
+        / pooled
+            .reshape([b, -1])
+            .sum_dim_intlist([1i64].as_slice(), false, Kind::Float)
+            .reshape([b, 1, 1])
+}
+
+/// The official `neigh_penalty`: mean absolute colour jump across every block boundary,
+/// vertical pairs `[B, n - 1, n]` and horizontal pairs `[B, n, n - 1]`, when the upper/left
+/// block comes from `upper` and the lower/right one from `lower`.
+fn neigh_penalty(upper: &Tensor, lower: &Tensor, k: i64) -> (Tensor, Tensor) {
+    let g = upper.size()[2];
+    let pw_x = upper.narrow(2, 0, g - 1) - lower.narrow(2, 1, g - 1);
+    let pw_y = upper.narrow(3, 0, g - 1) - lower.narrow(3, 1, g - 1);
+    let pw_x = pw_x.slice(2, k - 1, g - 1, k);
+    let pw_y = pw_y.slice(3, k - 1, g - 1, k);
+    let mean_abs = |t: &Tensor| t.abs().mean_dim([1i64].as_slice(), false, Kind::Float);
+    let pw_x = mean_abs(&pw_x).avg_pool2d([1, k], [1, k], [0, 0], false, true, None::<i64>);
+    let pw_y = mean_abs(&pw_y).avg_pool2d([k, 1], [k, 1], [0, 0], false, true, None::<i64>);
+    (pw_x, pw_y)
+}
+
+/// Host copy of a float tensor.
+pub fn host(t: &Tensor) -> Vec<f32> {
+    Vec::<f32>::try_from(
+        t.to_device(tch::Device::Cpu)
+            .to_kind(Kind::Float)
+            .contiguous()
+            .flatten(0, -1),
+    )
+    .expect("float tensor converts to Vec<f32>")
+}
+
+/// Block terms of a batch (spec 7.3-7.4): `images` normalised `[B, C, H, W]`, `s` the
+/// saliency `[B, H, W]`, `perm` i64 `[B]`, `mean`/`std` f32 `[1, C, 1, 1]`, `beta` already
+/// divided by `16 n`, `neigh` the pooling size of the boundary term.
+pub fn block_terms(
+    images: &Tensor,
+    s: &Tensor,
+    perm: &Tensor,
+    mean: &Tensor,
+    std: &Tensor,
+    blocks: i64,
+    beta: f64,
+    gamma: f64,
+    neigh: i64,
+) -> BlockTerms {
+    let width = images.size()[3];
+    let block_size = width / blocks;
+    let unary_own = pooled_distribution(s, block_size);
+    let unary_partner = unary_own.index_select(0, perm);
+
+    let own_pool = (images * std + mean).avg_pool2d(
+        [neigh, neigh],
+        [neigh, neigh],
+        [0, 0],
+        false,
+        true,
+        None::<i64>,
+    );
+    let partner_pool = own_pool.index_select(0, perm);
+    let k = block_size / neigh;
+    // Index 0 is the partner ("input2"), 1 the image itself ("input1"), as in the official
+    // `pw_x[:, a, b]` with `a` the source of the upper/left block.
+    let scale = beta * gamma;
+    let table = |a: &Tensor, b: &Tensor| {
+        let (x, y) = neigh_penalty(a, b, k);
+        (x * scale, y * scale)
+    };
+    let (x00, y00) = table(&partner_pool, &partner_pool);
+    let (x01, y01) = table(&partner_pool, &own_pool);
+    let (x10, y10) = table(&own_pool, &partner_pool);
+    let (x11, y11) = table(&own_pool, &own_pool);
+
+    // The official code names the image's own saliency `unary1` and the partner's `unary2`;
+    // showing the image itself costs the partner's saliency (cross-wiring, spec 7.4).
+    let cost_partner = unary_own.copy();
+    let cost_own = unary_partner.copy();
+    let n = blocks;
+    let add = |t: &Tensor, dim: i64, start: i64, v: &Tensor| {
+        let mut view = t.narrow(dim, start, n - 1);
+        let _ = view.g_add_(v);
+    };
+    add(&cost_own, 1, 0, &((&x10 + &x11) / 2.0));
+    add(&cost_partner, 1, 0, &((&x01 + &x00) / 2.0));
+    add(&cost_own, 1, 1, &((&x01 + &x11) / 2.0));
+    add(&cost_partner, 1, 1, &((&x10 + &x00) / 2.0));
+    add(&cost_own, 2, 0, &((&y10 + &y11) / 2.0));
+    add(&cost_partner, 2, 0, &((&y01 + &y00) / 2.0));
+    add(&cost_own, 2, 1, &((&y01 + &y11) / 2.0));
+    add(&cost_partner, 2, 1, &((&y10 + &y00) / 2.0));
+
+    let vertical = (&x10 + &x01 - &x11 - &x00) / 2.0;
+    let horizontal = (&y10 + &y01 - &y11 - &y00) / 2.0;
+    BlockTerms {
+        blocks: blocks as usize,
+        cost_own: host(&cost_own),
+        cost_partner: host(&cost_partner),
+        vertical: host(&vertical),
+        horizontal: host(&horizontal),
+    }
+}

@@ -1,0 +1,314 @@
+//! Puzzle Mix's block rearrangement (`mask_transport` and `transport_image`, spec 7.6), native.
+//!
+//! The official code runs `n_t` rounds on dense `[B, N, N]` tensors (`N = n_t^2` locations):
+//! every source block claims its cheapest location, each location keeps its cheapest claimant
+//! (or nobody, when a zero of an unclaimed row ties or beats it: the official `min` over
+//! `plan * cost` sees unclaimed entries as 0), and every losing claim gets 1 added to its cost.
+//! This port produces the same plan with `O(N)` work per round plus `O(N)` per losing claim:
+//! it keeps each row's first minimum and recomputes it only for rows whose cost changed, and
+//! resolves each column from its claimants alone. All arithmetic is the official f32.
+
+/// Reusable buffers for [`Transport::plan`].
+#[derive(Clone, Debug, Default)]
+pub struct Transport {
+    cost: Vec<f32>,
+    claim: Vec<usize>,
+    best_claimant: Vec<usize>,
+    first_unclaimed: Vec<usize>,
+}
+
+/// Distance matrix of the official `cost_matrix(width)`: squared block-centre distance over
+/// `(width - 1)^2`, f32, `[N, N]`.
+pub fn distance_matrix(width: usize) -> Vec<f32> {
+    let n = width * width;
+    let denominator = ((width - 1) * (width - 1)) as f32;
+    let mut c = Vec::with_capacity(n * n);
+    for i in 0..n {
+        for j in 0..n {
+            let (dr, dc) = (
+                (i / width) as i64 - (j / width) as i64,
+                (i % width) as i64 - (j % width) as i64,
+            );
+            c.push((dr * dr + dc * dc) as f32 / denominator);
+        }
+    }
+    c
+}
+
+const NOBODY: usize = usize::MAX;
+
+impl Transport {
+    /// Buffers for one worker.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The transport plan of one image: `plan[j]` is the source block moved to location `j`,
+    /// or `None`. `open[j]` says whether location `j` shows this image at all (`mask > 0`),
+    /// `saliency` is its block saliency (sums to 1), `eps_distance` is `t_eps` times
+    /// [`distance_matrix`] (computed once per batch), `width` the grid side.
+    pub fn plan(
+        &mut self,
+        open: &[bool],
+        saliency: &[f32],
+        eps_distance: &[f32],
+        width: usize,
+    ) -> Vec<Option<usize>> {
+        let n = open.len();
+        debug_assert_eq!(n, width * width);
+        debug_assert_eq!(eps_distance.len(), n * n);
+        // cost = t_eps C - U'(i) z_j, in f32 as the official code.
+        self.cost.clear();
+        for i in 0..n {
+            let row = &eps_distance[i * n..(i + 1) * n];
+            self.cost.extend(
+                row.iter()
+                    .zip(open)
+                    .map(|(&d, &z)| d - saliency[i] * if z { 1.0 } else { 0.0 }),
+            );
+        }
+        self.claim.clear();
+        self.claim
+            .extend((0..n).map(|i| first_argmin(&self.cost[i * n..(i + 1) * n])));
+        let mut won = vec![None; n];
+        for _ in 0..width {
+            self.resolve_columns(n);
+            won.iter_mut().for_each(|w| *w = None);
+            for i in 0..n {
+                let j = self.claim[i];
+                if self.best_claimant[j] == i && self.column_won(j) {
+                    won[j] = Some(i);
+                }
+            }
+            // Losing claims pay 1 more; only their rows need a new first minimum.
+            for i in 0..n {
+                let j = self.claim[i];
+                if won[j] != Some(i) {
+                    self.cost[i * n + j] += 1.0;
+                    self.claim[i] = first_argmin(&self.cost[i * n..(i + 1) * n]);
+                }
+            }
+        }
+        won
+    }
+
+    /// Per column: the claimant with the lowest cost (first index among equals) and the first
+    /// row that does not claim it.
+    fn resolve_columns(&mut self, n: usize) {
+        self.best_claimant.clear();
+        self.best_claimant.resize(n, NOBODY);
+        self.first_unclaimed.clear();
+        self.first_unclaimed.resize(n, 0);
+        for i in 0..n {
+            let j = self.claim[i];
+            let best = self.best_claimant[j];
+            if best == NOBODY || self.cost[i * n + j] < self.cost[best * n + j] {
+                self.best_claimant[j] = i;
+            }
+        }
+        // The first row not claiming column `j` is row 0, except for the column row 0 claims,
+        // where it is the first row after the leading run of rows claiming it (if any).
+        let lead = self.claim[0];
+        let run = self.claim.iter().take_while(|&&j| j == lead).count();
+        self.first_unclaimed[lead] = if run < n { run } else { NOBODY };
+    }
+
+    /// Whether column `j`'s best claimant wins the official `first argmin` over
+    /// `plan * cost`, where rows not claiming `j` read 0.
+    fn column_won(&self, j: usize) -> bool {
+        let best = self.best_claimant[j];
+        if best == NOBODY {
+            return false;
+        }
+        let n = self.claim.len();
+        let value = self.cost[best * n + j];
+        let unclaimed = self.first_unclaimed[j];
+        if unclaimed == NOBODY || value < 0.0 {
+            return true;
+        }
+        // A zero of an unclaimed row beats a positive cost and ties a zero one, where the
+        // first index wins.
+        value == 0.0 && best < unclaimed
+    }
+}
+
+/// First index of the minimum (the official `min(-1)[1]` on CPU).
+fn first_argmin(row: &[f32]) -> usize {
+    let mut best = 0;
+    for (j, &v) in row.iter().enumerate().skip(1) {
+        if v < row[best] {
+            best = j;
+        }
+    }
+    best
+}
+
+/// Moves `t x t` blocks of one image (`[C, H, W]`, row-major) by `plan` (grid `width`):
+/// location `j` receives source `plan[j]`, or zeros.
+pub fn apply(
+    image: &[f32],
+    channels: usize,
+    side: usize,
+    width: usize,
+    plan: &[Option<usize>],
+    out: &mut [f32],
+) {
+    let t = side / width;
+    for (j, source) in plan.iter().enumerate() {
+        let (jr, jc) = (j / width * t, j % width * t);
+        for ch in 0..channels {
+            let plane = ch * side * side;
+            for dr in 0..t {
+                let dst = plane + (jr + dr) * side + jc;
+                match source {
+                    Some(i) => {
+                        let src = plane + (i / width * t + dr) * side + i % width * t;
+                        out[dst..dst + t].copy_from_slice(&image[src..src + t]);
+                    }
+                    None => out[dst..dst + t].fill(0.0),
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The official algorithm on dense matrices, written as directly as possible.
+    fn dense_reference(
+        open: &[bool],
+        saliency: &[f32],
+        eps: f32,
+        width: usize,
+    ) -> Vec<Option<usize>> {
+        let n = open.len();
+        let c = distance_matrix(width);
+        let mut cost: Vec<f32> = (0..n * n)
+            .map(|k| eps * c[k] - saliency[k / n] * if open[k % n] { 1.0 } else { 0.0 })
+            .collect();
+        let mut won = vec![None; n];
+        for _ in 0..width {
+            let row_best: Vec<usize> = (0..n)
+                .map(|i| first_argmin(&cost[i * n..(i + 1) * n]))
+                .collect();
+            let mut plan_win = vec![false; n * n];
+            for j in 0..n {
+                let fight: Vec<f32> = (0..n)
+                    .map(|i| {
+                        if row_best[i] == j {
+                            cost[i * n + j]
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect();
+                let col_best = first_argmin(&fight);
+                plan_win[col_best * n + j] = row_best[col_best] == j;
+            }
+            for i in 0..n {
+                let j = row_best[i];
+                if !plan_win[i * n + j] {
+                    cost[i * n + j] += 1.0;
+                }
+            }
+            won = (0..n)
+                .map(|j| (0..n).find(|&i| plan_win[i * n + j]))
+                .collect();
+        }
+        won
+    }
+
+    fn eps_distance(eps: f32, width: usize) -> Vec<f32> {
+        distance_matrix(width).iter().map(|d| eps * d).collect()
+    }
+
+    /// Spec 7.6's vectors.
+    #[test]
+    fn spec_transport_vectors() {
+        let mut t = Transport::new();
+        let plan = t.plan(
+            &[true, true, false, false],
+            &[0.04, 0.1, 0.86, 0.0],
+            &eps_distance(0.8, 2),
+            2,
+        );
+        assert_eq!(plan, vec![Some(2), Some(1), None, None]);
+        let plan = t.plan(
+            &[true, true, false, false],
+            &[0.05, 0.0, 0.95, 0.0],
+            &eps_distance(0.8, 2),
+            2,
+        );
+        assert_eq!(plan, vec![Some(2), None, None, None]);
+    }
+
+    #[test]
+    fn matches_the_dense_algorithm_and_is_a_partial_matching() {
+        let mut state = 12345u64;
+        let mut next = move || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) as f32 / (1u64 << 31) as f32
+        };
+        let mut t = Transport::new();
+        for case in 0..200 {
+            let width = [2, 4, 8][case % 3];
+            let n = width * width;
+            let raw: Vec<f32> = (0..n)
+                .map(|_| if next() < 0.2 { 0.0 } else { next() })
+                .collect();
+            let total: f32 = raw.iter().sum::<f32>().max(1e-6);
+            let saliency: Vec<f32> = raw.iter().map(|v| v / total).collect();
+            let open: Vec<bool> = (0..n).map(|_| next() < 0.6).collect();
+            let eps = [0.8, 0.05, 10.0][case % 3];
+            let plan = t.plan(&open, &saliency, &eps_distance(eps, width), width);
+            assert_eq!(
+                plan,
+                dense_reference(&open, &saliency, eps, width),
+                "case {case}"
+            );
+            let mut used = vec![false; n];
+            for source in plan.iter().flatten() {
+                assert!(!used[*source], "source used twice");
+                used[*source] = true;
+            }
+        }
+    }
+
+    #[test]
+    fn identity_when_everything_is_open_and_equal() {
+        let width = 4;
+        let plan = Transport::new().plan(
+            &[true; 16],
+            &[1.0 / 16.0; 16],
+            &eps_distance(0.8, width),
+            width,
+        );
+        assert_eq!(plan, (0..16).map(Some).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn apply_moves_blocks_and_zeroes_empty_locations() {
+        // 1 channel, 4x4 image, 2x2 grid of 2x2 blocks: location 0 <- block 3, location 3 empty.
+        let image: Vec<f32> = (0..16).map(|v| v as f32).collect();
+        let mut out = vec![-1.0; 16];
+        apply(
+            &image,
+            1,
+            4,
+            2,
+            &[Some(3), Some(1), Some(2), None],
+            &mut out,
+        );
+        assert_eq!(
+            out,
+            vec![
+                10.0, 11.0, 2.0, 3.0, 14.0, 15.0, 6.0, 7.0, 8.0, 9.0, 0.0, 0.0, 12.0, 13.0, 0.0,
+                0.0
+            ]
+        );
+    }
+}
