@@ -13,5 +13,6 @@ pub fn registry() -> Registry {
         mixbench_saliencymix::info(),
         mixbench_sage::info(),
         mixbench_puzzlemix::info(),
+        mixbench_comixup::info(),
     ])
 }

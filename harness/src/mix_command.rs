@@ -5,14 +5,19 @@
 //! Input file (safetensors): `images` f32 `[B, C, H, W]` (normalised); `labels` i64 `[B]`;
 //! optional `grad` f32 `[B, C, H, W]` (the input gradient, required by methods that use model
 //! saliency), `perm` i64 `[B]`, `lam` f32/f64 `[1]` (the raw draw, before method scaling such
-//! as SAGE's `upper_lambda`), `mean`, `std` f32 `[C]` (pixel units; default: the CIFAR-10
-//! constants for 3 channels, 0 and 1 otherwise). Absent `perm`/`lam` are drawn from `--seed`.
+//! as SAGE's `upper_lambda`; Puzzle Mix's prior `lam`), `mean`, `std` f32 `[C]` (pixel units;
+//! default: the CIFAR-10 constants for 3 channels, 0 and 1 otherwise; Puzzle Mix's boundary
+//! term reads raw pixels through them), `init` i64 `[B, g, g]` (Co-Mixup's initial labelling,
+//! input indices local to each partition). Absent `perm`/`lam`/`init` are drawn from `--seed`.
 //!
 //! `mix` output: `mixed` f32 `[B, C, H, W]`, `targets` f32 `[B, K]`, `lam` f32 `[B]`, `perm`
 //! i64 `[B]`, `mask` f32 `[B, 1, H, W]` for pairwise methods, and the method's extras under
-//! their documented names (SAGE: `shift` i64 `[B, 2]`; SaliencyMix, CutMix: `box`).
+//! their documented names (SAGE: `shift` i64 `[B, 2]`; SaliencyMix, CutMix: `box`; Puzzle Mix:
+//! `block_labels` i64 `[B, n, n]`, `block_num` i64 `[1]`; Co-Mixup: `assign` f32
+//! `[B_out, g, g, B_in]`, `objective` f32 `[partitions]`).
 //! `saliency` output: `saliency` f32 `[B, H, W]`, the map the method uses per image
-//! (SaliencyMix: the fine-grained map in `[0, 1]`; SAGE: the blurred gradient map).
+//! (SaliencyMix: the fine-grained map in `[0, 1]`; SAGE: the blurred gradient map; Puzzle Mix
+//! and Co-Mixup: `sqrt(mean_c g^2)`).
 //!
 //! `--images DIR` reads images instead (`DIR/<class>/*.{png,jpg,jpeg}` sorted, labels from the
 //! sorted class folders, or `DIR/*.{png,jpg,jpeg}` with label 0), normalised with the CIFAR-10
@@ -170,6 +175,12 @@ pub fn saliency_for(method: &str, params: &Params, batch: &Batch) -> Result<Tens
                 &batch.std,
             )?)
         }
+        "puzzlemix" | "comixup" => {
+            let grad = batch.grad.as_ref().ok_or_else(|| {
+                anyhow!("method `{method}` needs `grad` (the input gradient) in the batch file, or --images with --checkpoint and --model")
+            })?;
+            Ok(mixbench_puzzlemix::terms::saliency(grad))
+        }
         "sage" => {
             let m = mixbench_sage::from_params(params)?;
             let grad = batch.grad.as_ref().ok_or_else(|| {
@@ -178,7 +189,7 @@ pub fn saliency_for(method: &str, params: &Params, batch: &Batch) -> Result<Tens
             Ok(mixbench_sage::saliency(grad, m.blur_kernel, m.blur_sigma).squeeze_dim(1))
         }
         other => {
-            bail!("method `{other}` uses no saliency map; methods with one: saliencymix, sage")
+            bail!("method `{other}` uses no saliency map; methods with one: saliencymix, sage, puzzlemix, comixup")
         }
     }
 }
@@ -225,6 +236,7 @@ fn read_batch(path: &Path, num_classes: Option<i64>) -> Result<Batch> {
     let mut batch = Batch::new(images, labels, k);
     batch.grad = take("grad").map(|g| g.to_kind(Kind::Float));
     batch.perm = take("perm").map(|p| p.to_kind(Kind::Int64));
+    batch.init = take("init").map(|t| t.to_kind(Kind::Int64));
     if let Some(lam) = take("lam") {
         ensure!(
             lam.numel() == 1,

@@ -22,6 +22,9 @@ pub struct Batch {
     pub perm: Option<Tensor>,
     /// Raw mixing-ratio draw, before any method-specific scaling; drawn when absent.
     pub lam: Option<f64>,
+    /// Initial labelling of methods that optimise a block labelling from a random start
+    /// (Co-Mixup: i64 `[B, g, g]`, input indices local to each partition); drawn when absent.
+    pub init: Option<Tensor>,
     /// The perturbation the saliency pass ran on, when the method asked for one
     /// ([`crate::MixMethod::perturbation`]).
     pub perturbation: Option<crate::Perturbation>,
@@ -44,6 +47,7 @@ impl Batch {
             grad: None,
             perm: None,
             lam: None,
+            init: None,
             perturbation: None,
             mean: vec![0.0; channels],
             std: vec![1.0; channels],

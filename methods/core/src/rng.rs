@@ -1,6 +1,6 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rand_distr::{Beta, Distribution};
+use rand_distr::{Beta, Distribution, Gamma};
 
 /// The seeded random stream every method draws from.
 ///
@@ -38,6 +38,15 @@ impl MixRng {
         }
     }
 
+    /// One draw of the symmetric Dirichlet law `Dir(alpha, ..., alpha)` on `n` components
+    /// (normalised Gamma(alpha, 1) draws), as `f32` like the reference's torch sample.
+    pub fn dirichlet(&mut self, alpha: f64, n: usize) -> Vec<f32> {
+        let gamma = Gamma::new(alpha, 1.0).expect("alpha > 0 is a valid Gamma shape");
+        let draws: Vec<f64> = (0..n).map(|_| gamma.sample(&mut self.0)).collect();
+        let total: f64 = draws.iter().sum();
+        draws.iter().map(|g| (g / total) as f32).collect()
+    }
+
     /// A draw uniform on `[lo, hi)`.
     pub fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
         self.0.gen_range(lo..hi)
@@ -71,6 +80,21 @@ mod tests {
         assert_eq!(sorted, (0..50).collect::<Vec<_>>());
         assert_eq!(p, MixRng::seed_from(3).permutation(50));
         assert_ne!(p, MixRng::seed_from(4).permutation(50));
+    }
+
+    #[test]
+    fn dirichlet_sums_to_one_with_the_right_mean() {
+        let mut rng = MixRng::seed_from(2);
+        let mut mean = [0.0f64; 4];
+        for _ in 0..5000 {
+            let d = rng.dirichlet(2.0, 4);
+            assert!((d.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+            assert!(d.iter().all(|&v| v > 0.0));
+            mean.iter_mut()
+                .zip(&d)
+                .for_each(|(m, &v)| *m += v as f64 / 5000.0);
+        }
+        assert!(mean.iter().all(|m| (m - 0.25).abs() < 0.01), "{mean:?}");
     }
 
     #[test]
