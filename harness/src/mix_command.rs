@@ -205,56 +205,17 @@ fn load_batch(args: &BatchArgs, method: &dyn MixMethod) -> Result<Batch> {
 }
 
 fn read_batch(path: &Path, num_classes: Option<i64>) -> Result<Batch> {
-    let tensors =
-        Tensor::read_safetensors(path).with_context(|| format!("reading {}", path.display()))?;
-    let take = |name: &str| {
-        tensors
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, t)| t.shallow_clone())
-    };
-    let images = take("images")
-        .ok_or_else(|| anyhow!("{}: no `images` tensor (f32 [B,C,H,W])", path.display()))?;
-    let labels = take("labels")
-        .ok_or_else(|| anyhow!("{}: no `labels` tensor (i64 [B])", path.display()))?;
-    ensure!(
-        images.kind() == Kind::Float,
-        "`images` must be f32, got {:?}",
-        images.kind()
-    );
-    ensure!(
-        matches!(labels.kind(), Kind::Int64 | Kind::Int),
-        "`labels` must be integer, got {:?}",
-        labels.kind()
-    );
-    let labels = labels.to_kind(Kind::Int64);
-    let k = match num_classes {
-        Some(k) => k,
-        None if labels.numel() > 0 => labels.max().int64_value(&[]) + 1,
-        None => 1,
-    };
-    let mut batch = Batch::new(images, labels, k);
-    batch.grad = take("grad").map(|g| g.to_kind(Kind::Float));
-    batch.perm = take("perm").map(|p| p.to_kind(Kind::Int64));
-    batch.init = take("init").map(|t| t.to_kind(Kind::Int64));
-    if let Some(lam) = take("lam") {
-        ensure!(
-            lam.numel() == 1,
-            "`lam` must hold one value, got shape {:?}",
-            lam.size()
-        );
-        batch.lam = Some(lam.to_kind(Kind::Double).double_value(&[0]));
-    }
+    let mut batch = Batch::read_safetensors(path, num_classes)?;
+    let tensors = Tensor::read_safetensors(path)?;
+    let has = |name: &str| tensors.iter().any(|(n, _)| n == name);
     let channels = batch.images.size()[1] as usize;
     let (default_mean, default_std) = default_normalisation(channels);
-    batch.mean = match take("mean") {
-        Some(m) => Vec::<f64>::try_from(m.to_kind(Kind::Double).flatten(0, -1))?,
-        None => default_mean,
-    };
-    batch.std = match take("std") {
-        Some(s) => Vec::<f64>::try_from(s.to_kind(Kind::Double).flatten(0, -1))?,
-        None => default_std,
-    };
+    if !has("mean") {
+        batch.mean = default_mean;
+    }
+    if !has("std") {
+        batch.std = default_std;
+    }
     Ok(batch)
 }
 

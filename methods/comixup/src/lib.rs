@@ -102,6 +102,14 @@ impl Default for CoMixup {
     }
 }
 
+/// Co-Mixup's saliency `sqrt(mean_c g^2)`, f32 `[B, H, W]`, from the input gradient.
+pub fn saliency(grad: &Tensor) -> Tensor {
+    grad.to_kind(Kind::Float)
+        .pow_tensor_scalar(2)
+        .mean_dim([1i64].as_slice(), false, Kind::Float)
+        .sqrt()
+}
+
 /// L1 distances between the images' most salient `8 x 8` windows (`main.py`): f32 `[B, B]`
 /// from the saliency `[B, H, W]`.
 pub fn compatibility_distance(s: &Tensor) -> Tensor {
@@ -153,8 +161,21 @@ impl CoMixup {
     /// Mixes a batch. The batch's `init` (`[B, g, g]` input indices local to each partition)
     /// fixes the initial labelling; drawn when absent.
     pub fn mix_with(&self, batch: &Batch, rng: &mut MixRng) -> Result<CoMixupOutput> {
-        batch.validate()?;
         let grad = batch.grad.as_ref().ok_or_else(Self::missing_grad)?;
+        let s = saliency(grad);
+        self.mix_with_maps(batch, &s, &compatibility_distance(&s), rng)
+    }
+
+    /// Mixes a batch from a given saliency map `s` `[B, H, W]` and compatibility distances
+    /// `[B, B]` (the official `mixup_process`'s `sc` and `A_dist`).
+    pub fn mix_with_maps(
+        &self,
+        batch: &Batch,
+        s: &Tensor,
+        distance: &Tensor,
+        rng: &mut MixRng,
+    ) -> Result<CoMixupOutput> {
+        batch.validate()?;
         let size = batch.images.size();
         let (b, h, w) = (size[0] as usize, size[2], size[3]);
         let m = self.m_block_num;
@@ -182,12 +203,7 @@ impl CoMixup {
             }
             None => None,
         };
-        let s = grad
-            .to_kind(Kind::Float)
-            .pow_tensor_scalar(2)
-            .mean_dim([1i64].as_slice(), false, Kind::Float)
-            .sqrt();
-        let distance = host(&compatibility_distance(&s));
+        let distance = host(distance);
         let block_size = w / m as i64;
         let pooled = s.avg_pool2d(
             [block_size, block_size],

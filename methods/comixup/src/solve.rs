@@ -8,9 +8,9 @@
 //! weight `trunc(1000 beta')`, table `x 100`), but kept in `i64`. The objective is evaluated in
 //! f64 (the reference: f32 torch reductions; only the stopping test reads it).
 //!
-//! One difference can remain: with three or more inputs in use, the reference keeps the three
-//! with the largest counts by `torch.topk`, whose order among equal counts is unspecified; here
-//! ties go to the lower input index.
+//! With three or more inputs in use the reference keeps the three with the largest counts by
+//! `torch.topk`, whose choice among equal counts is unspecified; this port calls libtorch's
+//! `topk` on the same f32 counts so that ties fall the same way.
 
 use mixbench_core::graphcut::{GridEnergy, SwapSolver};
 
@@ -133,14 +133,21 @@ impl LabelSet {
         } else if used.len() == 2 {
             vec![(used[0], used[1])]
         } else {
-            let mut order = used;
-            order.sort_by(|&a, &b| counts[b].total_cmp(&counts[a]).then(a.cmp(&b)));
-            let mut top = [order[0], order[1], order[2]];
+            let mut top = top_three(counts);
             top.sort_unstable();
             vec![(top[0], top[1]), (top[0], top[2]), (top[1], top[2])]
         };
         LabelSet { mixes }
     }
+}
+
+/// The indices of the three largest counts as the reference picks them: libtorch's `topk`
+/// on the same f32 vector, so that ties fall where the reference's do (its order among equal
+/// values is an implementation detail of libtorch's CPU kernel).
+fn top_three(counts: &[f32]) -> [usize; 3] {
+    let (_, indices) = tch::Tensor::from_slice(counts).topk(3, -1, true, true);
+    let v = Vec::<i64>::try_from(indices).expect("topk indices are i64");
+    [v[0] as usize, v[1] as usize, v[2] as usize]
 }
 
 /// Reusable buffers of one worker.

@@ -117,6 +117,66 @@ impl Batch {
         Ok(())
     }
 
+    /// Reads a batch stored with the tensor names of `mixbench mix`: `images` f32
+    /// `[B, C, H, W]`, `labels` integer `[B]`, optional `grad`, `perm`, `lam` (one value),
+    /// `init`, `mean`, `std` (`[C]`). `K` is `num_classes`, or the largest label plus one.
+    /// Absent `mean`/`std` keep the unit normalisation of [`Batch::new`].
+    pub fn read_safetensors(path: &std::path::Path, num_classes: Option<i64>) -> Result<Batch> {
+        let where_ = path.display();
+        let tensors = Tensor::read_safetensors(path).map_err(|e| {
+            MixError::Shape(format!("{where_}: not a readable safetensors file: {e}"))
+        })?;
+        let take = |name: &str| {
+            tensors
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, t)| t.shallow_clone())
+        };
+        let images = take("images").ok_or_else(|| {
+            MixError::Shape(format!("{where_}: no `images` tensor (f32 [B,C,H,W])"))
+        })?;
+        let labels = take("labels")
+            .ok_or_else(|| MixError::Shape(format!("{where_}: no `labels` tensor (i64 [B])")))?;
+        if images.kind() != Kind::Float {
+            return Err(MixError::Shape(format!(
+                "{where_}: `images` must be f32, got {:?}",
+                images.kind()
+            )));
+        }
+        if !matches!(labels.kind(), Kind::Int64 | Kind::Int) {
+            return Err(MixError::Shape(format!(
+                "{where_}: `labels` must be integer, got {:?}",
+                labels.kind()
+            )));
+        }
+        let labels = labels.to_kind(Kind::Int64);
+        let k = match num_classes {
+            Some(k) => k,
+            None if labels.numel() > 0 => labels.max().int64_value(&[]) + 1,
+            None => 1,
+        };
+        let mut batch = Batch::new(images, labels, k);
+        batch.grad = take("grad").map(|g| g.to_kind(Kind::Float));
+        batch.perm = take("perm").map(|p| p.to_kind(Kind::Int64));
+        batch.init = take("init").map(|t| t.to_kind(Kind::Int64));
+        if let Some(lam) = take("lam") {
+            if lam.numel() != 1 {
+                return Err(MixError::Shape(format!(
+                    "{where_}: `lam` must hold one value, got shape {:?}",
+                    lam.size()
+                )));
+            }
+            batch.lam = Some(lam.to_kind(Kind::Double).double_value(&[0]));
+        }
+        if let Some(m) = take("mean") {
+            batch.mean = Vec::<f64>::try_from(m.to_kind(Kind::Double).flatten(0, -1))?;
+        }
+        if let Some(s) = take("std") {
+            batch.std = Vec::<f64>::try_from(s.to_kind(Kind::Double).flatten(0, -1))?;
+        }
+        Ok(batch)
+    }
+
     /// Batch size `B`.
     pub fn len(&self) -> i64 {
         self.images.size()[0]

@@ -149,6 +149,18 @@ pub struct Draws {
     pub noise: Option<(Tensor, bool, bool)>,
 }
 
+/// Pixel sizes of one mixing step.
+struct Geometry {
+    /// Image side.
+    side: usize,
+    /// Blocks per side.
+    blocks: usize,
+    /// Pooling size of the boundary term.
+    neigh: usize,
+    /// Transport block size.
+    transport_size: usize,
+}
+
 /// Per-worker buffers.
 #[derive(Default)]
 struct Worker {
@@ -208,13 +220,10 @@ impl PuzzleMix {
         }
     }
 
-    /// Mixes a batch with given draws.
-    pub fn mix_with_draws(&self, batch: &Batch, draws: &Draws) -> Result<PuzzleOutput> {
-        batch.validate()?;
-        let grad = batch.grad.as_ref().ok_or_else(|| self.missing_grad())?;
+    /// Checks that the images and the settings fit together for `n` blocks per side.
+    fn geometry(&self, batch: &Batch, n: usize) -> Result<Geometry> {
         let size = batch.images.size();
-        let (b, c, h, w) = (size[0], size[1], size[2], size[3]);
-        let n = draws.block_num;
+        let (h, w) = (size[2], size[3]);
         if h != w {
             return Err(MixError::Shape(format!(
                 "Puzzle Mix needs square images, got {h}x{w}"
@@ -237,30 +246,95 @@ impl PuzzleMix {
                 &format!("a divisor of the block size {block_size}"),
             ));
         }
-        let t = self.t_size.map_or(block_size, |t| t.min(block_size));
-        if block_size % t != 0 {
+        let transport_size = self.t_size.map_or(block_size, |t| t.min(block_size));
+        if block_size % transport_size != 0 {
             return Err(self.error(
                 "t_size",
-                t,
+                transport_size,
                 &format!("a divisor of the block size {block_size}"),
             ));
         }
-        let device = batch.images.device();
-        let s = terms::saliency(grad);
-        let mean = batch::channel_constants(&batch.mean, &batch.images);
-        let std = batch::channel_constants(&batch.std, &batch.images);
+        Ok(Geometry {
+            side,
+            blocks: n,
+            neigh,
+            transport_size,
+        })
+    }
+
+    /// The graph-cut problem of every image of the batch (spec 7.3-7.5), in batch order, for
+    /// the saliency map `s` `[B, H, W]`.
+    pub fn block_problems(
+        &self,
+        batch: &Batch,
+        s: &Tensor,
+        draws: &Draws,
+    ) -> Result<Vec<BlockProblem>> {
+        batch.validate()?;
+        let geometry = self.geometry(batch, draws.block_num)?;
+        Ok(self.problems(batch, s, draws, &geometry))
+    }
+
+    fn problems(
+        &self,
+        batch: &Batch,
+        s: &Tensor,
+        draws: &Draws,
+        g: &Geometry,
+    ) -> Vec<BlockProblem> {
+        let n = g.blocks;
         let beta = self.beta / n as f64 / 16.0;
         let terms = terms::block_terms(
             &batch.images,
-            &s,
+            s,
             &draws.perm,
-            &mean,
-            &std,
+            &batch::channel_constants(&batch.mean, &batch.images),
+            &batch::channel_constants(&batch.std, &batch.images),
             n as i64,
             beta,
             self.gamma,
-            neigh as i64,
+            g.neigh as i64,
         );
+        let (cells, v) = (n * n, (n - 1) * n);
+        (0..batch.len() as usize)
+            .map(|i| {
+                BlockProblem::new(
+                    &terms.cost_own[i * cells..(i + 1) * cells],
+                    &terms.cost_partner[i * cells..(i + 1) * cells],
+                    &terms.vertical[i * v..(i + 1) * v],
+                    &terms.horizontal[i * v..(i + 1) * v],
+                    n,
+                    self.n_labels,
+                    draws.lam,
+                    beta,
+                    self.eta,
+                )
+            })
+            .collect()
+    }
+
+    /// Mixes a batch with given draws, the saliency taken from the batch's input gradient.
+    pub fn mix_with_draws(&self, batch: &Batch, draws: &Draws) -> Result<PuzzleOutput> {
+        let grad = batch.grad.as_ref().ok_or_else(|| self.missing_grad())?;
+        self.mix_with_saliency(batch, &terms::saliency(grad), draws)
+    }
+
+    /// Mixes a batch with given draws and a given saliency map `s` `[B, H, W]` (the official
+    /// `mixup_graph`'s `grad1` argument).
+    pub fn mix_with_saliency(
+        &self,
+        batch: &Batch,
+        s: &Tensor,
+        draws: &Draws,
+    ) -> Result<PuzzleOutput> {
+        batch.validate()?;
+        let size = batch.images.size();
+        let (b, c, h, w) = (size[0], size[1], size[2], size[3]);
+        let n = draws.block_num;
+        let geometry = self.geometry(batch, n)?;
+        let (side, t) = (geometry.side, geometry.transport_size);
+        let device = batch.images.device();
+        let problems = self.problems(batch, s, draws, &geometry);
 
         // Images as mixed: the clean batch, or with the adversarial noise (spec 7.7).
         let own = match &draws.noise {
@@ -284,7 +358,7 @@ impl PuzzleMix {
         };
         let transport_grid = side / t;
         let transport_saliency = if self.transport {
-            terms::host(&terms::pooled_distribution(&s, t as i64))
+            terms::host(&terms::pooled_distribution(s, t as i64))
         } else {
             Vec::new()
         };
@@ -297,23 +371,10 @@ impl PuzzleMix {
             .collect();
 
         let (labels_n, px) = (n * n, c as usize * side * side);
-        let lam = draws.lam;
-        let results: Vec<(Vec<usize>, Vec<f32>, Vec<f32>)> = (0..b as usize)
-            .into_par_iter()
-            .map_init(Worker::default, |worker, i| {
-                let blocks = i * labels_n..(i + 1) * labels_n;
-                let (v, hz) = ((n - 1) * n, n * (n - 1));
-                let problem = BlockProblem::new(
-                    &terms.cost_own[blocks.clone()],
-                    &terms.cost_partner[blocks],
-                    &terms.vertical[i * v..(i + 1) * v],
-                    &terms.horizontal[i * hz..(i + 1) * hz],
-                    n,
-                    self.n_labels,
-                    lam,
-                    beta,
-                    self.eta,
-                );
+        let results: Vec<(Vec<usize>, Vec<f32>, Vec<f32>)> = problems
+            .par_iter()
+            .enumerate()
+            .map_init(Worker::default, |worker, (i, problem)| {
                 let labels = problem.solve(&mut worker.swap);
                 let top = (self.n_labels - 1) as f32;
                 let block_mask: Vec<f32> = labels.iter().map(|&l| 1.0 - l as f32 / top).collect();
