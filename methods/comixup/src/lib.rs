@@ -298,9 +298,14 @@ impl CoMixup {
                 .narrow(0, s0, n)
                 .one_hot(batch.num_classes)
                 .to_kind(Kind::Float);
-            let (out, t) = mix_input(&z, &x, &y);
-            images.push(out);
-            targets.push(t);
+            if device == Device::Cpu {
+                images.push(mix_blocks(&z, &x));
+                targets.push(soft_targets(&z, &y));
+            } else {
+                let (out, t) = mix_input(&z, &x, &y);
+                images.push(out);
+                targets.push(t);
+            }
         }
         let targets = Tensor::cat(&targets, 0);
         let reached: Vec<f32> = objectives
@@ -345,7 +350,6 @@ fn compat(distance: &[f32], b: usize, start: usize, n: usize, omega: f64) -> Vec
 /// The reference's `mix_input`: outputs `sum_j Z_up[o, :, :, j] x_j` and targets, from block
 /// weights `z` `[n_out, g, g, n_in]`, images `[n_in, C, H, W]` and one-hot labels `[n_in, K]`.
 pub fn mix_input(z: &Tensor, images: &Tensor, one_hot: &Tensor) -> (Tensor, Tensor) {
-    let (n_out, g) = (z.size()[0], z.size()[1]);
     let side = images.size()[3];
     let up = z
         .permute([0, 3, 1, 2])
@@ -355,13 +359,58 @@ pub fn mix_input(z: &Tensor, images: &Tensor, one_hot: &Tensor) -> (Tensor, Tens
         false,
         Kind::Float,
     );
-    let k = one_hot.size()[1];
+    (output, soft_targets(z, one_hot))
+}
+
+/// The targets of `mix_input`: block-summed label weights, normalised per output.
+pub fn soft_targets(z: &Tensor, one_hot: &Tensor) -> Tensor {
+    let (n_out, g, k) = (z.size()[0], z.size()[1], one_hot.size()[1]);
     let target = z
         .matmul(one_hot)
         .reshape([n_out, g * g, k])
         .sum_dim_intlist([1i64].as_slice(), false, Kind::Float);
-    let target = &target / target.sum_dim_intlist([1i64].as_slice(), true, Kind::Float);
-    (output, target)
+    &target / target.sum_dim_intlist([1i64].as_slice(), true, Kind::Float)
+}
+
+/// The images of `mix_input` on the host, bit for bit: every block shows one input, or
+/// `0.5 x_a + 0.5 x_b` (the reference's sum over inputs adds only zeros besides these).
+/// `z` `[n_out, g, g, n_in]`, `images` `[n_in, C, H, W]`, both on the CPU.
+pub fn mix_blocks(z: &Tensor, images: &Tensor) -> Tensor {
+    let (n_out, g, n_in) = (
+        z.size()[0] as usize,
+        z.size()[1] as usize,
+        z.size()[3] as usize,
+    );
+    let size = images.size();
+    let (c, side) = (size[1] as usize, size[3] as usize);
+    let weights = host(z);
+    let x = host(images);
+    let bs = side / g;
+    let plane = side * side;
+    let mut out = vec![0.0f32; n_out * c * plane];
+    for o in 0..n_out {
+        for q in 0..g * g {
+            let row = &weights[(o * g * g + q) * n_in..(o * g * g + q + 1) * n_in];
+            let used: Vec<(usize, f32)> = row
+                .iter()
+                .enumerate()
+                .filter(|(_, &w)| w != 0.0)
+                .map(|(j, &w)| (j, w))
+                .collect();
+            let (r0, c0) = (q / g * bs, q % g * bs);
+            for ch in 0..c {
+                for r in r0..r0 + bs {
+                    for col in c0..c0 + bs {
+                        let p = ch * plane + r * side + col;
+                        out[o * c * plane + p] = used
+                            .iter()
+                            .fold(0.0f32, |acc, &(j, w)| acc + w * x[j * c * plane + p]);
+                    }
+                }
+            }
+        }
+    }
+    Tensor::from_slice(&out).view([n_out as i64, c as i64, side as i64, side as i64])
 }
 
 impl MixMethod for CoMixup {

@@ -142,7 +142,9 @@ mod tests {
     #[test]
     fn spec_graph_cut_vectors() {
         let beta = 1.2 / (16.0 * 2.0);
-        let cases: [([f32; 4], [f32; 4], [(f64, [f64; 4]); 3]); 2] = [
+        // (U_A, U_B, [(lam, expected mask)]).
+        type Case = ([f32; 4], [f32; 4], [(f64, [f64; 4]); 3]);
+        let cases: [Case; 2] = [
             (
                 [0.7, 0.1, 0.1, 0.1],
                 [0.1, 0.1, 0.1, 0.7],

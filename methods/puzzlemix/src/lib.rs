@@ -290,10 +290,12 @@ impl PuzzleMix {
             &draws.perm,
             &batch::channel_constants(&batch.mean, &batch.images),
             &batch::channel_constants(&batch.std, &batch.images),
-            n as i64,
-            beta,
-            self.gamma,
-            g.neigh as i64,
+            terms::TermSettings {
+                blocks: n as i64,
+                beta,
+                gamma: self.gamma,
+                neigh: g.neigh as i64,
+            },
         );
         let (cells, v) = (n * n, (n - 1) * n);
         (0..batch.len() as usize)
@@ -391,32 +393,25 @@ impl PuzzleMix {
                     let open_own: Vec<bool> = grid_mask.iter().map(|&m| m > 0.0).collect();
                     let open_partner: Vec<bool> =
                         grid_mask.iter().map(|&m| 1.0 - m > 0.0).collect();
-                    let plan_own =
+                    let mut moved_own = vec![0.0f32; px];
+                    let mut moved_partner = vec![0.0f32; px];
+                    let plan =
                         worker
                             .transport
                             .plan(&open_own, sal_own, &eps_distance, transport_grid);
-                    let plan_partner = worker.transport.plan(
+                    transport::apply(own, c as usize, side, transport_grid, plan, &mut moved_own);
+                    let plan = worker.transport.plan(
                         &open_partner,
                         sal_partner,
                         &eps_distance,
                         transport_grid,
-                    );
-                    let mut moved_own = vec![0.0f32; px];
-                    let mut moved_partner = vec![0.0f32; px];
-                    transport::apply(
-                        own,
-                        c as usize,
-                        side,
-                        transport_grid,
-                        &plan_own,
-                        &mut moved_own,
                     );
                     transport::apply(
                         partner,
                         c as usize,
                         side,
                         transport_grid,
-                        &plan_partner,
+                        plan,
                         &mut moved_partner,
                     );
                     blend(&moved_own, &moved_partner, &image_mask, &mut mixed);

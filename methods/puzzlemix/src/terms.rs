@@ -67,20 +67,35 @@ pub fn host(t: &Tensor) -> Vec<f32> {
     .expect("float tensor converts to Vec<f32>")
 }
 
+/// The grid and weights of the block terms.
+#[derive(Clone, Copy, Debug)]
+pub struct TermSettings {
+    /// Blocks per side `n`.
+    pub blocks: i64,
+    /// Label smoothness already divided by `16 n`.
+    pub beta: f64,
+    /// Boundary smoothness.
+    pub gamma: f64,
+    /// Pooling size of the boundary term.
+    pub neigh: i64,
+}
+
 /// Block terms of a batch (spec 7.3-7.4): `images` normalised `[B, C, H, W]`, `s` the
-/// saliency `[B, H, W]`, `perm` i64 `[B]`, `mean`/`std` f32 `[1, C, 1, 1]`, `beta` already
-/// divided by `16 n`, `neigh` the pooling size of the boundary term.
+/// saliency `[B, H, W]`, `perm` i64 `[B]`, `mean`/`std` f32 `[1, C, 1, 1]`.
 pub fn block_terms(
     images: &Tensor,
     s: &Tensor,
     perm: &Tensor,
     mean: &Tensor,
     std: &Tensor,
-    blocks: i64,
-    beta: f64,
-    gamma: f64,
-    neigh: i64,
+    settings: TermSettings,
 ) -> BlockTerms {
+    let TermSettings {
+        blocks,
+        beta,
+        gamma,
+        neigh,
+    } = settings;
     let width = images.size()[3];
     let block_size = width / blocks;
     let unary_own = pooled_distribution(s, block_size);

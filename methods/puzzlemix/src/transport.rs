@@ -4,17 +4,20 @@
 //! every source block claims its cheapest location, each location keeps its cheapest claimant
 //! (or nobody, when a zero of an unclaimed row ties or beats it: the official `min` over
 //! `plan * cost` sees unclaimed entries as 0), and every losing claim gets 1 added to its cost.
-//! This port produces the same plan with `O(N)` work per round plus `O(N)` per losing claim:
-//! it keeps each row's first minimum and recomputes it only for rows whose cost changed, and
-//! resolves each column from its claimants alone. All arithmetic is the official f32.
+//! This port produces the same plan with `O(N)` work per round plus `O(log N)` per losing
+//! claim: each row's costs live in a binary min-heap ordered by (cost, location), whose root is
+//! the row's first minimum, and each column is resolved from its claimants alone. All
+//! arithmetic is the official f32.
 
 /// Reusable buffers for [`Transport::plan`].
 #[derive(Clone, Debug, Default)]
 pub struct Transport {
-    cost: Vec<f32>,
-    claim: Vec<usize>,
+    /// One binary min-heap of `(cost, location)` per source row, `[N, N]`: the root is the
+    /// row's first minimum, the official `row_best`.
+    heaps: Vec<(f32, u32)>,
     best_claimant: Vec<usize>,
     first_unclaimed: Vec<usize>,
+    won: Vec<Option<usize>>,
 }
 
 /// Distance matrix of the official `cost_matrix(width)`: squared block-centre distance over
@@ -37,6 +40,30 @@ pub fn distance_matrix(width: usize) -> Vec<f32> {
 
 const NOBODY: usize = usize::MAX;
 
+/// `a` comes before `b`: lower cost, then lower location (the official first argmin).
+fn before(a: (f32, u32), b: (f32, u32)) -> bool {
+    a.0 < b.0 || (a.0 == b.0 && a.1 < b.1)
+}
+
+/// Restores the heap property below `k` in `heap`.
+fn sift_down(heap: &mut [(f32, u32)], mut k: usize) {
+    loop {
+        let (l, r) = (2 * k + 1, 2 * k + 2);
+        let mut top = k;
+        if l < heap.len() && before(heap[l], heap[top]) {
+            top = l;
+        }
+        if r < heap.len() && before(heap[r], heap[top]) {
+            top = r;
+        }
+        if top == k {
+            return;
+        }
+        heap.swap(k, top);
+        k = top;
+    }
+}
+
 impl Transport {
     /// Buffers for one worker.
     pub fn new() -> Self {
@@ -53,43 +80,49 @@ impl Transport {
         saliency: &[f32],
         eps_distance: &[f32],
         width: usize,
-    ) -> Vec<Option<usize>> {
+    ) -> &[Option<usize>] {
         let n = open.len();
         debug_assert_eq!(n, width * width);
         debug_assert_eq!(eps_distance.len(), n * n);
-        // cost = t_eps C - U'(i) z_j, in f32 as the official code.
-        self.cost.clear();
+        // cost = t_eps C - U'(i) z_j, in f32 as the official code, one heap per row.
+        self.heaps.clear();
         for i in 0..n {
             let row = &eps_distance[i * n..(i + 1) * n];
-            self.cost.extend(
-                row.iter()
-                    .zip(open)
-                    .map(|(&d, &z)| d - saliency[i] * if z { 1.0 } else { 0.0 }),
-            );
+            let z = |j: usize| if open[j] { 1.0 } else { 0.0 };
+            self.heaps
+                .extend((0..n).map(|j| (row[j] - saliency[i] * z(j), j as u32)));
+            let heap = &mut self.heaps[i * n..(i + 1) * n];
+            for k in (0..n / 2).rev() {
+                sift_down(heap, k);
+            }
         }
-        self.claim.clear();
-        self.claim
-            .extend((0..n).map(|i| first_argmin(&self.cost[i * n..(i + 1) * n])));
-        let mut won = vec![None; n];
+        self.won.clear();
+        self.won.resize(n, None);
         for _ in 0..width {
             self.resolve_columns(n);
-            won.iter_mut().for_each(|w| *w = None);
+            self.won.iter_mut().for_each(|w| *w = None);
             for i in 0..n {
-                let j = self.claim[i];
-                if self.best_claimant[j] == i && self.column_won(j) {
-                    won[j] = Some(i);
+                let j = self.claim(i, n);
+                if self.best_claimant[j] == i && self.column_won(j, n) {
+                    self.won[j] = Some(i);
                 }
             }
-            // Losing claims pay 1 more; only their rows need a new first minimum.
+            // Losing claims pay 1 more: the root of their row grows and sinks.
             for i in 0..n {
-                let j = self.claim[i];
-                if won[j] != Some(i) {
-                    self.cost[i * n + j] += 1.0;
-                    self.claim[i] = first_argmin(&self.cost[i * n..(i + 1) * n]);
+                let j = self.claim(i, n);
+                if self.won[j] != Some(i) {
+                    let heap = &mut self.heaps[i * n..(i + 1) * n];
+                    heap[0].0 += 1.0;
+                    sift_down(heap, 0);
                 }
             }
         }
-        won
+        &self.won
+    }
+
+    /// The location row `i` claims (its first minimum).
+    fn claim(&self, i: usize, n: usize) -> usize {
+        self.heaps[i * n].1 as usize
     }
 
     /// Per column: the claimant with the lowest cost (first index among equals) and the first
@@ -97,31 +130,30 @@ impl Transport {
     fn resolve_columns(&mut self, n: usize) {
         self.best_claimant.clear();
         self.best_claimant.resize(n, NOBODY);
-        self.first_unclaimed.clear();
-        self.first_unclaimed.resize(n, 0);
         for i in 0..n {
-            let j = self.claim[i];
-            let best = self.best_claimant[j];
-            if best == NOBODY || self.cost[i * n + j] < self.cost[best * n + j] {
-                self.best_claimant[j] = i;
+            let (cost, j) = self.heaps[i * n];
+            let best = self.best_claimant[j as usize];
+            if best == NOBODY || cost < self.heaps[best * n].0 {
+                self.best_claimant[j as usize] = i;
             }
         }
         // The first row not claiming column `j` is row 0, except for the column row 0 claims,
         // where it is the first row after the leading run of rows claiming it (if any).
-        let lead = self.claim[0];
-        let run = self.claim.iter().take_while(|&&j| j == lead).count();
+        self.first_unclaimed.clear();
+        self.first_unclaimed.resize(n, 0);
+        let lead = self.claim(0, n);
+        let run = (0..n).take_while(|&i| self.claim(i, n) == lead).count();
         self.first_unclaimed[lead] = if run < n { run } else { NOBODY };
     }
 
     /// Whether column `j`'s best claimant wins the official `first argmin` over
     /// `plan * cost`, where rows not claiming `j` read 0.
-    fn column_won(&self, j: usize) -> bool {
+    fn column_won(&self, j: usize, n: usize) -> bool {
         let best = self.best_claimant[j];
         if best == NOBODY {
             return false;
         }
-        let n = self.claim.len();
-        let value = self.cost[best * n + j];
+        let value = self.heaps[best * n].0;
         let unclaimed = self.first_unclaimed[j];
         if unclaimed == NOBODY || value < 0.0 {
             return true;
@@ -133,6 +165,7 @@ impl Transport {
 }
 
 /// First index of the minimum (the official `min(-1)[1]` on CPU).
+#[cfg(test)]
 fn first_argmin(row: &[f32]) -> usize {
     let mut best = 0;
     for (j, &v) in row.iter().enumerate().skip(1) {
@@ -228,12 +261,14 @@ mod tests {
     #[test]
     fn spec_transport_vectors() {
         let mut t = Transport::new();
-        let plan = t.plan(
-            &[true, true, false, false],
-            &[0.04, 0.1, 0.86, 0.0],
-            &eps_distance(0.8, 2),
-            2,
-        );
+        let plan = t
+            .plan(
+                &[true, true, false, false],
+                &[0.04, 0.1, 0.86, 0.0],
+                &eps_distance(0.8, 2),
+                2,
+            )
+            .to_vec();
         assert_eq!(plan, vec![Some(2), Some(1), None, None]);
         let plan = t.plan(
             &[true, true, false, false],
@@ -241,7 +276,7 @@ mod tests {
             &eps_distance(0.8, 2),
             2,
         );
-        assert_eq!(plan, vec![Some(2), None, None, None]);
+        assert_eq!(plan, [Some(2), None, None, None]);
     }
 
     #[test]
@@ -264,7 +299,9 @@ mod tests {
             let saliency: Vec<f32> = raw.iter().map(|v| v / total).collect();
             let open: Vec<bool> = (0..n).map(|_| next() < 0.6).collect();
             let eps = [0.8, 0.05, 10.0][case % 3];
-            let plan = t.plan(&open, &saliency, &eps_distance(eps, width), width);
+            let plan = t
+                .plan(&open, &saliency, &eps_distance(eps, width), width)
+                .to_vec();
             assert_eq!(
                 plan,
                 dense_reference(&open, &saliency, eps, width),
@@ -281,7 +318,8 @@ mod tests {
     #[test]
     fn identity_when_everything_is_open_and_equal() {
         let width = 4;
-        let plan = Transport::new().plan(
+        let mut t = Transport::new();
+        let plan = t.plan(
             &[true; 16],
             &[1.0 / 16.0; 16],
             &eps_distance(0.8, width),

@@ -123,6 +123,7 @@ pub struct SwapSolver {
     binary: BinaryEnergy,
     active: Vec<usize>,
     var_of: Vec<usize>,
+    unary: Vec<(i64, i64)>,
     cut: Vec<bool>,
 }
 
@@ -169,6 +170,8 @@ impl SwapSolver {
         if self.active.is_empty() {
             return;
         }
+        // Fixed neighbours folded into the unaries; pairs between free sites go to the cut.
+        self.unary.clear();
         self.binary.reset(self.active.len());
         for (var, &site) in self.active.iter().enumerate() {
             let (mut ea, mut eb) = (energy.unary[site * l + a], energy.unary[site * l + b]);
@@ -189,7 +192,24 @@ impl SwapSolver {
                     );
                 }
             });
+            self.unary.push((ea, eb));
             self.binary.add_unary(var, ea, eb);
+        }
+        // Pair terms vanish when both sites agree and are non-negative otherwise, so when every
+        // site's unary prefers `a` (resp. strictly prefers `b`) all-`a` (resp. all-`b`) is the
+        // minimiser with the fewest `b`s, and no cut is needed.
+        let uniform = if self.unary.iter().all(|&(ea, eb)| eb >= ea) {
+            Some(a)
+        } else if self.unary.iter().all(|&(ea, eb)| eb < ea) {
+            Some(b)
+        } else {
+            None
+        };
+        if let Some(label) = uniform {
+            for &site in &self.active {
+                labelling[site] = label;
+            }
+            return;
         }
         self.binary.minimize(&mut self.cut);
         for (var, &site) in self.active.iter().enumerate() {
