@@ -311,3 +311,138 @@ fn binary_mix_and_saliency_commands() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("grad"));
 }
+
+/// Writes the named fixture tensors (renamed as given) to a batch file.
+fn batch_file(dir: &Path, fixture: &[(String, Tensor)], names: &[(&str, &str)]) -> PathBuf {
+    let named: Vec<(String, Tensor)> = names
+        .iter()
+        .map(|(to, from)| (to.to_string(), get(fixture, from)))
+        .collect();
+    let path = dir.join("batch.safetensors");
+    Tensor::write_safetensors(&named, &path).unwrap();
+    path
+}
+
+#[test]
+fn puzzlemix_mix_reproduces_the_official_fixture() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture =
+        read(&root().join("methods/puzzlemix/tests/fixtures/official_puzzlemix.safetensors"));
+    let input = batch_file(
+        dir.path(),
+        &fixture,
+        &[
+            ("images", "images"),
+            ("labels", "labels"),
+            ("grad", "grad"),
+            ("mean", "mean"),
+            ("std", "std"),
+            ("perm", "bn16_0_perm"),
+            ("lam", "bn16_0_lam"),
+        ],
+    );
+    let output = dir.path().join("out.safetensors");
+    let o = output.to_str().unwrap();
+    mix(&[
+        "--method",
+        "puzzlemix",
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        o,
+        "--set",
+        "block_num=16",
+        "--num-classes",
+        "10",
+    ])
+    .unwrap();
+    let out = read(&output);
+    let diff = (get(&out, "mixed") - get(&fixture, "bn16_0_mixed"))
+        .abs()
+        .max()
+        .double_value(&[]);
+    assert!(
+        diff <= 1e-6,
+        "mixed differs from official mixup_graph by {diff}"
+    );
+    assert!(get(&out, "lam").equal(&get(&fixture, "bn16_0_ratio")));
+    let labels = get(&out, "block_labels");
+    assert_eq!(
+        (labels.size(), labels.kind()),
+        (vec![16, 16, 16], Kind::Int64)
+    );
+    let official_mask = get(&fixture, "bn16_0_mask");
+    let mask: Tensor = 1.0 - labels.to_kind(Kind::Float) / 2.0;
+    assert!(mask.equal(&official_mask));
+    assert_eq!(get(&out, "block_num").int64_value(&[0]), 16);
+    saliency(&[
+        "--method",
+        "puzzlemix",
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        o,
+    ])
+    .unwrap();
+    assert!(get(&read(&output), "saliency").equal(&get(&fixture, "unary")));
+}
+
+#[test]
+fn comixup_mix_takes_init_and_reproduces_the_official_assignment() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = read(&root().join("methods/comixup/tests/fixtures/official_comixup.safetensors"));
+    let input = batch_file(
+        dir.path(),
+        &fixture,
+        &[
+            ("images", "images"),
+            ("labels", "labels"),
+            ("grad", "grad"),
+            ("mean", "mean"),
+            ("std", "std"),
+            ("init", "det1_init"),
+        ],
+    );
+    let output = dir.path().join("out.safetensors");
+    let o = output.to_str().unwrap();
+    mix(&[
+        "--method",
+        "comixup",
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        o,
+        "--set",
+        "m_eta=0",
+        "--num-classes",
+        "10",
+    ])
+    .unwrap();
+    let out = read(&output);
+    assert!(get(&out, "assign").equal(&get(&fixture, "det1_assign")));
+    assert!(get(&out, "targets").allclose(&get(&fixture, "det1_targets"), 1e-6, 1e-7, false));
+    let objective = get(&out, "objective");
+    assert_eq!(objective.size(), [2]);
+    assert!(objective.allclose(&get(&fixture, "det1_objective"), 1e-5, 1e-5, false));
+    // A labelling of the wrong shape is named.
+    let bad = batch_file(
+        dir.path(),
+        &fixture,
+        &[
+            ("images", "images"),
+            ("labels", "labels"),
+            ("grad", "grad"),
+            ("init", "det1_assign"),
+        ],
+    );
+    let err = mix(&[
+        "--method",
+        "comixup",
+        "--input",
+        bad.to_str().unwrap(),
+        "--output",
+        o,
+    ])
+    .unwrap_err();
+    assert!(format!("{err:#}").contains("init"), "{err:#}");
+}
