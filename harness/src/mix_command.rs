@@ -29,7 +29,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, ensure, Context, Result};
-use mixbench_core::{Batch, MixMethod, MixRng, ModelMode, Params, Registry};
+use mixbench_core::{Batch, MixMethod, MixRng, ModelMode, NamedTensors, Params, Registry};
 use tch::{nn, Device, Kind, Tensor};
 
 use crate::models::ModelKind;
@@ -205,15 +205,13 @@ fn load_batch(args: &BatchArgs, method: &dyn MixMethod) -> Result<Batch> {
 }
 
 fn read_batch(path: &Path, num_classes: Option<i64>) -> Result<Batch> {
-    let mut batch = Batch::read_safetensors(path, num_classes)?;
-    let tensors = Tensor::read_safetensors(path)?;
-    let has = |name: &str| tensors.iter().any(|(n, _)| n == name);
-    let channels = batch.images.size()[1] as usize;
-    let (default_mean, default_std) = default_normalisation(channels);
-    if !has("mean") {
+    let named = NamedTensors::read(path)?;
+    let mut batch = Batch::from_named(&named, num_classes)?;
+    let (default_mean, default_std) = default_normalisation(batch.images.size()[1] as usize);
+    if !named.has("mean") {
         batch.mean = default_mean;
     }
-    if !has("std") {
+    if !named.has("std") {
         batch.std = default_std;
     }
     Ok(batch)

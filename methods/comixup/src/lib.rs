@@ -31,8 +31,8 @@
 pub mod solve;
 
 use mixbench_core::{
-    Batch, MethodInfo, MixError, MixMethod, MixRng, Mixed, ModelMode, ParamGrads, ParamInfo,
-    Params, Result, SaliencyLoss, SaliencyRequest,
+    Batch, MethodInfo, MixError, MixMethod, MixRng, Mixed, ParamInfo, Params, Result,
+    SaliencyRequest,
 };
 use rayon::prelude::*;
 use tch::{Device, Kind, Tensor};
@@ -419,34 +419,11 @@ impl MixMethod for CoMixup {
     }
 
     fn saliency(&self) -> Option<SaliencyRequest> {
-        Some(if self.clean_lam > 0.0 {
-            SaliencyRequest {
-                mode: ModelMode::Train,
-                loss: SaliencyLoss::CrossEntropyPerClass {
-                    scale: 2.0 * self.clean_lam,
-                },
-                param_grads: ParamGrads::Keep,
-            }
-        } else {
-            SaliencyRequest {
-                mode: ModelMode::Eval,
-                loss: SaliencyLoss::CrossEntropy { scale: 1.0 },
-                param_grads: ParamGrads::Discard,
-            }
-        })
+        Some(SaliencyRequest::clean_input(self.clean_lam))
     }
 
     fn mix(&self, batch: &Batch, rng: &mut MixRng) -> Result<Mixed> {
         Ok(self.mix_with(batch, rng)?.mixed)
-    }
-}
-
-fn parse_bool(params: &Params, key: &str, default: bool) -> Result<bool> {
-    let text: String = params.get(key, default.to_string())?;
-    match text.as_str() {
-        "true" | "1" => Ok(true),
-        "false" | "0" => Ok(false),
-        other => Err(params.bad(key, other, "true or false")),
     }
 }
 
@@ -483,7 +460,7 @@ pub fn from_params(params: &Params) -> Result<CoMixup> {
             gamma: params.get_in_range("m_gamma", 1.0, 0.0, 1e6)?,
             thres: params.get_in_range("m_thres", 0.83, 0.0, 1e6)?,
             penalty,
-            set_resolve: parse_bool(params, "set_resolve", true)?,
+            set_resolve: params.get_bool("set_resolve", true)?,
             niter: positive("m_niter", 4)?,
         },
     })

@@ -10,31 +10,23 @@
 //!   50 random starts and Dirichlet draws.
 
 use mixbench_comixup::{compatibility_distance, mix_input, saliency, CoMixup};
-use mixbench_core::{Batch, MixRng};
+use mixbench_core::{Batch, MixRng, NamedTensors};
 use tch::{Kind, Tensor};
 
-fn fixture() -> Vec<(String, Tensor)> {
+fn fixture() -> NamedTensors {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/official_comixup.safetensors"
     );
-    Tensor::read_safetensors(path).expect("fixture readable")
+    NamedTensors::read(path).expect("fixture readable")
 }
 
-fn get(f: &[(String, Tensor)], name: &str) -> Tensor {
-    f.iter()
-        .find(|(n, _)| n == name)
-        .unwrap_or_else(|| panic!("fixture has no {name}"))
-        .1
-        .shallow_clone()
+fn get(f: &NamedTensors, name: &str) -> Tensor {
+    f.require(name, "a fixture tensor").unwrap()
 }
 
-fn batch(f: &[(String, Tensor)]) -> Batch {
-    let mut batch = Batch::new(get(f, "images"), get(f, "labels"), 10);
-    batch.grad = Some(get(f, "grad"));
-    batch.mean = Vec::<f64>::try_from(get(f, "mean").to_kind(Kind::Double)).unwrap();
-    batch.std = Vec::<f64>::try_from(get(f, "std").to_kind(Kind::Double)).unwrap();
-    batch
+fn batch(f: &NamedTensors) -> Batch {
+    Batch::from_named(f, Some(10)).unwrap()
 }
 
 #[test]

@@ -117,35 +117,29 @@ impl Batch {
         Ok(())
     }
 
-    /// Reads a batch stored with the tensor names of `mixbench mix`: `images` f32
-    /// `[B, C, H, W]`, `labels` integer `[B]`, optional `grad`, `perm`, `lam` (one value),
-    /// `init`, `mean`, `std` (`[C]`). `K` is `num_classes`, or the largest label plus one.
-    /// Absent `mean`/`std` keep the unit normalisation of [`Batch::new`].
+    /// Reads a batch stored with the tensor names of `mixbench mix` (see
+    /// [`Batch::from_named`]).
     pub fn read_safetensors(path: &std::path::Path, num_classes: Option<i64>) -> Result<Batch> {
-        let where_ = path.display();
-        let tensors = Tensor::read_safetensors(path).map_err(|e| {
-            MixError::Shape(format!("{where_}: not a readable safetensors file: {e}"))
-        })?;
-        let take = |name: &str| {
-            tensors
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, t)| t.shallow_clone())
-        };
-        let images = take("images").ok_or_else(|| {
-            MixError::Shape(format!("{where_}: no `images` tensor (f32 [B,C,H,W])"))
-        })?;
-        let labels = take("labels")
-            .ok_or_else(|| MixError::Shape(format!("{where_}: no `labels` tensor (i64 [B])")))?;
+        Batch::from_named(&crate::NamedTensors::read(path)?, num_classes)
+    }
+
+    /// A batch from tensors named as in `mixbench mix`: `images` f32 `[B, C, H, W]`, `labels`
+    /// integer `[B]`, optional `grad`, `perm`, `lam` (one value), `init`, `mean`, `std`
+    /// (`[C]`). `K` is `num_classes`, or the largest label plus one. Absent `mean`/`std` keep
+    /// the unit normalisation of [`Batch::new`].
+    pub fn from_named(named: &crate::NamedTensors, num_classes: Option<i64>) -> Result<Batch> {
+        let source = named.source();
+        let images = named.require("images", "f32 [B,C,H,W]")?;
+        let labels = named.require("labels", "i64 [B]")?;
         if images.kind() != Kind::Float {
             return Err(MixError::Shape(format!(
-                "{where_}: `images` must be f32, got {:?}",
+                "{source}: `images` must be f32, got {:?}",
                 images.kind()
             )));
         }
         if !matches!(labels.kind(), Kind::Int64 | Kind::Int) {
             return Err(MixError::Shape(format!(
-                "{where_}: `labels` must be integer, got {:?}",
+                "{source}: `labels` must be integer, got {:?}",
                 labels.kind()
             )));
         }
@@ -156,22 +150,22 @@ impl Batch {
             None => 1,
         };
         let mut batch = Batch::new(images, labels, k);
-        batch.grad = take("grad").map(|g| g.to_kind(Kind::Float));
-        batch.perm = take("perm").map(|p| p.to_kind(Kind::Int64));
-        batch.init = take("init").map(|t| t.to_kind(Kind::Int64));
-        if let Some(lam) = take("lam") {
+        batch.grad = named.get("grad").map(|g| g.to_kind(Kind::Float));
+        batch.perm = named.get("perm").map(|p| p.to_kind(Kind::Int64));
+        batch.init = named.get("init").map(|t| t.to_kind(Kind::Int64));
+        if let Some(lam) = named.get("lam") {
             if lam.numel() != 1 {
                 return Err(MixError::Shape(format!(
-                    "{where_}: `lam` must hold one value, got shape {:?}",
+                    "{source}: `lam` must hold one value, got shape {:?}",
                     lam.size()
                 )));
             }
             batch.lam = Some(lam.to_kind(Kind::Double).double_value(&[0]));
         }
-        if let Some(m) = take("mean") {
+        if let Some(m) = named.get("mean") {
             batch.mean = Vec::<f64>::try_from(m.to_kind(Kind::Double).flatten(0, -1))?;
         }
-        if let Some(s) = take("std") {
+        if let Some(s) = named.get("std") {
             batch.std = Vec::<f64>::try_from(s.to_kind(Kind::Double).flatten(0, -1))?;
         }
         Ok(batch)

@@ -16,6 +16,7 @@ mod registry;
 mod rng;
 mod suggest;
 pub mod targets;
+pub mod tensors;
 pub mod vanilla;
 
 pub use batch::{Batch, Mixed};
@@ -25,6 +26,7 @@ pub use params::{ParamInfo, Params};
 pub use registry::{MethodInfo, Registry};
 pub use rng::MixRng;
 pub use suggest::did_you_mean;
+pub use tensors::NamedTensors;
 
 /// Result type of the mixing API.
 pub type Result<T, E = MixError> = std::result::Result<T, E>;

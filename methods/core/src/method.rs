@@ -54,6 +54,30 @@ pub struct SaliencyRequest {
     pub param_grads: ParamGrads,
 }
 
+impl SaliencyRequest {
+    /// The saliency pass of the Puzzle Mix and Co-Mixup scripts: with `clean_lam = 0`, the
+    /// mean cross-entropy in eval mode, input gradient only; with `clean_lam > 0`, train mode
+    /// and `2 clean_lam CE / K`, whose parameter gradients join the update ("clean input
+    /// regularisation").
+    pub fn clean_input(clean_lam: f64) -> Self {
+        if clean_lam > 0.0 {
+            SaliencyRequest {
+                mode: ModelMode::Train,
+                loss: SaliencyLoss::CrossEntropyPerClass {
+                    scale: 2.0 * clean_lam,
+                },
+                param_grads: ParamGrads::Keep,
+            }
+        } else {
+            SaliencyRequest {
+                mode: ModelMode::Eval,
+                loss: SaliencyLoss::CrossEntropy { scale: 1.0 },
+                param_grads: ParamGrads::Discard,
+            }
+        }
+    }
+}
+
 /// A random input perturbation a method asks for before its saliency pass (Puzzle Mix's
 /// adversarial option): the engine runs the pass on `clamp(u + noise, 0, 1)`, renormalised,
 /// where `u` is the batch in pixel units, and hands the perturbation back to

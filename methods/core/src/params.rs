@@ -83,6 +83,16 @@ impl Params {
         }
     }
 
+    /// Boolean parameter `key` (`true`/`false`, `1`/`0`), or `default` when absent.
+    pub fn get_bool(&self, key: &str, default: bool) -> Result<bool> {
+        let text: String = self.get(key, default.to_string())?;
+        match text.as_str() {
+            "true" | "1" => Ok(true),
+            "false" | "0" => Ok(false),
+            other => Err(self.bad(key, other, "true or false")),
+        }
+    }
+
     /// As [`Params::get`] for a float that must lie in `lo..=hi`.
     pub fn get_in_range(&self, key: &str, default: f64, lo: f64, hi: f64) -> Result<f64> {
         let value: f64 = self.get(key, default)?;

@@ -41,8 +41,8 @@ pub mod transport;
 
 use mixbench_core::graphcut::SwapSolver;
 use mixbench_core::{
-    batch, targets, Batch, MethodInfo, MixError, MixMethod, MixRng, Mixed, ModelMode, ParamGrads,
-    ParamInfo, Params, Perturbation, Result, SaliencyLoss, SaliencyRequest,
+    batch, targets, Batch, MethodInfo, MixError, MixMethod, MixRng, Mixed, ParamInfo, Params,
+    Perturbation, Result, SaliencyRequest,
 };
 use rayon::prelude::*;
 use tch::{Device, Kind, Tensor};
@@ -496,21 +496,7 @@ impl MixMethod for PuzzleMix {
     }
 
     fn saliency(&self) -> Option<SaliencyRequest> {
-        Some(if self.clean_lam > 0.0 {
-            SaliencyRequest {
-                mode: ModelMode::Train,
-                loss: SaliencyLoss::CrossEntropyPerClass {
-                    scale: 2.0 * self.clean_lam,
-                },
-                param_grads: ParamGrads::Keep,
-            }
-        } else {
-            SaliencyRequest {
-                mode: ModelMode::Eval,
-                loss: SaliencyLoss::CrossEntropy { scale: 1.0 },
-                param_grads: ParamGrads::Discard,
-            }
-        })
+        Some(SaliencyRequest::clean_input(self.clean_lam))
     }
 
     fn perturbation(&self, batch: &Batch, rng: &mut MixRng) -> Result<Option<Perturbation>> {
@@ -541,15 +527,6 @@ impl MixMethod for PuzzleMix {
 
     fn mix(&self, batch: &Batch, rng: &mut MixRng) -> Result<Mixed> {
         Ok(self.mix_with(batch, rng)?.mixed)
-    }
-}
-
-fn parse_bool(params: &Params, key: &str, default: bool) -> Result<bool> {
-    let text: String = params.get(key, default.to_string())?;
-    match text.as_str() {
-        "true" | "1" => Ok(true),
-        "false" | "0" => Ok(false),
-        other => Err(params.bad(key, other, "true or false")),
     }
 }
 
@@ -586,7 +563,7 @@ pub fn from_params(params: &Params) -> Result<PuzzleMix> {
         gamma: params.get_in_range("gamma", 0.5, 0.0, 1e6)?,
         eta: params.get_in_range("eta", 0.2, 0.0, 1e6)?,
         neigh_size,
-        transport: parse_bool(params, "transport", true)?,
+        transport: params.get_bool("transport", true)?,
         t_size,
         t_eps: params.get_in_range("t_eps", 0.8, 0.0, 1e6)?,
         clean_lam: params.get_in_range("clean_lam", 0.0, 0.0, 1e6)?,

@@ -10,38 +10,29 @@
 //! image's labels differ, our labelling's energy is not higher than the official one's; mixed
 //! images and weights agree on every image whose labels agree.
 
-use mixbench_core::Batch;
+use mixbench_core::{Batch, NamedTensors};
 use mixbench_puzzlemix::{Draws, PuzzleMix};
-use tch::{Kind, Tensor};
+use tch::Tensor;
 
-fn fixture() -> Vec<(String, Tensor)> {
+fn fixture() -> NamedTensors {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/official_puzzlemix.safetensors"
     );
-    Tensor::read_safetensors(path).expect("fixture readable")
+    NamedTensors::read(path).expect("fixture readable")
 }
 
-fn get(f: &[(String, Tensor)], name: &str) -> Tensor {
-    f.iter()
-        .find(|(n, _)| n == name)
-        .unwrap_or_else(|| panic!("fixture has no {name}"))
-        .1
-        .shallow_clone()
+fn get(f: &NamedTensors, name: &str) -> Tensor {
+    f.require(name, "a fixture tensor").unwrap()
 }
 
-fn batch(f: &[(String, Tensor)]) -> Batch {
-    let mut batch = Batch::new(get(f, "images"), get(f, "labels"), 10);
-    batch.grad = Some(get(f, "grad"));
-    batch.mean = Vec::<f64>::try_from(get(f, "mean").to_kind(Kind::Double)).unwrap();
-    batch.std = Vec::<f64>::try_from(get(f, "std").to_kind(Kind::Double)).unwrap();
-    batch
+fn batch(f: &NamedTensors) -> Batch {
+    Batch::from_named(f, Some(10)).unwrap()
 }
 
-fn draws(f: &[(String, Tensor)], case: &str) -> Draws {
+fn draws(f: &NamedTensors, case: &str) -> Draws {
     let noise = f
-        .iter()
-        .any(|(n, _)| n == &format!("{case}_noise"))
+        .has(&format!("{case}_noise"))
         .then(|| (get(f, &format!("{case}_noise")), true, true));
     Draws {
         block_num: get(f, &format!("{case}_block_num")).int64_value(&[0]) as usize,
@@ -74,7 +65,7 @@ fn reference_overflows(problem: &mixbench_puzzlemix::energy::BlockProblem) -> bo
 }
 
 /// Runs case `case` with saliency map `saliency` (a fixture name) and compares.
-fn check_case(f: &[(String, Tensor)], case: &str, saliency: &str) -> CaseResult {
+fn check_case(f: &NamedTensors, case: &str, saliency: &str) -> CaseResult {
     let batch = batch(f);
     let draws = draws(f, case);
     let method = PuzzleMix {

@@ -390,15 +390,6 @@ impl MixMethod for Sage {
     }
 }
 
-fn parse_bool(params: &Params, key: &str) -> Result<bool> {
-    let text: String = params.get(key, "false".to_string())?;
-    match text.as_str() {
-        "true" | "1" => Ok(true),
-        "false" | "0" => Ok(false),
-        other => Err(params.bad(key, other, "true or false")),
-    }
-}
-
 /// Builds [`Sage`] from `key=value` parameters.
 pub fn from_params(params: &Params) -> Result<Sage> {
     params.expect_only(PARAMS)?;
@@ -432,7 +423,7 @@ pub fn from_params(params: &Params) -> Result<Sage> {
         mixup_alpha: params.get_in_range("mixup_alpha", 1.0, 0.0, 1e6)?,
         blur_kernel,
         blur_sigma,
-        eval_mode: parse_bool(params, "eval_mode")?,
+        eval_mode: params.get_bool("eval_mode", false)?,
         search,
     })
 }

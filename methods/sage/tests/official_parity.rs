@@ -8,24 +8,20 @@
 //! permutation `sage()` drew, the raw lambda draw and `upper_lambda` (the official `alpha` is
 //! their product), and `sage()`'s mixed images and per-sample lambdas.
 
-use mixbench_core::{Batch, MixRng};
+use mixbench_core::{Batch, MixRng, NamedTensors};
 use mixbench_sage::{saliency, Sage, SearchImpl};
 use tch::{Kind, Tensor};
 
-fn fixture() -> Vec<(String, Tensor)> {
+fn fixture() -> NamedTensors {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/official_sage.safetensors"
     );
-    Tensor::read_safetensors(path).expect("fixture readable")
+    NamedTensors::read(path).expect("fixture readable")
 }
 
-fn get(f: &[(String, Tensor)], name: &str) -> Tensor {
-    f.iter()
-        .find(|(n, _)| n == name)
-        .unwrap_or_else(|| panic!("fixture has no {name}"))
-        .1
-        .shallow_clone()
+fn get(f: &NamedTensors, name: &str) -> Tensor {
+    f.require(name, "a fixture tensor").unwrap()
 }
 
 fn max_abs(a: &Tensor, b: &Tensor) -> f64 {

@@ -8,26 +8,23 @@
 //! RGB bytes (`map_u8_rgb`), the BGR bytes (`map_u8_bgr`) and the normalised float image in
 //! `H x W x C` order (`map_float`, exactly what the reference hands the detector).
 
+use mixbench_core::NamedTensors;
 use mixbench_saliencymix::{detector_map, fine_grained_u8, first_argmax, SaliencyInput};
 use tch::{Kind, Tensor};
 
 const MEAN: [f64; 3] = [125.3 / 255.0, 123.0 / 255.0, 113.9 / 255.0];
 const STD: [f64; 3] = [63.0 / 255.0, 62.1 / 255.0, 66.7 / 255.0];
 
-fn fixture() -> Vec<(String, Tensor)> {
+fn fixture() -> NamedTensors {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/opencv_fine_grained.safetensors"
     );
-    Tensor::read_safetensors(path).expect("fixture readable")
+    NamedTensors::read(path).expect("fixture readable")
 }
 
-fn get(f: &[(String, Tensor)], name: &str) -> Tensor {
-    f.iter()
-        .find(|(n, _)| n == name)
-        .unwrap_or_else(|| panic!("fixture has no {name}"))
-        .1
-        .shallow_clone()
+fn get(f: &NamedTensors, name: &str) -> Tensor {
+    f.require(name, "a fixture tensor").unwrap()
 }
 
 fn bytes(t: &Tensor) -> Vec<u8> {
