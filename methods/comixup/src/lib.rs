@@ -30,6 +30,7 @@
 
 pub mod solve;
 
+use mixbench_core::maps;
 use mixbench_core::{
     Batch, MethodInfo, MixError, MixMethod, MixRng, Mixed, ParamInfo, Params, Result,
     SaliencyRequest,
@@ -113,20 +114,28 @@ pub fn saliency(grad: &Tensor) -> Tensor {
 /// L1 distances between the images' most salient `8 x 8` windows (`main.py`): f32 `[B, B]`
 /// from the saliency `[B, H, W]`.
 pub fn compatibility_distance(s: &Tensor) -> Tensor {
-    let b = s.size()[0];
-    let z = s.avg_pool2d([8, 8], [1, 1], [0, 0], false, true, None::<i64>);
-    let side = z.size()[2];
-    let idx = z.reshape([b, -1]).argmax(1, false);
-    let pos = Tensor::stack(
-        &[idx.divide_scalar_mode(side, "floor"), idx.remainder(side)],
-        1,
-    )
-    .to_kind(Kind::Float);
-    (pos.unsqueeze(1) - pos.unsqueeze(0)).abs().sum_dim_intlist(
-        [2i64].as_slice(),
-        false,
-        Kind::Float,
-    )
+    let size = s.size();
+    let (b, side) = (size[0] as usize, size[2] as usize);
+    let z = maps::avg_pool(&host(s), side, side, 8, 1);
+    let z_side = side - 7;
+    let peaks: Vec<(f32, f32)> = z
+        .chunks(z_side * z_side)
+        .map(|window| {
+            // First maximum, as torch.argmax.
+            let k = window
+                .iter()
+                .enumerate()
+                .fold(0, |best, (k, &v)| if v > window[best] { k } else { best });
+            ((k / z_side) as f32, (k % z_side) as f32)
+        })
+        .collect();
+    let d: Vec<f32> = (0..b * b)
+        .map(|k| {
+            let (p, q) = (peaks[k / b], peaks[k % b]);
+            (p.0 - q.0).abs() + (p.1 - q.1).abs()
+        })
+        .collect();
+    Tensor::from_slice(&d).view([b as i64, b as i64])
 }
 
 /// Host copy of a float tensor.
@@ -204,15 +213,9 @@ impl CoMixup {
             None => None,
         };
         let distance = host(distance);
-        let block_size = w / m as i64;
-        let pooled = s.avg_pool2d(
-            [block_size, block_size],
-            [block_size, block_size],
-            [0, 0],
-            false,
-            true,
-            None::<i64>,
-        );
+        let block_size = w as usize / m;
+        let pooled = maps::avg_pool(&host(s), w as usize, w as usize, block_size, block_size);
+        let pooled = Tensor::from_slice(&pooled).view([b as i64, m as i64, m as i64]);
 
         // Partition set-up on the host, draws in partition order.
         let mut problems = Vec::new();

@@ -10,6 +10,7 @@
 pub mod batch;
 mod error;
 pub mod graphcut;
+pub mod maps;
 mod method;
 mod params;
 mod registry;

@@ -45,7 +45,7 @@ use mixbench_core::{
     Perturbation, Result, SaliencyRequest,
 };
 use rayon::prelude::*;
-use tch::{Device, Kind, Tensor};
+use tch::{Device, Tensor};
 
 use energy::BlockProblem;
 use transport::Transport;
@@ -272,24 +272,16 @@ impl PuzzleMix {
     ) -> Result<Vec<BlockProblem>> {
         batch.validate()?;
         let geometry = self.geometry(batch, draws.block_num)?;
-        Ok(self.problems(batch, s, draws, &geometry))
+        let host = terms::HostBatch::new(&batch.images, s, &batch.mean, &batch.std);
+        Ok(self.problems(&host, draws, &geometry))
     }
 
-    fn problems(
-        &self,
-        batch: &Batch,
-        s: &Tensor,
-        draws: &Draws,
-        g: &Geometry,
-    ) -> Vec<BlockProblem> {
+    fn problems(&self, host: &terms::HostBatch, draws: &Draws, g: &Geometry) -> Vec<BlockProblem> {
         let n = g.blocks;
         let beta = self.beta / n as f64 / 16.0;
         let terms = terms::block_terms(
-            &batch.images,
-            s,
+            host,
             &draws.perm,
-            &batch::channel_constants(&batch.mean, &batch.images),
-            &batch::channel_constants(&batch.std, &batch.images),
             terms::TermSettings {
                 blocks: n as i64,
                 beta,
@@ -298,7 +290,7 @@ impl PuzzleMix {
             },
         );
         let (cells, v) = (n * n, (n - 1) * n);
-        (0..batch.len() as usize)
+        (0..host.len)
             .map(|i| {
                 BlockProblem::new(
                     &terms.cost_own[i * cells..(i + 1) * cells],
@@ -336,43 +328,50 @@ impl PuzzleMix {
         let geometry = self.geometry(batch, n)?;
         let (side, t) = (geometry.side, geometry.transport_size);
         let device = batch.images.device();
-        let problems = self.problems(batch, s, draws, &geometry);
+        let host = terms::HostBatch::new(&batch.images, s, &batch.mean, &batch.std);
+        let problems = self.problems(&host, draws, &geometry);
+        let perm_host = Vec::<i64>::try_from(draws.perm.to_device(Device::Cpu))?;
 
         // Images as mixed: the clean batch, or with the adversarial noise (spec 7.7).
-        let own = match &draws.noise {
-            Some((noise, true, _)) => batch::from_pixels(
-                &(batch::to_pixels(&batch.images, &batch.mean, &batch.std) + noise).clamp(0.0, 1.0),
+        let noisy = |images: &Tensor, noise: &Tensor| {
+            let pixels = batch::to_pixels(images, &batch.mean, &batch.std) + noise;
+            terms::host(&batch::from_pixels(
+                &pixels.clamp(0.0, 1.0),
                 &batch.mean,
                 &batch.std,
-            ),
-            _ => batch.images.shallow_clone(),
+            ))
         };
-        let partner = batch.images.index_select(0, &draws.perm);
-        let partner = match &draws.noise {
-            Some((noise, _, true)) => batch::from_pixels(
-                &(batch::to_pixels(&partner, &batch.mean, &batch.std)
-                    + noise.index_select(0, &draws.perm))
-                .clamp(0.0, 1.0),
-                &batch.mean,
-                &batch.std,
+        let own_host = match &draws.noise {
+            Some((noise, true, _)) => noisy(&batch.images, noise),
+            _ => host.images.clone(),
+        };
+        let px = c as usize * side * side;
+        let partner_host = match &draws.noise {
+            Some((noise, _, true)) => noisy(
+                &batch.images.index_select(0, &draws.perm),
+                &noise.index_select(0, &draws.perm),
             ),
-            _ => partner,
+            _ => perm_host
+                .iter()
+                .flat_map(|&p| {
+                    host.images[p as usize * px..(p as usize + 1) * px]
+                        .iter()
+                        .copied()
+                })
+                .collect(),
         };
         let transport_grid = side / t;
         let transport_saliency = if self.transport {
-            terms::host(&terms::pooled_distribution(s, t as i64))
+            terms::host(&host.pooled_distribution(t))
         } else {
             Vec::new()
         };
-        let own_host = terms::host(&own);
-        let partner_host = terms::host(&partner);
-        let perm_host = Vec::<i64>::try_from(draws.perm.to_device(Device::Cpu))?;
         let eps_distance: Vec<f32> = transport::distance_matrix(transport_grid)
             .iter()
             .map(|d| self.t_eps as f32 * d)
             .collect();
 
-        let (labels_n, px) = (n * n, c as usize * side * side);
+        let labels_n = n * n;
         let results: Vec<(Vec<usize>, Vec<f32>, Vec<f32>)> = problems
             .par_iter()
             .enumerate()
@@ -433,9 +432,13 @@ impl PuzzleMix {
         let to_device =
             |v: &[f32], shape: &[i64]| Tensor::from_slice(v).view(shape).to_device(device);
         let mask = to_device(&masks, &[b, 1, h, w]);
-        let ratio = mask
-            .reshape([b, -1])
-            .mean_dim([1i64].as_slice(), false, Kind::Float);
+        // Mask values are multiples of 1/2, so every sum and mean is exact in any order.
+        let plane = side * side;
+        let ratios: Vec<f32> = masks
+            .chunks(plane)
+            .map(|m| m.iter().sum::<f32>() / plane as f32)
+            .collect();
+        let ratio = to_device(&ratios, &[b]);
         let label_tensor: Vec<i64> = labels.iter().map(|&l| l as i64).collect();
         let mixed = Mixed {
             images: to_device(&images, &[b, c, h, w]),

@@ -4,6 +4,7 @@
 //! blocks, the data costs of showing each image with half of every boundary table folded in,
 //! and the edge strengths.
 
+use mixbench_core::maps;
 use tch::{Kind, Tensor};
 
 /// What the graph cut and the transport need, per image, as host `f32` arrays.
@@ -30,15 +31,71 @@ pub fn saliency(grad: &Tensor) -> Tensor {
         .sqrt()
 }
 
-/// `avg_pool(s, size)` normalised to sum 1 per image: `[B, H / size, W / size]`.
-pub fn pooled_distribution(s: &Tensor, size: i64) -> Tensor {
-    let pooled = s.avg_pool2d([size, size], [size, size], [0, 0], false, true, None::<i64>);
-    let b = pooled.size()[0];
-    &pooled
-        / pooled
-            .reshape([b, -1])
-            .sum_dim_intlist([1i64].as_slice(), false, Kind::Float)
-            .reshape([b, 1, 1])
+/// The batch on the host, read once per step: the large per-pixel arrays are pooled natively
+/// (bit-exact with libtorch, [`mixbench_core::maps`]) so that only small tensors reach libtorch.
+pub struct HostBatch {
+    /// Batch size.
+    pub len: usize,
+    /// Channels.
+    pub channels: usize,
+    /// Image side.
+    pub side: usize,
+    /// Normalised images `[B, C, H, W]`.
+    pub images: Vec<f32>,
+    /// Saliency `[B, H, W]`.
+    pub saliency: Vec<f32>,
+    /// Per-channel mean and standard deviation (pixel units) as f32, as the reference's tensors.
+    pub mean: Vec<f32>,
+    /// See `mean`.
+    pub std: Vec<f32>,
+}
+
+impl HostBatch {
+    /// Copies `images` `[B, C, H, W]` and the saliency `s` `[B, H, W]` to the host.
+    pub fn new(images: &Tensor, s: &Tensor, mean: &[f64], std: &[f64]) -> Self {
+        let size = images.size();
+        HostBatch {
+            len: size[0] as usize,
+            channels: size[1] as usize,
+            side: size[3] as usize,
+            images: host(images),
+            saliency: host(s),
+            mean: mean.iter().map(|&m| m as f32).collect(),
+            std: std.iter().map(|&v| v as f32).collect(),
+        }
+    }
+
+    /// The saliency average-pooled by `size` and normalised to sum 1 per image:
+    /// `[B, side / size, side / size]`.
+    pub fn pooled_distribution(&self, size: usize) -> Tensor {
+        let m = (self.side / size) as i64;
+        let pooled = maps::avg_pool(&self.saliency, self.side, self.side, size, size);
+        let pooled = Tensor::from_slice(&pooled).view([self.len as i64, m, m]);
+        let b = self.len as i64;
+        &pooled
+            / pooled
+                .reshape([b, -1])
+                .sum_dim_intlist([1i64].as_slice(), false, Kind::Float)
+                .reshape([b, 1, 1])
+    }
+
+    /// The images in pixel units (`x std + mean`, the reference's order), average-pooled by
+    /// `size`: `[B, C, side / size, side / size]`.
+    fn pooled_pixels(&self, size: usize) -> Tensor {
+        let plane = self.side * self.side;
+        let pixels: Vec<f32> = self
+            .images
+            .iter()
+            .enumerate()
+            .map(|(k, &x)| {
+                let c = k / plane % self.channels;
+                x * self.std[c] + self.mean[c]
+            })
+            .collect();
+        let g = (self.side / size) as i64;
+        let pooled = maps::avg_pool(&pixels, self.side, self.side, size, size);
+        Tensor::from_slice(&pooled).view([self.len as i64, self.channels as i64, g, g])
+    }
 }
 
 /// The official `neigh_penalty`: mean absolute colour jump across every block boundary,
@@ -80,35 +137,19 @@ pub struct TermSettings {
     pub neigh: i64,
 }
 
-/// Block terms of a batch (spec 7.3-7.4): `images` normalised `[B, C, H, W]`, `s` the
-/// saliency `[B, H, W]`, `perm` i64 `[B]`, `mean`/`std` f32 `[1, C, 1, 1]`.
-pub fn block_terms(
-    images: &Tensor,
-    s: &Tensor,
-    perm: &Tensor,
-    mean: &Tensor,
-    std: &Tensor,
-    settings: TermSettings,
-) -> BlockTerms {
+/// Block terms of a batch (spec 7.3-7.4) with partner permutation `perm` i64 `[B]`.
+pub fn block_terms(batch: &HostBatch, perm: &Tensor, settings: TermSettings) -> BlockTerms {
     let TermSettings {
         blocks,
         beta,
         gamma,
         neigh,
     } = settings;
-    let width = images.size()[3];
-    let block_size = width / blocks;
-    let unary_own = pooled_distribution(s, block_size);
+    let block_size = batch.side as i64 / blocks;
+    let unary_own = batch.pooled_distribution(block_size as usize);
     let unary_partner = unary_own.index_select(0, perm);
 
-    let own_pool = (images * std + mean).avg_pool2d(
-        [neigh, neigh],
-        [neigh, neigh],
-        [0, 0],
-        false,
-        true,
-        None::<i64>,
-    );
+    let own_pool = batch.pooled_pixels(neigh as usize);
     let partner_pool = own_pool.index_select(0, perm);
     let k = block_size / neigh;
     // Index 0 is the partner ("input2"), 1 the image itself ("input1"), as in the official
