@@ -105,10 +105,7 @@ impl Default for CoMixup {
 
 /// Co-Mixup's saliency `sqrt(mean_c g^2)`, f32 `[B, H, W]`, from the input gradient.
 pub fn saliency(grad: &Tensor) -> Tensor {
-    grad.to_kind(Kind::Float)
-        .pow_tensor_scalar(2)
-        .mean_dim([1i64].as_slice(), false, Kind::Float)
-        .sqrt()
+    maps::channel_rms(grad)
 }
 
 /// L1 distances between the images' most salient `8 x 8` windows (`main.py`): f32 `[B, B]`

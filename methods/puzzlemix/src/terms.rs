@@ -25,10 +25,7 @@ pub struct BlockTerms {
 
 /// Puzzle Mix's saliency `sqrt(mean_c g^2)`, f32 `[B, H, W]`.
 pub fn saliency(grad: &Tensor) -> Tensor {
-    grad.to_kind(Kind::Float)
-        .pow_tensor_scalar(2)
-        .mean_dim([1i64].as_slice(), false, Kind::Float)
-        .sqrt()
+    maps::channel_rms(grad)
 }
 
 /// The batch on the host, read once per step: the large per-pixel arrays are pooled natively
@@ -108,8 +105,17 @@ fn neigh_penalty(upper: &Tensor, lower: &Tensor, k: i64) -> (Tensor, Tensor) {
     let pw_x = pw_x.slice(2, k - 1, g - 1, k);
     let pw_y = pw_y.slice(3, k - 1, g - 1, k);
     let mean_abs = |t: &Tensor| t.abs().mean_dim([1i64].as_slice(), false, Kind::Float);
-    let pw_x = mean_abs(&pw_x).avg_pool2d([1, k], [1, k], [0, 0], false, true, None::<i64>);
-    let pw_y = mean_abs(&pw_y).avg_pool2d([k, 1], [k, 1], [0, 0], false, true, None::<i64>);
+    // libtorch's avg_pool2d, natively (it opens a parallel region at any size).
+    let pool = |t: &Tensor, window: (usize, usize)| {
+        let size = t.size();
+        let (h, w) = (size[1] as usize, size[2] as usize);
+        let pooled = maps::avg_pool_rect(&host(t), h, w, window, window);
+        let (oh, ow) = (h / window.0, w / window.1);
+        Tensor::from_slice(&pooled).view([size[0], oh as i64, ow as i64])
+    };
+    let k = k as usize;
+    let pw_x = pool(&mean_abs(&pw_x), (1, k));
+    let pw_y = pool(&mean_abs(&pw_y), (k, 1));
     (pw_x, pw_y)
 }
 
