@@ -48,7 +48,7 @@ use rayon::prelude::*;
 use tch::{Device, Tensor};
 
 use energy::BlockProblem;
-use transport::Transport;
+use transport::{Transport, TransportCosts};
 
 const PARAMS: &[ParamInfo] = &[
     ParamInfo { name: "mixup_alpha", default: "1.0", doc: "Beta(alpha, alpha) parameter of the prior's lambda" },
@@ -366,10 +366,7 @@ impl PuzzleMix {
         } else {
             Vec::new()
         };
-        let eps_distance: Vec<f32> = transport::distance_matrix(transport_grid)
-            .iter()
-            .map(|d| self.t_eps as f32 * d)
-            .collect();
+        let costs = TransportCosts::new(transport_grid, self.t_eps);
 
         let labels_n = n * n;
         let results: Vec<(Vec<usize>, Vec<f32>, Vec<f32>)> = problems
@@ -394,17 +391,9 @@ impl PuzzleMix {
                         grid_mask.iter().map(|&m| 1.0 - m > 0.0).collect();
                     let mut moved_own = vec![0.0f32; px];
                     let mut moved_partner = vec![0.0f32; px];
-                    let plan =
-                        worker
-                            .transport
-                            .plan(&open_own, sal_own, &eps_distance, transport_grid);
+                    let plan = worker.transport.plan(&costs, &open_own, sal_own);
                     transport::apply(own, c as usize, side, transport_grid, plan, &mut moved_own);
-                    let plan = worker.transport.plan(
-                        &open_partner,
-                        sal_partner,
-                        &eps_distance,
-                        transport_grid,
-                    );
+                    let plan = worker.transport.plan(&costs, &open_partner, sal_partner);
                     transport::apply(
                         partner,
                         c as usize,

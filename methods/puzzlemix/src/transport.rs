@@ -4,17 +4,61 @@
 //! every source block claims its cheapest location, each location keeps its cheapest claimant
 //! (or nobody, when a zero of an unclaimed row ties or beats it: the official `min` over
 //! `plan * cost` sees unclaimed entries as 0), and every losing claim gets 1 added to its cost.
-//! This port produces the same plan with `O(N)` work per round plus `O(log N)` per losing
-//! claim: each row's costs live in a binary min-heap ordered by (cost, location), whose root is
-//! the row's first minimum, and each column is resolved from its claimants alone. All
-//! arithmetic is the official f32.
+//! This port produces the same plan without forming the `N x N` cost matrix: the costs of a
+//! row are `t_eps C[i, j] - U'(i)` at open locations and `t_eps C[i, j]` at closed ones, so
+//! each row's locations sorted once per batch by distance give its cheapest open and closed
+//! candidates by a moving pointer each; the few entries that lost a claim (and paid 1) are
+//! kept aside per row. A round then costs `O(N)` plus the pointer moves, and each column is
+//! resolved from its claimants alone. All arithmetic is the official f32.
+
+/// The batch-wide part of the transport cost: `t_eps` times the official distance matrix and,
+/// per source row, the locations sorted by that cost (then by index).
+#[derive(Clone, Debug)]
+pub struct TransportCosts {
+    width: usize,
+    eps_distance: Vec<f32>,
+    order: Vec<u32>,
+}
+
+impl TransportCosts {
+    /// Costs of a `width x width` grid with distance weight `t_eps` (f32, as the reference).
+    pub fn new(width: usize, t_eps: f64) -> Self {
+        let n = width * width;
+        let eps = t_eps as f32;
+        let eps_distance: Vec<f32> = distance_matrix(width).iter().map(|d| eps * d).collect();
+        let mut order = Vec::with_capacity(n * n);
+        for i in 0..n {
+            let row = &eps_distance[i * n..(i + 1) * n];
+            let mut js: Vec<u32> = (0..n as u32).collect();
+            js.sort_by(|&a, &b| row[a as usize].total_cmp(&row[b as usize]).then(a.cmp(&b)));
+            order.extend(js);
+        }
+        TransportCosts {
+            width,
+            eps_distance,
+            order,
+        }
+    }
+
+    /// Grid side.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+}
 
 /// Reusable buffers for [`Transport::plan`].
 #[derive(Clone, Debug, Default)]
 pub struct Transport {
-    /// One binary min-heap of `(cost, location)` per source row, `[N, N]`: the root is the
-    /// row's first minimum, the official `row_best`.
-    heaps: Vec<(f32, u32)>,
+    /// Per row, the position in its sorted order of the next open / closed candidate.
+    next_open: Vec<usize>,
+    next_closed: Vec<usize>,
+    /// Per row, up to `width` `(cost, location)` entries whose claim lost (cost raised by 1).
+    raised: Vec<(f32, u32)>,
+    raised_len: Vec<usize>,
+    /// Bit per `(row, location)`: the entry lives in `raised`.
+    is_raised: Vec<u64>,
+    /// Per row, its claim `(cost, location)` this round.
+    claim: Vec<(f32, u32)>,
     best_claimant: Vec<usize>,
     first_unclaimed: Vec<usize>,
     won: Vec<Option<usize>>,
@@ -45,25 +89,6 @@ fn before(a: (f32, u32), b: (f32, u32)) -> bool {
     a.0 < b.0 || (a.0 == b.0 && a.1 < b.1)
 }
 
-/// Restores the heap property below `k` in `heap`.
-fn sift_down(heap: &mut [(f32, u32)], mut k: usize) {
-    loop {
-        let (l, r) = (2 * k + 1, 2 * k + 2);
-        let mut top = k;
-        if l < heap.len() && before(heap[l], heap[top]) {
-            top = l;
-        }
-        if r < heap.len() && before(heap[r], heap[top]) {
-            top = r;
-        }
-        if top == k {
-            return;
-        }
-        heap.swap(k, top);
-        k = top;
-    }
-}
-
 impl Transport {
     /// Buffers for one worker.
     pub fn new() -> Self {
@@ -72,29 +97,30 @@ impl Transport {
 
     /// The transport plan of one image: `plan[j]` is the source block moved to location `j`,
     /// or `None`. `open[j]` says whether location `j` shows this image at all (`mask > 0`),
-    /// `saliency` is its block saliency (sums to 1), `eps_distance` is `t_eps` times
-    /// [`distance_matrix`] (computed once per batch), `width` the grid side.
+    /// `saliency` is its block saliency (sums to 1), `costs` the batch's [`TransportCosts`].
     pub fn plan(
         &mut self,
+        costs: &TransportCosts,
         open: &[bool],
         saliency: &[f32],
-        eps_distance: &[f32],
-        width: usize,
     ) -> &[Option<usize>] {
         let n = open.len();
+        let width = costs.width;
         debug_assert_eq!(n, width * width);
-        debug_assert_eq!(eps_distance.len(), n * n);
-        // cost = t_eps C - U'(i) z_j, in f32 as the official code, one heap per row.
-        self.heaps.clear();
+        self.next_open.clear();
+        self.next_open.resize(n, 0);
+        self.next_closed.clear();
+        self.next_closed.resize(n, 0);
+        self.raised.clear();
+        self.raised.resize(n * width, (0.0, 0));
+        self.raised_len.clear();
+        self.raised_len.resize(n, 0);
+        self.is_raised.clear();
+        self.is_raised.resize((n * n).div_ceil(64), 0);
+        self.claim.clear();
         for i in 0..n {
-            let row = &eps_distance[i * n..(i + 1) * n];
-            let z = |j: usize| if open[j] { 1.0 } else { 0.0 };
-            self.heaps
-                .extend((0..n).map(|j| (row[j] - saliency[i] * z(j), j as u32)));
-            let heap = &mut self.heaps[i * n..(i + 1) * n];
-            for k in (0..n / 2).rev() {
-                sift_down(heap, k);
-            }
+            let c = self.row_min(costs, open, saliency, i);
+            self.claim.push(c);
         }
         self.won.clear();
         self.won.resize(n, None);
@@ -102,27 +128,98 @@ impl Transport {
             self.resolve_columns(n);
             self.won.iter_mut().for_each(|w| *w = None);
             for i in 0..n {
-                let j = self.claim(i, n);
-                if self.best_claimant[j] == i && self.column_won(j, n) {
+                let j = self.claim[i].1 as usize;
+                if self.best_claimant[j] == i && self.column_won(j) {
                     self.won[j] = Some(i);
                 }
             }
-            // Losing claims pay 1 more: the root of their row grows and sinks.
+            // Losing claims pay 1 more, and their rows claim again.
             for i in 0..n {
-                let j = self.claim(i, n);
-                if self.won[j] != Some(i) {
-                    let heap = &mut self.heaps[i * n..(i + 1) * n];
-                    heap[0].0 += 1.0;
-                    sift_down(heap, 0);
+                let (cost, j) = self.claim[i];
+                if self.won[j as usize] != Some(i) {
+                    self.raise(i, j, cost + 1.0, n, width);
+                    self.claim[i] = self.row_min(costs, open, saliency, i);
                 }
             }
         }
         &self.won
     }
 
-    /// The location row `i` claims (its first minimum).
-    fn claim(&self, i: usize, n: usize) -> usize {
-        self.heaps[i * n].1 as usize
+    fn raise(&mut self, i: usize, j: u32, cost: f32, n: usize, width: usize) {
+        let bit = i * n + j as usize;
+        let list = &mut self.raised[i * width..(i + 1) * width];
+        if self.is_raised[bit / 64] >> (bit % 64) & 1 == 1 {
+            let entry = list[..self.raised_len[i]]
+                .iter_mut()
+                .find(|e| e.1 == j)
+                .expect("raised entry listed");
+            entry.0 = cost;
+        } else {
+            self.is_raised[bit / 64] |= 1 << (bit % 64);
+            list[self.raised_len[i]] = (cost, j);
+            self.raised_len[i] += 1;
+        }
+    }
+
+    fn raised(&self, bit: usize) -> bool {
+        self.is_raised[bit / 64] >> (bit % 64) & 1 == 1
+    }
+
+    /// Row `i`'s first minimum `(cost, location)` over its untouched open and closed
+    /// candidates and its raised entries.
+    fn row_min(
+        &mut self,
+        costs: &TransportCosts,
+        open: &[bool],
+        saliency: &[f32],
+        i: usize,
+    ) -> (f32, u32) {
+        let n = open.len();
+        let order = &costs.order[i * n..(i + 1) * n];
+        let row = &costs.eps_distance[i * n..(i + 1) * n];
+        let skip = |k: usize, want_open: bool, t: &Transport| {
+            let j = order[k] as usize;
+            open[j] != want_open || t.raised(i * n + j)
+        };
+        while self.next_open[i] < n && skip(self.next_open[i], true, self) {
+            self.next_open[i] += 1;
+        }
+        while self.next_closed[i] < n && skip(self.next_closed[i], false, self) {
+            self.next_closed[i] += 1;
+        }
+        let mut best: Option<(f32, u32)> = None;
+        let mut consider = |c: (f32, u32)| {
+            if best.is_none_or(|b| before(c, b)) {
+                best = Some(c);
+            }
+        };
+        if self.next_open[i] < n {
+            // Open costs subtract the same saliency from sorted distances: the order holds, but
+            // rounding can make neighbours equal, and equal costs go to the lower location.
+            let value = |j: usize| row[j] - saliency[i];
+            let head = order[self.next_open[i]];
+            let target = value(head as usize);
+            let mut pick = head;
+            for &j in &order[self.next_open[i] + 1..] {
+                if !open[j as usize] || self.raised(i * n + j as usize) {
+                    continue;
+                }
+                if value(j as usize) != target {
+                    break;
+                }
+                pick = pick.min(j);
+            }
+            consider((target, pick));
+        }
+        if self.next_closed[i] < n {
+            let j = order[self.next_closed[i]];
+            consider((row[j as usize], j));
+        }
+        let width = costs.width;
+        for &entry in &self.raised[i * width..i * width + self.raised_len[i]] {
+            consider(entry);
+        }
+        best.expect("every row has a candidate")
     }
 
     /// Per column: the claimant with the lowest cost (first index among equals) and the first
@@ -131,9 +228,9 @@ impl Transport {
         self.best_claimant.clear();
         self.best_claimant.resize(n, NOBODY);
         for i in 0..n {
-            let (cost, j) = self.heaps[i * n];
+            let (cost, j) = self.claim[i];
             let best = self.best_claimant[j as usize];
-            if best == NOBODY || cost < self.heaps[best * n].0 {
+            if best == NOBODY || cost < self.claim[best].0 {
                 self.best_claimant[j as usize] = i;
             }
         }
@@ -141,19 +238,19 @@ impl Transport {
         // where it is the first row after the leading run of rows claiming it (if any).
         self.first_unclaimed.clear();
         self.first_unclaimed.resize(n, 0);
-        let lead = self.claim(0, n);
-        let run = (0..n).take_while(|&i| self.claim(i, n) == lead).count();
-        self.first_unclaimed[lead] = if run < n { run } else { NOBODY };
+        let lead = self.claim[0].1;
+        let run = self.claim.iter().take_while(|c| c.1 == lead).count();
+        self.first_unclaimed[lead as usize] = if run < n { run } else { NOBODY };
     }
 
     /// Whether column `j`'s best claimant wins the official `first argmin` over
     /// `plan * cost`, where rows not claiming `j` read 0.
-    fn column_won(&self, j: usize, n: usize) -> bool {
+    fn column_won(&self, j: usize) -> bool {
         let best = self.best_claimant[j];
         if best == NOBODY {
             return false;
         }
-        let value = self.heaps[best * n].0;
+        let value = self.claim[best].0;
         let unclaimed = self.first_unclaimed[j];
         if unclaimed == NOBODY || value < 0.0 {
             return true;
@@ -253,28 +350,22 @@ mod tests {
         won
     }
 
-    fn eps_distance(eps: f32, width: usize) -> Vec<f32> {
-        distance_matrix(width).iter().map(|d| eps * d).collect()
-    }
-
     /// Spec 7.6's vectors.
     #[test]
     fn spec_transport_vectors() {
         let mut t = Transport::new();
         let plan = t
             .plan(
+                &TransportCosts::new(2, 0.8),
                 &[true, true, false, false],
                 &[0.04, 0.1, 0.86, 0.0],
-                &eps_distance(0.8, 2),
-                2,
             )
             .to_vec();
         assert_eq!(plan, vec![Some(2), Some(1), None, None]);
         let plan = t.plan(
+            &TransportCosts::new(2, 0.8),
             &[true, true, false, false],
             &[0.05, 0.0, 0.95, 0.0],
-            &eps_distance(0.8, 2),
-            2,
         );
         assert_eq!(plan, [Some(2), None, None, None]);
     }
@@ -290,7 +381,7 @@ mod tests {
         };
         let mut t = Transport::new();
         for case in 0..200 {
-            let width = [2, 4, 8][case % 3];
+            let width = [2, 4, 8, 16][case % 4];
             let n = width * width;
             let raw: Vec<f32> = (0..n)
                 .map(|_| if next() < 0.2 { 0.0 } else { next() })
@@ -300,7 +391,7 @@ mod tests {
             let open: Vec<bool> = (0..n).map(|_| next() < 0.6).collect();
             let eps = [0.8, 0.05, 10.0][case % 3];
             let plan = t
-                .plan(&open, &saliency, &eps_distance(eps, width), width)
+                .plan(&TransportCosts::new(width, eps as f64), &open, &saliency)
                 .to_vec();
             assert_eq!(
                 plan,
@@ -320,10 +411,9 @@ mod tests {
         let width = 4;
         let mut t = Transport::new();
         let plan = t.plan(
+            &TransportCosts::new(width, 0.8),
             &[true; 16],
             &[1.0 / 16.0; 16],
-            &eps_distance(0.8, width),
-            width,
         );
         assert_eq!(plan, (0..16).map(Some).collect::<Vec<_>>());
     }
