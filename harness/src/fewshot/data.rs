@@ -503,6 +503,9 @@ pub fn read_split_csv(path: &Path) -> Result<Vec<SplitRow>> {
     Ok(rows)
 }
 
+/// The decoded images (CHW bytes) of one class.
+type ClassImages = Vec<Vec<u8>>;
+
 /// The images of one split file, classes sorted by name, images of a class in file order
 /// (the first `max_per_class` when given). Returns the class names and, per class, the
 /// decoded images (CHW bytes).
@@ -511,7 +514,7 @@ fn load_split_images(
     file: &str,
     size: usize,
     max_per_class: Option<usize>,
-) -> Result<(Vec<String>, Vec<Vec<Vec<u8>>>)> {
+) -> Result<(Vec<String>, Vec<ClassImages>)> {
     let csv = root.join(file);
     let rows = read_split_csv(&csv)?;
     let mut by_class: BTreeMap<String, Vec<SplitRow>> = BTreeMap::new();
@@ -554,7 +557,7 @@ fn load_split_images(
                 })
         })
         .collect();
-    let mut per_class: Vec<Vec<Vec<u8>>> = vec![Vec::new(); classes.len()];
+    let mut per_class: Vec<ClassImages> = vec![Vec::new(); classes.len()];
     for ((c, _), image) in wanted.iter().zip(decoded) {
         per_class[*c].push(image?);
     }

@@ -114,7 +114,11 @@ impl FewShotConfig {
                 "fewshot: queries, episodes and batch_size must be positive".into(),
             ));
         }
-        if !(self.c > 0.0 && self.c.is_finite()) || self.max_iter == 0 || !(self.tol > 0.0) {
+        if !(self.c > 0.0 && self.c.is_finite())
+            || self.max_iter == 0
+            || self.tol.is_nan()
+            || self.tol <= 0.0
+        {
             return Err((
                 "fewshot",
                 "fewshot: c and tol must be positive, max_iter at least 1".into(),

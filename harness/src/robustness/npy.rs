@@ -109,8 +109,11 @@ fn parse_header(bytes: &[u8], path: &Path) -> Result<Header> {
     })
 }
 
+/// Decodes one little-endian integer of a known width.
+type Decoder = fn(&[u8]) -> i64;
+
 /// Byte size and decoder of a NumPy integer type string such as `|u1` or `<i8`.
-fn integer_type(descr: &str) -> Option<(usize, fn(&[u8]) -> i64)> {
+fn integer_type(descr: &str) -> Option<(usize, Decoder)> {
     Some(match descr {
         "|u1" | "<u1" | "u1" => (1, |b| b[0] as i64),
         "|i1" | "<i1" | "i1" => (1, |b| b[0] as i8 as i64),
