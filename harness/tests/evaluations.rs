@@ -137,6 +137,62 @@ fn robustness_and_fewshot_run_resume_and_keep_their_invariants() {
         check(&pgd, "pgd");
     }
 
+    // Deterministic: evaluating again gives the same numbers.
+    let settings: robustness::RobustnessConfig =
+        serde_norway::from_str(&std::fs::read_to_string(dir.join("robustness.yaml")).unwrap())
+            .unwrap();
+    assert_eq!(
+        robustness::evaluate_cell(dir, &settings)
+            .unwrap()
+            .iter()
+            .map(|r| r.top1)
+            .collect::<Vec<_>>(),
+        robustness::read_cell_csv(dir)
+            .unwrap()
+            .iter()
+            .map(|r| r.top1)
+            .collect::<Vec<_>>()
+    );
+
+    // CIFAR-C files: five copies of the test split as `fog`, so every severity scores the
+    // clean accuracy of the same seeded subset; a malformed file is an error naming it.
+    let cell = mixbench::suite::cell::CellConfig::read(dir).unwrap();
+    let data = cell.dataset.load(&cell.base_dir).unwrap();
+    let (n, hw) = (data.test.len(), 16 * 16);
+    let mut nhwc = Vec::new();
+    let mut labels = Vec::new();
+    for _ in 0..5 {
+        for i in 0..n {
+            let img = data.test.image(i);
+            for p in 0..hw {
+                nhwc.extend([img[p], img[hw + p], img[2 * hw + p]]);
+            }
+            labels.push(data.test.labels[i] as u8);
+        }
+    }
+    let c_dir = tmp.path().join("cifar-c");
+    std::fs::create_dir_all(&c_dir).unwrap();
+    robustness::npy::write(&c_dir.join("fog.npy"), "|u1", &[5 * n, 16, 16, 3], &nhwc).unwrap();
+    robustness::npy::write(&c_dir.join("labels.npy"), "|u1", &[5 * n], &labels).unwrap();
+    let c_settings: robustness::RobustnessConfig = serde_norway::from_str(&format!(
+        "{{cifar_c: {{root: {}, corruptions: [fog], severities: [1, 5]}}, max_images: 100}}",
+        c_dir.display()
+    ))
+    .unwrap();
+    let rows = robustness::evaluate_cell(dir, &c_settings).unwrap();
+    let clean = row(&rows, "clean", 0).top1;
+    assert_eq!(row(&rows, "fog", 1).top1, clean);
+    assert_eq!(row(&rows, "fog", 5).top1, clean);
+    robustness::npy::write(&c_dir.join("fog.npy"), "|u1", &[5 * n, 16, 3, 16], &nhwc).unwrap();
+    let err = format!(
+        "{:#}",
+        robustness::evaluate_cell(dir, &c_settings).unwrap_err()
+    );
+    assert!(
+        err.contains("fog.npy") && err.contains("expected uint8"),
+        "{err}"
+    );
+
     // Few-shot results: one row per (N, K), episodes kept, CI consistent with them.
     let fs_cells: Vec<_> = cells
         .iter()
