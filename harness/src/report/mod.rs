@@ -11,6 +11,7 @@
 //! | `methods.csv` | per (dataset, model, method): mean and std over the seeds of done cells (see [`METHODS_CSV`]) |
 //! | `plots/<kind>-<dataset>-<model>.{png,svg}` | `accuracy`, `final` and `epoch-time` plots per (dataset, model) |
 //! | `report.md` | the human-readable summary, linking the plots |
+//! | `robustness*.csv`, `fewshot*.csv`, `plots/{robustness,fewshot}-*` | when cells have evaluation results: see [`crate::robustness::report`] and [`crate::fewshot::report`]; `report.md` then gets their sections |
 //!
 //! One file per job: `cells` reads cell folders, `summary` makes one row per cell,
 //! `aggregate` groups done cells and computes the per-method rows, `plot_data` turns them
