@@ -171,3 +171,51 @@ impl Classifier for ResNet12 {
         features.apply(&self.fc)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::Device;
+
+    /// DropBlock zeroes whole squares and rescales the rest so the sum is kept.
+    #[test]
+    fn drop_block_zeroes_squares_and_keeps_the_sum() {
+        tch::manual_seed(3);
+        let x = Tensor::ones([2, 4, 10, 10], (Kind::Float, Device::Cpu));
+        let y = drop_block(&x, 0.1, 5);
+        let values: Vec<f32> = Vec::try_from(y.flatten(0, -1)).unwrap();
+        let zeros = values.iter().filter(|v| **v == 0.0).count();
+        assert!(zeros > 0, "rate 0.1 drops something");
+        let kept: Vec<f32> = values.iter().copied().filter(|v| *v != 0.0).collect();
+        assert!(
+            kept.windows(2).all(|w| w[0] == w[1]),
+            "one scale for all kept values"
+        );
+        let sum: f64 = values.iter().map(|&v| v as f64).sum();
+        assert!((sum - 800.0).abs() < 1e-2, "{sum}");
+        // A zeroed pixel's block: every zero lies in some all-zero 5x5 window of its map.
+        let plane = y.get(0).get(0);
+        let zero_mask = plane.eq(0.0).to_kind(Kind::Float);
+        let full = zero_mask
+            .view([1, 1, 10, 10])
+            .avg_pool2d([5, 5], [1, 1], [0, 0], false, true, None::<i64>)
+            .eq(1.0)
+            .to_kind(Kind::Float);
+        let covered = full
+            .constant_pad_nd([4, 4, 4, 4])
+            .max_pool2d([5, 5], [1, 1], [0, 0], [1, 1], false)
+            .view([10, 10]);
+        assert!(covered.ge_tensor(&zero_mask).all().int64_value(&[]) == 1);
+        // Eval mode and rate 0 leave the input alone.
+        assert!(drop_block(&x, 0.0, 5).equal(&x));
+    }
+
+    #[test]
+    fn forward_at_84_pixels_in_train_and_eval_mode() {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let model = ResNet12::new(&vs.root(), 5);
+        let xs = Tensor::randn([2, 3, 84, 84], (Kind::Float, Device::Cpu));
+        assert_eq!(model.features_t(&xs, true).size(), [2, 640]);
+        assert_eq!(model.forward_t(&xs, false).size(), [2, 5]);
+    }
+}
