@@ -61,6 +61,15 @@ enum Command {
         /// Cell folder holding config.yaml.
         dir: PathBuf,
     },
+    /// Run one evaluation of a trained cell folder with the settings in its `<kind>.yaml` (used
+    /// by `run` to run each evaluation in its own process).
+    #[command(hide = true)]
+    Evaluate {
+        /// Cell folder.
+        dir: PathBuf,
+        /// Which evaluation.
+        kind: crate::evaluate::EvalKind,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -204,6 +213,16 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Evaluate { dir, kind } => {
+            if let Err(err) = crate::evaluate::evaluate_cell(&dir, kind) {
+                crate::records::write_atomic(
+                    &dir.join(kind.failed_file()),
+                    format!("{err:#}\n").as_bytes(),
+                )?;
+                return Err(err);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -216,9 +235,10 @@ fn run_suite(loaded: &LoadedSuite, text: &str, args: &RunArgs) -> Result<ExitCod
     let outcome = suite::run(&loaded, &run_dir, text)?;
     let files = report::build_report(&run_dir)?;
     eprintln!(
-        "{} cells trained, {} skipped (finished before), {} failed",
+        "{} cells trained, {} skipped (finished before), {} evaluations run, {} failed",
         outcome.trained.len(),
         outcome.skipped.len(),
+        outcome.evaluated.len(),
         outcome.failed.len()
     );
     println!("{}", files.report_md.display());

@@ -9,11 +9,14 @@
 pub mod cli;
 pub mod data;
 pub mod engine;
+pub mod evaluate;
+pub mod fewshot;
 pub mod methods;
 pub mod mix_command;
 pub mod models;
 pub mod records;
 pub mod report;
+pub mod robustness;
 pub mod suite;
 pub mod system;
 

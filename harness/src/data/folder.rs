@@ -364,10 +364,10 @@ struct Entry {
 }
 
 /// A decoded image: its size before any resize check and its RGB pixels in CHW order.
-struct Decoded {
+pub(crate) struct Decoded {
     width: u32,
     height: u32,
-    chw: Vec<u8>,
+    pub(crate) chw: Vec<u8>,
 }
 
 /// True for `.jpg`, `.jpeg`, `.png` in any letter case.
@@ -444,7 +444,7 @@ fn held_out(n: usize, fraction: f64, seed: u64, class: &str) -> Vec<usize> {
 /// Decodes one file (format guessed from its content), converts to RGB, resizes to
 /// `size x size` when given and the image differs, and lays the pixels out CHW. The error is
 /// the decoder's message.
-fn decode(path: &Path, size: Option<usize>) -> Result<Decoded, String> {
+pub(crate) fn decode(path: &Path, size: Option<usize>) -> Result<Decoded, String> {
     let img = image::ImageReader::open(path)
         .map_err(|e| e.to_string())?
         .with_guessed_format()

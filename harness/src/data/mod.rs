@@ -300,6 +300,12 @@ pub enum DataSpec {
     Cifar100(cifar::Cifar100Spec),
     /// A folder of images, one sub-folder per class ([`folder::FolderSpec`]).
     Folder(folder::FolderSpec),
+    /// Any data set with base and novel classes ([`crate::fewshot::data::FewShotSpec`]).
+    Fewshot(crate::fewshot::data::FewShotSpec),
+    /// mini-ImageNet with the Ravi-Larochelle split ([`crate::fewshot::data::MiniImagenetSpec`]).
+    MiniImagenet(crate::fewshot::data::MiniImagenetSpec),
+    /// CIFAR-FS ([`crate::fewshot::data::CifarFsSpec`]).
+    CifarFs(crate::fewshot::data::CifarFsSpec),
 }
 
 /// The serde form of [`DataSpec`]: a mapping with exactly one of these keys. `synthetic:` with
@@ -323,6 +329,15 @@ pub struct DataSpecRepr {
     /// See [`DataSpec::Folder`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub folder: Option<folder::FolderSpec>,
+    /// See [`DataSpec::Fewshot`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fewshot: Option<crate::fewshot::data::FewShotSpec>,
+    /// See [`DataSpec::MiniImagenet`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mini_imagenet: Option<crate::fewshot::data::MiniImagenetSpec>,
+    /// See [`DataSpec::CifarFs`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cifar_fs: Option<crate::fewshot::data::CifarFsSpec>,
 }
 
 /// A present key with a null value becomes `Some(T::default())` (an absent key stays `None`
@@ -352,11 +367,25 @@ impl TryFrom<DataSpecRepr> for DataSpec {
         if let Some(s) = r.folder {
             found.push(DataSpec::Folder(s));
         }
+        if let Some(s) = r.fewshot {
+            found.push(DataSpec::Fewshot(s));
+        }
+        if let Some(s) = r.mini_imagenet {
+            found.push(DataSpec::MiniImagenet(s));
+        }
+        if let Some(s) = r.cifar_fs {
+            found.push(DataSpec::CifarFs(s));
+        }
         match found.len() {
             1 => Ok(found.pop().unwrap()),
-            0 => Err("data: give one of `synthetic`, `cifar10`, `cifar100`, `folder`".into()),
+            0 => Err(
+                "data: give one of `synthetic`, `cifar10`, `cifar100`, `folder`, `fewshot`, \
+                      `mini_imagenet`, `cifar_fs`"
+                    .into(),
+            ),
             _ => Err(format!(
-                "data: give only one of `synthetic`, `cifar10`, `cifar100`, `folder` (found {})",
+                "data: give only one of `synthetic`, `cifar10`, `cifar100`, `folder`, `fewshot`, \
+                 `mini_imagenet`, `cifar_fs` (found {})",
                 found
                     .iter()
                     .map(DataSpec::kind)
@@ -375,6 +404,9 @@ impl From<DataSpec> for DataSpecRepr {
             DataSpec::Cifar10(s) => r.cifar10 = Some(s),
             DataSpec::Cifar100(s) => r.cifar100 = Some(s),
             DataSpec::Folder(s) => r.folder = Some(s),
+            DataSpec::Fewshot(s) => r.fewshot = Some(s),
+            DataSpec::MiniImagenet(s) => r.mini_imagenet = Some(s),
+            DataSpec::CifarFs(s) => r.cifar_fs = Some(s),
         }
         r
     }
@@ -396,6 +428,9 @@ impl DataSpec {
             DataSpec::Cifar10(_) => "cifar10",
             DataSpec::Cifar100(_) => "cifar100",
             DataSpec::Folder(_) => "folder",
+            DataSpec::Fewshot(_) => "fewshot",
+            DataSpec::MiniImagenet(_) => "mini_imagenet",
+            DataSpec::CifarFs(_) => "cifar_fs",
         }
     }
 
@@ -406,7 +441,19 @@ impl DataSpec {
             DataSpec::Cifar10(s) => s.name.clone().unwrap_or_else(|| "cifar10".into()),
             DataSpec::Cifar100(s) => s.name.clone().unwrap_or_else(|| "cifar100".into()),
             DataSpec::Folder(s) => s.label(),
+            DataSpec::Fewshot(s) => s.label(),
+            DataSpec::MiniImagenet(s) => s.label(),
+            DataSpec::CifarFs(s) => s.label(),
         }
+    }
+
+    /// True for the data sets with a base/novel class split (`fewshot`, `mini_imagenet`,
+    /// `cifar_fs`), which the few-shot evaluation needs.
+    pub fn is_fewshot(&self) -> bool {
+        matches!(
+            self,
+            DataSpec::Fewshot(_) | DataSpec::MiniImagenet(_) | DataSpec::CifarFs(_)
+        )
     }
 
     /// Loads the dataset; relative paths are resolved against `base_dir` (the suite file's folder).
@@ -418,6 +465,10 @@ impl DataSpec {
             DataSpec::Cifar10(s) => s.load(base_dir)?,
             DataSpec::Cifar100(s) => s.load(base_dir)?,
             DataSpec::Folder(s) => s.load(base_dir)?,
+            // A few-shot data set trains on its base classes.
+            DataSpec::Fewshot(_) | DataSpec::MiniImagenet(_) | DataSpec::CifarFs(_) => {
+                crate::fewshot::data::load_fewshot(self, base_dir)?.base
+            }
         };
         ds.name = self.label();
         ds.validate()?;

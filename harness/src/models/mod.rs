@@ -7,6 +7,7 @@
 
 mod init;
 mod preact_resnet;
+mod resnet12;
 mod resnext;
 mod small_cnn;
 mod wide_resnet;
@@ -44,15 +45,18 @@ pub enum ModelKind {
     Wrn16_8,
     /// ResNeXt29 with cardinality 4 and base width 24 (Xie et al., 2017), 4.85 M at K = 10.
     Resnext29_4_24,
+    /// ResNet-12 as Tian et al. (ECCV 2020) build it for few-shot learning, 12.42 M + head.
+    Resnet12,
 }
 
 impl ModelKind {
     /// Every model, in the order of reports.
-    pub const ALL: [ModelKind; 4] = [
+    pub const ALL: [ModelKind; 5] = [
         ModelKind::SmallCnn,
         ModelKind::PreactResnet18,
         ModelKind::Wrn16_8,
         ModelKind::Resnext29_4_24,
+        ModelKind::Resnet12,
     ];
 
     /// Name used in suite files and on the command line.
@@ -62,6 +66,7 @@ impl ModelKind {
             ModelKind::PreactResnet18 => "preact_resnet18",
             ModelKind::Wrn16_8 => "wrn16_8",
             ModelKind::Resnext29_4_24 => "resnext29_4_24",
+            ModelKind::Resnet12 => "resnet12",
         }
     }
 
@@ -74,6 +79,7 @@ impl ModelKind {
             }
             ModelKind::Wrn16_8 => Box::new(wide_resnet::WideResNet::wrn16_8(vs, num_classes)),
             ModelKind::Resnext29_4_24 => Box::new(resnext::ResNeXt29::new(vs, num_classes)),
+            ModelKind::Resnet12 => Box::new(resnet12::ResNet12::new(vs, num_classes)),
         }
     }
 }
@@ -142,6 +148,9 @@ mod tests {
         assert_eq!(count(ModelKind::Wrn16_8, 100), 11_012_036);
         assert_eq!(count(ModelKind::Resnext29_4_24, 10), 4_845_002);
         assert_eq!(count(ModelKind::Resnext29_4_24, 100), 4_937_252);
+        // RFS's resnet12 (avg_pool=True): backbone 12,424,320 (counted layer by layer in the
+        // module doc's terms, and by PyTorch on the RFS definition), plus a 640 x K head.
+        assert_eq!(count(ModelKind::Resnet12, 64), 12_424_320 + 640 * 64 + 64);
     }
 
     #[test]
@@ -153,6 +162,7 @@ mod tests {
             (ModelKind::PreactResnet18, 512),
             (ModelKind::Wrn16_8, 512),
             (ModelKind::Resnext29_4_24, 1024),
+            (ModelKind::Resnet12, 640),
         ] {
             let vs = nn::VarStore::new(Device::Cpu);
             let model = kind.build(&vs.root(), 7);

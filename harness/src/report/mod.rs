@@ -11,6 +11,7 @@
 //! | `methods.csv` | per (dataset, model, method): mean and std over the seeds of done cells (see [`METHODS_CSV`]) |
 //! | `plots/<kind>-<dataset>-<model>.{png,svg}` | `accuracy`, `final` and `epoch-time` plots per (dataset, model) |
 //! | `report.md` | the human-readable summary, linking the plots |
+//! | `robustness*.csv`, `fewshot*.csv`, `plots/{robustness,fewshot}-*` | when cells have evaluation results: see [`crate::robustness::report`] and [`crate::fewshot::report`]; `report.md` then gets their sections |
 //!
 //! One file per job: `cells` reads cell folders, `summary` makes one row per cell,
 //! `aggregate` groups done cells and computes the per-method rows, `plot_data` turns them
@@ -37,6 +38,7 @@ use crate::records;
 pub use aggregate::METHODS_CSV;
 pub use markdown::REPORT_MD;
 pub use plots::PLOTS_DIR;
+pub(crate) use plots::{ensure_font, sanitise};
 pub use summary::SUMMARY_CSV;
 
 /// Paths of the files [`build_report`] wrote, so callers can print or open them.
@@ -72,16 +74,25 @@ pub fn build_report(run_dir: &Path) -> Result<ReportFiles> {
     write_file(&methods_csv, &aggregate::to_csv(&method_rows)?)?;
 
     let stems = plots::plot_stems(&groups);
-    let plots = plots::write_plots(run_dir, &groups, &stems, &cells, &rows)?;
+    let mut plots = plots::write_plots(run_dir, &groups, &stems, &cells, &rows)?;
 
     let report_md = run_dir.join(REPORT_MD);
-    let text = markdown::render(&markdown::ReportInput {
+    let mut text = markdown::render(&markdown::ReportInput {
         run_dir,
         rows: &rows,
         groups: &groups,
         method_rows: &method_rows,
         stems: &stems,
     });
+    // The evaluation suites' files, sections and plots, when a cell has such results.
+    let sections = [
+        crate::robustness::report::build(run_dir)?,
+        crate::fewshot::report::build(run_dir)?,
+    ];
+    for (section, section_plots) in sections.into_iter().flatten() {
+        text.push_str(&section);
+        plots.extend(section_plots);
+    }
     write_file(&report_md, text.as_bytes())?;
 
     Ok(ReportFiles {

@@ -176,7 +176,7 @@ fn is_plot_name(path: &Path) -> bool {
 }
 
 /// Registers DejaVu Sans as [`FONT`] with plotters, once per process.
-fn ensure_font() -> Result<()> {
+pub(crate) fn ensure_font() -> Result<()> {
     static REGISTERED: OnceLock<Result<(), String>> = OnceLock::new();
     let result = REGISTERED.get_or_init(|| {
         let fonts = [

@@ -38,6 +38,12 @@ pub struct Suite {
     /// Output folder, relative to the working directory; default `runs/<name>`.
     #[serde(default)]
     pub output: Option<PathBuf>,
+    /// Evaluations of the trained cells (robustness, few-shot); none by default.
+    #[serde(
+        default,
+        skip_serializing_if = "crate::evaluate::Evaluations::is_empty"
+    )]
+    pub evaluations: crate::evaluate::Evaluations,
 }
 
 fn default_seeds() -> Vec<u64> {
@@ -214,6 +220,21 @@ impl LoadedSuite {
                 "{}: training needs epochs >= 1, batch_size >= 2 and test_batch_size >= 1",
                 path.display()
             );
+        }
+        let evals = &suite.evaluations;
+        if let Some(r) = &evals.robustness {
+            r.check().map_err(|(key, msg)| at(key, msg))?;
+        }
+        if let Some(f) = &evals.fewshot {
+            f.check().map_err(|(key, msg)| at(key, msg))?;
+            if !suite.datasets.iter().any(DataSpec::is_fewshot) {
+                return Err(at(
+                    "fewshot",
+                    "evaluations.fewshot needs a data set with base and novel classes \
+                     (`fewshot`, `mini_imagenet` or `cifar_fs`) in `datasets`"
+                        .into(),
+                ));
+            }
         }
         let mut methods = Vec::new();
         for entry in &suite.methods {

@@ -22,8 +22,10 @@ pub struct RunOutcome {
     pub trained: Vec<String>,
     /// Cells skipped because they had finished before.
     pub skipped: Vec<String>,
-    /// Cells that failed, with their error.
+    /// Cells (and evaluations, as `<cell> (<kind>)`) that failed, with their error.
     pub failed: Vec<(String, String)>,
+    /// Evaluations run in this invocation, as `<cell> (<kind>)`.
+    pub evaluated: Vec<String>,
 }
 
 /// Expands the grid into cell configurations, in order dataset, model, method, seed.
@@ -52,8 +54,9 @@ pub fn expand(suite: &LoadedSuite) -> Result<Vec<CellConfig>> {
     Ok(cells)
 }
 
-/// Runs every unfinished cell of `suite` into `run_dir`, then writes the report. Finished
-/// cells (with a `done` marker) are skipped; an unfinished one is cleared and rerun.
+/// Runs every unfinished cell of `suite` into `run_dir`, then the suite's evaluations of the
+/// finished cells ([`crate::evaluate`]). Finished cells (with a `done` marker) are skipped; an
+/// unfinished one is cleared and rerun; evaluations resume the same way.
 pub fn run(suite: &LoadedSuite, run_dir: &Path, suite_text: &str) -> Result<RunOutcome> {
     let cells = expand(suite)?;
     std::fs::create_dir_all(run_dir.join(records::CELLS_DIR))
@@ -100,6 +103,13 @@ pub fn run(suite: &LoadedSuite, run_dir: &Path, suite_text: &str) -> Result<RunO
             }
         }
     }
+    crate::evaluate::run_evaluations(
+        &suite.suite.evaluations,
+        run_dir,
+        &cells,
+        isolation,
+        &mut outcome,
+    )?;
     Ok(outcome)
 }
 

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Real-data check of the robustness and few-shot suites: unpacks the CIFAR-10 JPEGs from
+# ../shared/datasets (once) into runs/data, runs suites/real/cifar10-jpeg-robustness-fewshot.yaml
+# (small CNN per method, then noise/FGSM/PGD accuracy and 5-way episodes on classes 5-9) and
+# copies the run's CSVs, report and PNG plots to reports/cifar10-jpeg-robustness-fewshot/.
+# usage: ci/real-data-evals.sh [extra `mixbench run` flags]
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+archive=${MIXBENCH_SHARED_DIR:-$root/../shared}/datasets/cifar10-jpeg.tar.gz
+if [ ! -d "$root/runs/data/cifar10-jpeg/test" ]; then
+  [ -f "$archive" ] || { echo "error: $archive not found" >&2; exit 1; }
+  mkdir -p "$root/runs/data"
+  tar -xzf "$archive" -C "$root/runs/data"
+fi
+bash "$root/ci/setup-libtorch.sh" >/dev/null
+cargo build --release --locked -p mixbench --manifest-path "$root/Cargo.toml"
+target_dir=${CARGO_TARGET_DIR:-$root/target}
+run="$root/runs/cifar10-jpeg-robustness-fewshot"
+"$target_dir/release/mixbench" run "$root/suites/real/cifar10-jpeg-robustness-fewshot.yaml" --out "$run" "$@"
+out="$root/reports/cifar10-jpeg-robustness-fewshot"
+mkdir -p "$out/plots"
+cp "$run"/{summary.csv,methods.csv,report.md,robustness.csv,robustness-cells.csv,robustness-methods.csv,fewshot.csv,fewshot-episodes.csv,fewshot-methods.csv} "$out/"
+cp "$run"/plots/*.png "$out/plots/"

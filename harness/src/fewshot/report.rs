@@ -1,0 +1,271 @@
+//! Run-level few-shot outputs, rebuilt from the cells' `fewshot.csv` and
+//! `fewshot-episodes.csv` by `mixbench report` (and after every run):
+//!
+//! | file | content |
+//! |---|---|
+//! | `fewshot.csv` | one row per (cell, N, K): `cell, dataset, model, method, seed, ways, shots, queries, episodes, mean, ci95, std, unconverged, seconds` |
+//! | `fewshot-episodes.csv` | one row per episode: `cell, method, seed, ways, shots, episode, accuracy` |
+//! | `fewshot-methods.csv` | per (dataset, model, method, N, K): `n` seeds, `episodes` pooled over seeds, `mean` and `ci95` of the pooled episode accuracies, `cells` |
+//! | `plots/fewshot-<N>way-<K>shot-<dataset>-<model>.{png,svg}` | mean accuracy per method with its 95% CI bar |
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use serde::Serialize;
+
+use super::episodes::mean_ci95;
+use super::{read_csv, EpisodeRow, FewShotRow, CELL_CSV, CELL_EPISODES_CSV};
+use crate::evaluate::EvalKind;
+use crate::records::{self, CellInfo};
+use crate::robustness::plots::{write_chart, EvalChart, Spread};
+use crate::robustness::report::method_order;
+
+/// Run-level file with every cell's (N, K) rows.
+pub const RUN_CSV: &str = "fewshot.csv";
+/// Run-level file with every episode.
+pub const EPISODES_CSV: &str = "fewshot-episodes.csv";
+/// Run-level file with one row per method and (N, K).
+pub const METHODS_CSV: &str = "fewshot-methods.csv";
+
+#[derive(Serialize)]
+struct RunRow<'a> {
+    cell: &'a str,
+    dataset: &'a str,
+    model: &'a str,
+    method: &'a str,
+    seed: u64,
+    ways: usize,
+    shots: usize,
+    queries: usize,
+    episodes: usize,
+    mean: f64,
+    ci95: f64,
+    std: f64,
+    unconverged: usize,
+    seconds: f64,
+}
+
+#[derive(Serialize)]
+struct RunEpisode<'a> {
+    cell: &'a str,
+    method: &'a str,
+    seed: u64,
+    ways: usize,
+    shots: usize,
+    episode: usize,
+    accuracy: f64,
+}
+
+#[derive(Serialize)]
+struct MethodRow {
+    dataset: String,
+    model: String,
+    method: String,
+    ways: usize,
+    shots: usize,
+    n: usize,
+    episodes: usize,
+    mean: f64,
+    ci95: f64,
+    cells: String,
+}
+
+struct Evaluated {
+    info: CellInfo,
+    rows: Vec<FewShotRow>,
+    episodes: Vec<EpisodeRow>,
+}
+
+fn csv_bytes<T: Serialize>(rows: impl IntoIterator<Item = T>) -> Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for row in rows {
+        w.serialize(row)?;
+    }
+    Ok(w.into_inner()?)
+}
+
+/// Writes the run-level few-shot files and plots; returns the `report.md` section and the
+/// plots, or `None` when no cell has few-shot results.
+pub fn build(run_dir: &Path) -> Result<Option<(String, Vec<PathBuf>)>> {
+    let mut cells = Vec::new();
+    let mut problems = Vec::new();
+    for dir in records::cell_dirs(run_dir)? {
+        if !dir.join(EvalKind::Fewshot.done_file()).exists() {
+            if let Ok(err) = std::fs::read_to_string(dir.join(EvalKind::Fewshot.failed_file())) {
+                problems.push(format!(
+                    "{}: {}",
+                    dir.file_name().unwrap_or_default().to_string_lossy(),
+                    err.lines().next().unwrap_or("")
+                ));
+            }
+            continue;
+        }
+        let read = || -> Result<Evaluated> {
+            Ok(Evaluated {
+                info: records::read_cell_info(&dir)?,
+                rows: read_csv(&dir.join(CELL_CSV))?,
+                episodes: read_csv(&dir.join(CELL_EPISODES_CSV))?,
+            })
+        };
+        match read() {
+            Ok(e) => cells.push(e),
+            Err(e) => problems.push(format!("{e:#}")),
+        }
+    }
+    if cells.is_empty() && problems.is_empty() {
+        return Ok(None);
+    }
+    let run_rows = cells.iter().flat_map(|c| {
+        c.rows.iter().map(move |row| RunRow {
+            cell: &c.info.cell,
+            dataset: &c.info.dataset,
+            model: &c.info.model,
+            method: &c.info.method,
+            seed: c.info.seed,
+            ways: row.ways,
+            shots: row.shots,
+            queries: row.queries,
+            episodes: row.episodes,
+            mean: row.mean,
+            ci95: row.ci95,
+            std: row.std,
+            unconverged: row.unconverged,
+            seconds: row.seconds,
+        })
+    });
+    records::write_atomic(&run_dir.join(RUN_CSV), &csv_bytes(run_rows)?)?;
+    let episode_rows = cells.iter().flat_map(|c| {
+        c.episodes.iter().map(move |e| RunEpisode {
+            cell: &c.info.cell,
+            method: &c.info.method,
+            seed: c.info.seed,
+            ways: e.ways,
+            shots: e.shots,
+            episode: e.episode,
+            accuracy: e.accuracy,
+        })
+    });
+    records::write_atomic(&run_dir.join(EPISODES_CSV), &csv_bytes(episode_rows)?)?;
+
+    let mut groups: BTreeMap<(String, String), Vec<&Evaluated>> = BTreeMap::new();
+    for c in &cells {
+        groups
+            .entry((c.info.dataset.clone(), c.info.model.clone()))
+            .or_default()
+            .push(c);
+    }
+    let mut md = String::from("## Few-shot\n\n");
+    let _ = writeln!(
+        md,
+        "Query accuracy (%) of logistic regression on the frozen, L2-normalised penultimate \
+         features of each cell (pre-trained on the base classes), over seed-fixed episodes \
+         shared by all methods: mean ± 95% CI (1.96 s / sqrt(episodes), episodes of all seeds \
+         pooled). Raw numbers: `{RUN_CSV}`, `{EPISODES_CSV}`, `{METHODS_CSV}`.\n"
+    );
+    let mut method_rows = Vec::new();
+    let mut plots = Vec::new();
+    let plot_dir = run_dir.join(crate::report::PLOTS_DIR);
+    for ((dataset, model), members) in &groups {
+        let order = method_order(members.iter().map(|c| c.info.method.as_str()));
+        let mut shapes: Vec<(usize, usize)> = Vec::new();
+        for c in members {
+            for r in &c.rows {
+                if !shapes.contains(&(r.ways, r.shots)) {
+                    shapes.push((r.ways, r.shots));
+                }
+            }
+        }
+        let _ = writeln!(md, "### {dataset} / {model}\n");
+        let _ = writeln!(
+            md,
+            "| method | n | {} |\n|---|---:|{}",
+            shapes
+                .iter()
+                .map(|(w, s)| format!("{w}-way {s}-shot"))
+                .collect::<Vec<_>>()
+                .join(" | "),
+            "---:|".repeat(shapes.len())
+        );
+        let mut per_shape: BTreeMap<(usize, usize), Vec<(String, Spread)>> = BTreeMap::new();
+        for method in &order {
+            let of: Vec<&&Evaluated> = members
+                .iter()
+                .filter(|c| &c.info.method == method)
+                .collect();
+            let mut cells_text = Vec::new();
+            for &(ways, shots) in &shapes {
+                let pooled: Vec<f64> = of
+                    .iter()
+                    .flat_map(|c| c.episodes.iter())
+                    .filter(|e| e.ways == ways && e.shots == shots)
+                    .map(|e| e.accuracy)
+                    .collect();
+                if pooled.is_empty() {
+                    cells_text.push("-".to_string());
+                    continue;
+                }
+                let (mean, ci) = mean_ci95(&pooled);
+                cells_text.push(format!("{mean:.2} ± {ci:.2}"));
+                per_shape.entry((ways, shots)).or_default().push((
+                    method.clone(),
+                    Spread {
+                        value: mean,
+                        half: Some(ci),
+                    },
+                ));
+                method_rows.push(MethodRow {
+                    dataset: dataset.clone(),
+                    model: model.clone(),
+                    method: method.clone(),
+                    ways,
+                    shots,
+                    n: of.len(),
+                    episodes: pooled.len(),
+                    mean,
+                    ci95: ci,
+                    cells: of
+                        .iter()
+                        .map(|c| c.info.cell.as_str())
+                        .collect::<Vec<_>>()
+                        .join(";"),
+                });
+            }
+            let _ = writeln!(
+                md,
+                "| {method} | {} | {} |",
+                of.len(),
+                cells_text.join(" | ")
+            );
+        }
+        md.push('\n');
+        let stem = crate::report::sanitise(&format!("{dataset}-{model}"));
+        for ((ways, shots), points) in &per_shape {
+            let name = format!("fewshot-{ways}way-{shots}shot-{stem}");
+            plots.extend(write_chart(
+                &plot_dir,
+                &name,
+                &EvalChart::Points {
+                    points,
+                    y_axis: "query accuracy (%)",
+                },
+                &format!("{ways}-way {shots}-shot accuracy, {dataset} / {model} (mean, 95% CI)"),
+            )?);
+            let _ = writeln!(
+                md,
+                "![few-shot {ways}-way {shots}-shot]({}/{name}.png)\n",
+                crate::report::PLOTS_DIR
+            );
+        }
+    }
+    records::write_atomic(&run_dir.join(METHODS_CSV), &csv_bytes(&method_rows)?)?;
+    if !problems.is_empty() {
+        let _ = writeln!(md, "Few-shot evaluations that failed or cannot be read:\n");
+        for p in &problems {
+            let _ = writeln!(md, "- {p}");
+        }
+        md.push('\n');
+    }
+    Ok(Some((md, plots)))
+}

@@ -1,0 +1,389 @@
+//! Charts of the evaluation suites (robustness and few-shot), drawn with plotters on PNG and
+//! SVG like the training plots (same size, font and palette): a scatter with error bars in
+//! both directions and a reference line, line charts of accuracy against a level, and points
+//! with confidence bars per method.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, Context, Result};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use crate::records;
+
+/// Font family registered by the report module.
+const FONT: &str = "sans-serif";
+
+/// Size of every plot, as the training plots.
+const SIZE: (u32, u32) = (960, 600);
+
+/// Tableau 10, as the training plots.
+const PALETTE: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
+fn colour(i: usize) -> RGBColor {
+    PALETTE[i % PALETTE.len()]
+}
+
+/// A value with an optional spread (± half-width) for error bars.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Spread {
+    /// Centre.
+    pub value: f64,
+    /// Half-width of the bar (std over seeds, or a CI half-width); `None`: no bar.
+    pub half: Option<f64>,
+}
+
+/// One method in a scatter.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScatterPoint {
+    /// Method label.
+    pub label: String,
+    /// x (standard accuracy).
+    pub x: Spread,
+    /// y (robust accuracy).
+    pub y: Spread,
+}
+
+/// One line of a line chart.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Line {
+    /// Method label.
+    pub label: String,
+    /// `(x, y)` points in x order.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// A chart of the evaluation suites.
+pub enum EvalChart<'a> {
+    /// Scatter with error bars, a horizontal reference line `(y, label)`, axis titles.
+    Scatter {
+        /// Points, one per method.
+        points: &'a [ScatterPoint],
+        /// Horizontal reference line.
+        reference: Option<(f64, String)>,
+        /// Axis titles (x, y).
+        axes: (&'a str, &'a str),
+    },
+    /// Lines of y against x, with axis titles.
+    Lines {
+        /// One line per method.
+        lines: &'a [Line],
+        /// Axis titles (x, y).
+        axes: (&'a str, &'a str),
+    },
+    /// One point per category (method) with a vertical bar.
+    Points {
+        /// `(label, value ± half)`.
+        points: &'a [(String, Spread)],
+        /// y axis title.
+        y_axis: &'a str,
+    },
+}
+
+fn plot_error<E: std::fmt::Display>(e: E) -> anyhow::Error {
+    anyhow!("drawing: {e}")
+}
+
+fn padded(lo: f64, hi: f64) -> (f64, f64) {
+    let pad = if hi > lo { 0.08 * (hi - lo) } else { 1.0 };
+    (lo - pad, hi + pad)
+}
+
+fn bounds(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
+    values
+        .filter(|v| v.is_finite())
+        .fold(None, |acc, v| match acc {
+            None => Some((v, v)),
+            Some((lo, hi)) => Some((f64::min(lo, v), f64::max(hi, v))),
+        })
+}
+
+impl EvalChart<'_> {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>, title: &str) -> Result<()> {
+        match self {
+            EvalChart::Scatter {
+                points,
+                reference,
+                axes,
+            } => draw_scatter(area, title, points, reference.as_ref(), *axes),
+            EvalChart::Lines { lines, axes } => draw_lines(area, title, lines, *axes),
+            EvalChart::Points { points, y_axis } => draw_points(area, title, points, y_axis),
+        }
+    }
+}
+
+fn draw_no_data<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, title: &str) -> Result<()> {
+    let area = area
+        .margin(8, 0, 0, 0)
+        .titled(title, (FONT, 22))
+        .map_err(plot_error)?;
+    let (w, h) = area.dim_in_pixel();
+    let style = TextStyle::from((FONT, 18).into_font()).pos(Pos::new(HPos::Center, VPos::Center));
+    area.draw_text("no data", &style, (w as i32 / 2, h as i32 / 2))
+        .map_err(plot_error)
+}
+
+fn draw_scatter<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    title: &str,
+    points: &[ScatterPoint],
+    reference: Option<&(f64, String)>,
+    axes: (&str, &str),
+) -> Result<()> {
+    let xs = points.iter().flat_map(|p| {
+        let h = p.x.half.unwrap_or(0.0);
+        [p.x.value - h, p.x.value + h]
+    });
+    let ys = points
+        .iter()
+        .flat_map(|p| {
+            let h = p.y.half.unwrap_or(0.0);
+            [p.y.value - h, p.y.value + h]
+        })
+        .chain(reference.map(|r| r.0));
+    let (Some((x_lo, x_hi)), Some((y_lo, y_hi))) = (bounds(xs), bounds(ys)) else {
+        return draw_no_data(area, title);
+    };
+    let (x_lo, x_hi) = padded(x_lo, x_hi);
+    let (y_lo, y_hi) = padded(y_lo, y_hi);
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, (FONT, 20))
+        .margin(16)
+        .x_label_area_size(48)
+        .y_label_area_size(64)
+        .build_cartesian_2d(x_lo..x_hi, y_lo..y_hi)
+        .map_err(plot_error)?;
+    chart
+        .configure_mesh()
+        .x_desc(axes.0)
+        .y_desc(axes.1)
+        .label_style((FONT, 15))
+        .axis_desc_style((FONT, 16))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()
+        .map_err(plot_error)?;
+    if let Some((y, label)) = reference {
+        let grey = RGBColor(110, 110, 110);
+        chart
+            .draw_series(DashedLineSeries::new(
+                [(x_lo, *y), (x_hi, *y)],
+                8,
+                6,
+                grey.stroke_width(2),
+            ))
+            .map_err(plot_error)?;
+        chart
+            .draw_series(std::iter::once(Text::new(
+                label.clone(),
+                (x_lo + 0.01 * (x_hi - x_lo), *y + 0.015 * (y_hi - y_lo)),
+                (FONT, 15).into_font().color(&grey),
+            )))
+            .map_err(plot_error)?;
+    }
+    for (i, p) in points.iter().enumerate() {
+        let c = colour(i);
+        if let Some(h) = p.x.half {
+            chart
+                .draw_series(std::iter::once(ErrorBar::new_horizontal(
+                    p.y.value,
+                    p.x.value - h,
+                    p.x.value,
+                    p.x.value + h,
+                    c.stroke_width(2),
+                    10,
+                )))
+                .map_err(plot_error)?;
+        }
+        if let Some(h) = p.y.half {
+            chart
+                .draw_series(std::iter::once(ErrorBar::new_vertical(
+                    p.x.value,
+                    p.y.value - h,
+                    p.y.value,
+                    p.y.value + h,
+                    c.stroke_width(2),
+                    10,
+                )))
+                .map_err(plot_error)?;
+        }
+        chart
+            .draw_series(std::iter::once(Circle::new(
+                (p.x.value, p.y.value),
+                7,
+                c.filled(),
+            )))
+            .map_err(plot_error)?;
+        chart
+            .draw_series(std::iter::once(Text::new(
+                p.label.clone(),
+                (p.x.value, p.y.value),
+                (FONT, 16)
+                    .into_font()
+                    .color(&c)
+                    .pos(Pos::new(HPos::Left, VPos::Bottom)),
+            )))
+            .map_err(plot_error)?;
+    }
+    Ok(())
+}
+
+fn draw_lines<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    title: &str,
+    lines: &[Line],
+    axes: (&str, &str),
+) -> Result<()> {
+    let all = lines.iter().flat_map(|l| l.points.iter());
+    let (Some((x_lo, x_hi)), Some((y_lo, y_hi))) =
+        (bounds(all.clone().map(|p| p.0)), bounds(all.map(|p| p.1)))
+    else {
+        return draw_no_data(area, title);
+    };
+    let (x_lo, x_hi) = padded(x_lo, x_hi);
+    let (y_lo, y_hi) = padded(y_lo, y_hi);
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, (FONT, 20))
+        .margin(16)
+        .x_label_area_size(48)
+        .y_label_area_size(64)
+        .build_cartesian_2d(x_lo..x_hi, y_lo..y_hi)
+        .map_err(plot_error)?;
+    chart
+        .configure_mesh()
+        .x_desc(axes.0)
+        .y_desc(axes.1)
+        .label_style((FONT, 15))
+        .axis_desc_style((FONT, 16))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()
+        .map_err(plot_error)?;
+    for (i, line) in lines.iter().enumerate() {
+        let c = colour(i);
+        chart
+            .draw_series(LineSeries::new(line.points.clone(), c.stroke_width(2)))
+            .map_err(plot_error)?
+            .label(line.label.clone())
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], c.stroke_width(3)));
+        chart
+            .draw_series(
+                line.points
+                    .iter()
+                    .map(move |&p| Circle::new(p, 4, c.filled())),
+            )
+            .map_err(plot_error)?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .label_font((FONT, 15))
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(200, 200, 200))
+        .draw()
+        .map_err(plot_error)?;
+    Ok(())
+}
+
+fn draw_points<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    title: &str,
+    points: &[(String, Spread)],
+    y_axis: &str,
+) -> Result<()> {
+    let ys = points.iter().flat_map(|(_, s)| {
+        let h = s.half.unwrap_or(0.0);
+        [s.value - h, s.value + h]
+    });
+    let Some((y_lo, y_hi)) = bounds(ys) else {
+        return draw_no_data(area, title);
+    };
+    let (y_lo, y_hi) = padded(y_lo, y_hi);
+    let n = points.len() as f64;
+    let labels: Vec<String> = points.iter().map(|p| p.0.clone()).collect();
+    let label_of = move |x: &f64| {
+        let i = x.round();
+        if (x - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < labels.len() {
+            labels[i as usize].clone()
+        } else {
+            String::new()
+        }
+    };
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, (FONT, 20))
+        .margin(16)
+        .x_label_area_size(48)
+        .y_label_area_size(64)
+        .build_cartesian_2d(-0.5..n - 0.5, y_lo..y_hi)
+        .map_err(plot_error)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(points.len() * 2 + 1)
+        .x_label_formatter(&label_of)
+        .y_desc(y_axis)
+        .label_style((FONT, 15))
+        .axis_desc_style((FONT, 16))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()
+        .map_err(plot_error)?;
+    for (i, (_, s)) in points.iter().enumerate() {
+        let c = colour(i);
+        let x = i as f64;
+        if let Some(h) = s.half {
+            chart
+                .draw_series(std::iter::once(ErrorBar::new_vertical(
+                    x,
+                    s.value - h,
+                    s.value,
+                    s.value + h,
+                    c.stroke_width(2),
+                    16,
+                )))
+                .map_err(plot_error)?;
+        }
+        chart
+            .draw_series(std::iter::once(Circle::new((x, s.value), 7, c.filled())))
+            .map_err(plot_error)?;
+    }
+    Ok(())
+}
+
+/// Draws `chart` to `<dir>/<stem>.png` and `<dir>/<stem>.svg` (each atomically); returns both
+/// paths.
+pub fn write_chart(dir: &Path, stem: &str, chart: &EvalChart, title: &str) -> Result<Vec<PathBuf>> {
+    crate::report::ensure_font()?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let png = dir.join(format!("{stem}.png"));
+    let tmp = dir.join(format!(".{stem}.partial.png"));
+    (|| -> Result<()> {
+        let root = BitMapBackend::new(&tmp, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(plot_error)?;
+        chart.draw(&root, title)?;
+        root.present().map_err(plot_error)
+    })()
+    .with_context(|| format!("drawing {}", png.display()))?;
+    std::fs::rename(&tmp, &png)
+        .with_context(|| format!("renaming {} to {}", tmp.display(), png.display()))?;
+    let svg_path = dir.join(format!("{stem}.svg"));
+    let mut svg = String::new();
+    (|| -> Result<()> {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(plot_error)?;
+        chart.draw(&root, title)?;
+        root.present().map_err(plot_error)
+    })()
+    .with_context(|| format!("drawing {}", svg_path.display()))?;
+    records::write_atomic(&svg_path, svg.as_bytes())?;
+    Ok(vec![png, svg_path])
+}
