@@ -10,8 +10,9 @@
 //!    `sqrt(mean_c g^2)` ([`terms::saliency`]).
 //! 2. Draws, in this order: with `adv_p > 0`, two Bernoulli(`adv_p`) switches and (if either
 //!    is on) uniform noise of `adv_eps / 255` before the pass ([`MixMethod::perturbation`]),
-//!    then the noise scale `c ~ U(0, 1)`; the block count `n = 2^j`, `j` uniform in 1..=4
-//!    (unless `block_num` fixes it); the partner permutation; `lam ~ Beta(alpha, alpha)`.
+//!    then the noise scale `c ~ U(0, 1)`; the block count `n` uniform among 2, 4, 8, 16 (those
+//!    that divide the image size; unless `block_num` fixes it); the partner permutation;
+//!    `lam ~ Beta(alpha, alpha)`.
 //! 3. Block terms (spec 7.3, [`terms`]): pooled saliency per block, boundary colour jumps,
 //!    data costs with half of every boundary table, edge strengths.
 //! 4. One multi-label graph cut per image ([`energy`]): GCO's alpha-beta swap on the
@@ -195,7 +196,20 @@ impl PuzzleMix {
         };
         let block_num = match self.block_num {
             Some(n) => n,
-            None => 1 << (1 + rng.below(4)),
+            None => {
+                // The official draw, restricted to grids that divide the image (all four on
+                // 32x32; 2 and 4 on mini-ImageNet's 84x84, where the reference would silently
+                // drop the remainder pixels).
+                let side = batch.images.size()[3] as usize;
+                let grids: Vec<usize> = [2, 4, 8, 16]
+                    .into_iter()
+                    .filter(|n| side % n == 0)
+                    .collect();
+                if grids.is_empty() {
+                    return Err(self.error("block_num", "random", &format!("a fixed divisor of the image size {side}: none of 2, 4, 8, 16 divides it")));
+                }
+                grids[rng.below(grids.len())]
+            }
         };
         let perm = targets::partner(batch, rng)?;
         let lam = match batch.lam {
@@ -238,22 +252,17 @@ impl PuzzleMix {
             ));
         }
         let block_size = side / n;
-        let neigh = self.neigh_size.min(block_size);
-        if block_size % neigh != 0 {
-            return Err(self.error(
-                "neigh_size",
-                self.neigh_size,
-                &format!("a divisor of the block size {block_size}"),
-            ));
-        }
-        let transport_size = self.t_size.map_or(block_size, |t| t.min(block_size));
-        if block_size % transport_size != 0 {
-            return Err(self.error(
-                "t_size",
-                transport_size,
-                &format!("a divisor of the block size {block_size}"),
-            ));
-        }
+        // The official sizes when they divide the block (always on 32x32); otherwise the
+        // largest divisor below them (e.g. 3 for 84x84 images), where the reference would drop
+        // the remainder pixels of every block.
+        let divisor_up_to = |limit: usize| {
+            (1..=limit.min(block_size))
+                .rev()
+                .find(|d| block_size % d == 0)
+                .unwrap_or(1)
+        };
+        let neigh = divisor_up_to(self.neigh_size);
+        let transport_size = divisor_up_to(self.t_size.unwrap_or(block_size));
         Ok(Geometry {
             side,
             blocks: n,

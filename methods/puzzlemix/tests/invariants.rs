@@ -240,3 +240,22 @@ fn adversarial_noise_stays_in_its_ball_and_in_the_pixel_range() {
         .unwrap()
         .is_none());
 }
+
+#[test]
+fn random_grid_on_84_pixel_images_uses_divisors_only() {
+    let opts = (Kind::Float, Device::Cpu);
+    let mut batch = Batch::new(
+        Tensor::randn([4, 3, 84, 84], opts),
+        Tensor::from_slice(&[0i64, 1, 2, 3]),
+        4,
+    );
+    batch.grad = Some(Tensor::randn([4, 3, 84, 84], opts));
+    let mut seen = std::collections::BTreeSet::new();
+    for seed in 0..12 {
+        let out = PuzzleMix::default()
+            .mix_with(&batch, &mut MixRng::seed_from(seed))
+            .unwrap();
+        seen.insert(out.block_num);
+    }
+    assert_eq!(seen.into_iter().collect::<Vec<_>>(), vec![2, 4]);
+}
