@@ -113,7 +113,10 @@ pub fn saliency(grad: &Tensor) -> Tensor {
 pub fn compatibility_distance(s: &Tensor) -> Tensor {
     let size = s.size();
     let (b, side) = (size[0] as usize, size[2] as usize);
-    let z = maps::avg_pool(&host(s), side, side, 8, 1);
+    let z: Vec<f32> = host(s)
+        .par_chunks(side * side)
+        .flat_map_iter(|plane| maps::avg_pool(plane, side, side, 8, 1))
+        .collect();
     let z_side = side - 7;
     let peaks: Vec<(f32, f32)> = z
         .chunks(z_side * z_side)
@@ -137,13 +140,7 @@ pub fn compatibility_distance(s: &Tensor) -> Tensor {
 
 /// Host copy of a float tensor.
 fn host(t: &Tensor) -> Vec<f32> {
-    Vec::<f32>::try_from(
-        t.to_device(Device::Cpu)
-            .to_kind(Kind::Float)
-            .contiguous()
-            .flatten(0, -1),
-    )
-    .expect("float tensor converts to Vec<f32>")
+    maps::host_f32(t)
 }
 
 /// Everything [`CoMixup::mix_with`] computed.
@@ -288,6 +285,7 @@ impl CoMixup {
             .view([bi, mi, mi, bi])
             .to_device(device);
         let mut images = Vec::new();
+        let mut host_images = Vec::new();
         let mut targets = Vec::new();
         for (start, n, _) in &solutions {
             let (s0, n) = (*start as i64, *n as i64);
@@ -299,7 +297,7 @@ impl CoMixup {
                 .one_hot(batch.num_classes)
                 .to_kind(Kind::Float);
             if device == Device::Cpu {
-                images.push(mix_blocks(&z, &x));
+                host_images.extend(mix_blocks(&z, &x));
                 targets.push(soft_targets(&z, &y));
             } else {
                 let (out, t) = mix_input(&z, &x, &y);
@@ -312,8 +310,14 @@ impl CoMixup {
             .iter()
             .map(|o| *o.last().expect("initial objective") as f32)
             .collect();
+        let images = if device == Device::Cpu {
+            let size = batch.images.size();
+            Tensor::from_slice(&host_images).view(size.as_slice())
+        } else {
+            Tensor::cat(&images, 0)
+        };
         let mixed = Mixed {
-            images: Tensor::cat(&images, 0),
+            images,
             lam: targets.amax([1i64].as_slice(), false),
             targets,
             mask: None,
@@ -374,8 +378,9 @@ pub fn soft_targets(z: &Tensor, one_hot: &Tensor) -> Tensor {
 
 /// The images of `mix_input` on the host, bit for bit: every block shows one input, or
 /// `0.5 x_a + 0.5 x_b` (the reference's sum over inputs adds only zeros besides these).
-/// `z` `[n_out, g, g, n_in]`, `images` `[n_in, C, H, W]`, both on the CPU.
-pub fn mix_blocks(z: &Tensor, images: &Tensor) -> Tensor {
+/// `z` `[n_out, g, g, n_in]`, `images` `[n_in, C, H, W]`, both on the CPU; returns the
+/// outputs `[n_out, C, H, W]` row-major.
+pub fn mix_blocks(z: &Tensor, images: &Tensor) -> Vec<f32> {
     let (n_out, g, n_in) = (
         z.size()[0] as usize,
         z.size()[1] as usize,
@@ -410,7 +415,7 @@ pub fn mix_blocks(z: &Tensor, images: &Tensor) -> Tensor {
             }
         }
     }
-    Tensor::from_slice(&out).view([n_out as i64, c as i64, side as i64, side as i64])
+    out
 }
 
 impl MixMethod for CoMixup {

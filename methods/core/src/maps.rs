@@ -6,23 +6,53 @@
 
 use tch::{Kind, Tensor};
 
+/// The values of a tensor as a host `Vec<f32>`, copied with one `memcpy`: tch's `copy_data`
+/// goes through a libtorch copy kernel, which opens a parallel region for large tensors.
+pub fn host_f32(t: &Tensor) -> Vec<f32> {
+    let t = t
+        .to_device(tch::Device::Cpu)
+        .to_kind(Kind::Float)
+        .contiguous();
+    let len = t.numel();
+    if len == 0 {
+        return Vec::new();
+    }
+    // SAFETY: `t` is a contiguous f32 CPU tensor of `len` elements that lives until the copy
+    // below has finished, and nothing writes to it meanwhile.
+    unsafe { std::slice::from_raw_parts(t.data_ptr() as *const f32, len) }.to_vec()
+}
+
 /// `sqrt(mean_c g^2)` of an input gradient `[B, C, H, W]` as libtorch computes
 /// `g.pow(2).mean(1).sqrt()` (Puzzle Mix's and Co-Mixup's saliency), f32 `[B, H, W]`.
 ///
-/// Computed image by image: each call then stays below libtorch's parallel grain, so no
-/// OpenMP region starts; the workers of one would keep spinning on the cores the mixing step
-/// needs next.
+/// The channel mean runs on the host and the square root in a single libtorch call, instead of
+/// three batched libtorch calls (each a parallel region whose workers keep spinning on the
+/// cores the mixing step needs next).
 pub fn channel_rms(grad: &Tensor) -> Tensor {
-    let per_image: Vec<Tensor> = (0..grad.size()[0])
-        .map(|i| {
-            grad.get(i)
-                .to_kind(Kind::Float)
-                .pow_tensor_scalar(2)
-                .mean_dim([0i64].as_slice(), false, Kind::Float)
-                .sqrt()
-        })
-        .collect();
-    Tensor::stack(&per_image, 0)
+    let size = grad.size();
+    let values = channel_rms_host(grad);
+    Tensor::from_slice(&values).view([size[0], size[2], size[3]])
+}
+
+/// [`channel_rms`] as a host vector `[B * H * W]`: the channel mean on the host (libtorch's
+/// order: squares summed channel by channel, divided by `C`), the square root by libtorch in
+/// one call (its vectorised `sqrt` is not always the correctly rounded one).
+pub fn channel_rms_host(grad: &Tensor) -> Vec<f32> {
+    let size = grad.size();
+    let (channels, plane) = (size[1] as usize, (size[2] * size[3]) as usize);
+    let g = host_f32(grad);
+    let mut mean = Vec::with_capacity(g.len() / channels.max(1));
+    for image in g.chunks(channels * plane) {
+        mean.extend((0..plane).map(|p| {
+            let mut sum = 0.0f32;
+            for c in 0..channels {
+                let v = image[c * plane + p];
+                sum += v * v;
+            }
+            sum / channels as f32
+        }));
+    }
+    host_f32(&Tensor::from_slice(&mean).sqrt())
 }
 
 /// `avg_pool2d(x, kernel, stride)` (square, no padding) of the row-major `h x w` planes of
@@ -43,18 +73,22 @@ pub fn avg_pool_rect(
     let (oh, ow) = ((h - kh) / sh + 1, (w - kw) / sw + 1);
     let area = (kh * kw) as f32;
     let mut out = Vec::with_capacity(planes * oh * ow);
+    let mut acc = vec![0.0f32; ow];
     for p in 0..planes {
         let plane = &x[p * h * w..(p + 1) * h * w];
         for r in 0..oh {
-            for c in 0..ow {
-                let mut sum = 0.0f32;
-                for i in r * sh..r * sh + kh {
-                    for j in c * sw..c * sw + kw {
-                        sum += plane[i * w + j];
+            // Every window of this output row at once, each summed in libtorch's order (window
+            // rows, then columns), so the loop over windows vectorises.
+            acc.iter_mut().for_each(|a| *a = 0.0);
+            for i in r * sh..r * sh + kh {
+                let line = &plane[i * w..(i + 1) * w];
+                for j in 0..kw {
+                    for (c, a) in acc.iter_mut().enumerate() {
+                        *a += line[c * sw + j];
                     }
                 }
-                out.push(sum / area);
             }
+            out.extend(acc.iter().map(|a| a / area));
         }
     }
     out

@@ -121,13 +121,7 @@ fn neigh_penalty(upper: &Tensor, lower: &Tensor, k: i64) -> (Tensor, Tensor) {
 
 /// Host copy of a float tensor.
 pub fn host(t: &Tensor) -> Vec<f32> {
-    Vec::<f32>::try_from(
-        t.to_device(tch::Device::Cpu)
-            .to_kind(Kind::Float)
-            .contiguous()
-            .flatten(0, -1),
-    )
-    .expect("float tensor converts to Vec<f32>")
+    maps::host_f32(t)
 }
 
 /// The grid and weights of the block terms.
