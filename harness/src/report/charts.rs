@@ -28,8 +28,8 @@ const PALETTE: [RGBColor; 10] = [
     RGBColor(23, 190, 207),
 ];
 
-/// Colour of the `i`-th series.
-fn colour(i: usize) -> RGBColor {
+/// Colour of the `i`-th series (shared with the evaluation charts).
+pub(crate) fn colour(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
 }
 

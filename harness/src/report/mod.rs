@@ -20,7 +20,7 @@
 
 mod aggregate;
 mod cells;
-mod charts;
+pub(crate) mod charts;
 mod markdown;
 mod plot_data;
 mod plots;

@@ -11,30 +11,13 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::records;
+use crate::report::charts::colour;
 
 /// Font family registered by the report module.
 const FONT: &str = "sans-serif";
 
 /// Size of every plot, as the training plots.
 const SIZE: (u32, u32) = (960, 600);
-
-/// Tableau 10, as the training plots.
-const PALETTE: [RGBColor; 10] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-    RGBColor(127, 127, 127),
-    RGBColor(188, 189, 34),
-    RGBColor(23, 190, 207),
-];
-
-fn colour(i: usize) -> RGBColor {
-    PALETTE[i % PALETTE.len()]
-}
 
 /// A value with an optional spread (± half-width) for error bars.
 #[derive(Clone, Copy, Debug, PartialEq)]
