@@ -145,6 +145,13 @@ impl LabelSet {
 /// on the same f32 vector, so that ties fall where the reference's do (its order among equal
 /// values is an implementation detail of libtorch's CPU kernel).
 fn top_three(counts: &[f32]) -> [usize; 3] {
+    let mut order: Vec<usize> = (0..counts.len()).collect();
+    order.sort_by(|&a, &b| counts[b].total_cmp(&counts[a]).then(a.cmp(&b)));
+    // Unless the third and fourth counts tie, the three largest are the same set whatever
+    // the tie order, and only the set matters (it is sorted by index afterwards).
+    if order.len() == 3 || counts[order[2]] > counts[order[3]] {
+        return [order[0], order[1], order[2]];
+    }
     let (_, indices) = tch::Tensor::from_slice(counts).topk(3, -1, true, true);
     let v = Vec::<i64>::try_from(indices).expect("topk indices are i64");
     [v[0] as usize, v[1] as usize, v[2] as usize]
