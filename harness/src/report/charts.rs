@@ -59,7 +59,7 @@ impl Chart<'_> {
 }
 
 /// Turns a plotters error (whose type depends on the backend) into an [`anyhow::Error`].
-fn plot_error<E: std::fmt::Display>(e: E) -> anyhow::Error {
+pub(crate) fn plot_error<E: std::fmt::Display>(e: E) -> anyhow::Error {
     anyhow!("drawing: {e}")
 }
 
@@ -99,7 +99,10 @@ const BAR_MARGIN: u32 = 40;
 const LEGEND_WIDTH: u32 = 190;
 
 /// Writes "no data" in the middle of an empty chart, so an empty group still yields a file.
-fn draw_no_data<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, title: &str) -> Result<()> {
+pub(crate) fn draw_no_data<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    title: &str,
+) -> Result<()> {
     let area = area
         .margin(8, 0, 0, 0)
         .titled(title, (FONT, 22))

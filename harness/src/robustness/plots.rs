@@ -5,13 +5,13 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{Context, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::records;
-use crate::report::charts::colour;
+use crate::report::charts::{colour, draw_no_data, plot_error};
 
 /// Font family registered by the report module.
 const FONT: &str = "sans-serif";
@@ -75,10 +75,6 @@ pub enum EvalChart<'a> {
     },
 }
 
-fn plot_error<E: std::fmt::Display>(e: E) -> anyhow::Error {
-    anyhow!("drawing: {e}")
-}
-
 fn padded(lo: f64, hi: f64) -> (f64, f64) {
     let pad = if hi > lo { 0.08 * (hi - lo) } else { 1.0 };
     (lo - pad, hi + pad)
@@ -105,17 +101,6 @@ impl EvalChart<'_> {
             EvalChart::Points { points, y_axis } => draw_points(area, title, points, y_axis),
         }
     }
-}
-
-fn draw_no_data<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, title: &str) -> Result<()> {
-    let area = area
-        .margin(8, 0, 0, 0)
-        .titled(title, (FONT, 22))
-        .map_err(plot_error)?;
-    let (w, h) = area.dim_in_pixel();
-    let style = TextStyle::from((FONT, 18).into_font()).pos(Pos::new(HPos::Center, VPos::Center));
-    area.draw_text("no data", &style, (w as i32 / 2, h as i32 / 2))
-        .map_err(plot_error)
 }
 
 fn draw_scatter<DB: DrawingBackend>(
