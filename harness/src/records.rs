@@ -104,14 +104,27 @@ pub fn read_cell_info(dir: &Path) -> Result<CellInfo> {
 
 /// Reads every row of `metrics.csv` from a cell folder.
 pub fn read_metrics(dir: &Path) -> Result<Vec<EpochMetrics>> {
-    let path = dir.join(METRICS);
+    read_csv(&dir.join(METRICS))
+}
+
+/// Reads CSV rows, naming the file and row in errors.
+pub fn read_csv<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
     let mut reader =
-        csv::Reader::from_path(&path).with_context(|| format!("opening {}", path.display()))?;
+        csv::Reader::from_path(path).with_context(|| format!("opening {}", path.display()))?;
     reader
         .deserialize()
         .enumerate()
         .map(|(i, row)| row.with_context(|| format!("{}: row {}", path.display(), i + 2)))
         .collect()
+}
+
+/// Serialisable rows as CSV bytes, the header taken from the first row.
+pub fn csv_bytes<T: Serialize>(rows: impl IntoIterator<Item = T>) -> Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for row in rows {
+        w.serialize(row)?;
+    }
+    Ok(w.into_inner()?)
 }
 
 /// Writes `bytes` to `path` atomically (temporary file in the same folder, then rename), so a

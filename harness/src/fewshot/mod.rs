@@ -326,20 +326,5 @@ pub fn evaluate_cell(dir: &Path, config: &FewShotConfig) -> Result<Vec<FewShotRo
 
 /// Writes serialisable rows as CSV, atomically.
 pub(crate) fn write_csv<T: Serialize>(path: &Path, rows: &[T]) -> Result<()> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    for row in rows {
-        w.serialize(row)?;
-    }
-    crate::records::write_atomic(path, &w.into_inner()?)
-}
-
-/// Reads CSV rows, naming the file and row in errors.
-pub(crate) fn read_csv<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
-    let mut reader =
-        csv::Reader::from_path(path).with_context(|| format!("opening {}", path.display()))?;
-    reader
-        .deserialize()
-        .enumerate()
-        .map(|(i, row)| row.with_context(|| format!("{}: row {}", path.display(), i + 2)))
-        .collect()
+    crate::records::write_atomic(path, &crate::records::csv_bytes(rows)?)
 }

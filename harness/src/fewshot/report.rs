@@ -16,9 +16,9 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::episodes::mean_ci95;
-use super::{read_csv, EpisodeRow, FewShotRow, CELL_CSV, CELL_EPISODES_CSV};
+use super::{EpisodeRow, FewShotRow, CELL_CSV, CELL_EPISODES_CSV};
 use crate::evaluate::EvalKind;
-use crate::records::{self, CellInfo};
+use crate::records::{self, csv_bytes, read_csv, CellInfo};
 use crate::robustness::plots::{write_chart, EvalChart, Spread};
 use crate::robustness::report::method_order;
 
@@ -76,14 +76,6 @@ struct Evaluated {
     info: CellInfo,
     rows: Vec<FewShotRow>,
     episodes: Vec<EpisodeRow>,
-}
-
-fn csv_bytes<T: Serialize>(rows: impl IntoIterator<Item = T>) -> Result<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    for row in rows {
-        w.serialize(row)?;
-    }
-    Ok(w.into_inner()?)
 }
 
 /// Writes the run-level few-shot files and plots; returns the `report.md` section and the

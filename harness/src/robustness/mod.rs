@@ -449,21 +449,10 @@ pub fn average_robust(rows: &[RobustnessRow]) -> Option<f64> {
 
 /// Writes a cell's rows to `cells/<cell>/robustness.csv` (atomically).
 pub fn write_cell_csv(dir: &Path, rows: &[RobustnessRow]) -> Result<()> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    for row in rows {
-        w.serialize(row)?;
-    }
-    crate::records::write_atomic(&dir.join(CELL_CSV), &w.into_inner()?)
+    crate::records::write_atomic(&dir.join(CELL_CSV), &crate::records::csv_bytes(rows)?)
 }
 
 /// Reads a cell's `robustness.csv`.
 pub fn read_cell_csv(dir: &Path) -> Result<Vec<RobustnessRow>> {
-    let path = dir.join(CELL_CSV);
-    let mut reader =
-        csv::Reader::from_path(&path).with_context(|| format!("opening {}", path.display()))?;
-    reader
-        .deserialize()
-        .enumerate()
-        .map(|(i, row)| row.with_context(|| format!("{}: row {}", path.display(), i + 2)))
-        .collect()
+    crate::records::read_csv(&dir.join(CELL_CSV))
 }

@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -103,6 +104,33 @@ impl EvalChart<'_> {
     }
 }
 
+/// A chart over the `x` and `y` ranges with its grid and axis titles drawn.
+fn xy_chart<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    title: &str,
+    x: (f64, f64),
+    y: (f64, f64),
+    axes: (&str, &str),
+) -> Result<ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>> {
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, (FONT, 20))
+        .margin(16)
+        .x_label_area_size(48)
+        .y_label_area_size(64)
+        .build_cartesian_2d(x.0..x.1, y.0..y.1)
+        .map_err(plot_error)?;
+    chart
+        .configure_mesh()
+        .x_desc(axes.0)
+        .y_desc(axes.1)
+        .label_style((FONT, 15))
+        .axis_desc_style((FONT, 16))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()
+        .map_err(plot_error)?;
+    Ok(chart)
+}
+
 fn draw_scatter<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     title: &str,
@@ -125,23 +153,7 @@ fn draw_scatter<DB: DrawingBackend>(
         return draw_no_data(area, title);
     };
     let (x_lo, x_hi) = padded(x_lo, x_hi);
-    let (y_lo, y_hi) = padded(y_lo, y_hi);
-    let mut chart = ChartBuilder::on(area)
-        .caption(title, (FONT, 20))
-        .margin(16)
-        .x_label_area_size(48)
-        .y_label_area_size(64)
-        .build_cartesian_2d(x_lo..x_hi, y_lo..y_hi)
-        .map_err(plot_error)?;
-    chart
-        .configure_mesh()
-        .x_desc(axes.0)
-        .y_desc(axes.1)
-        .label_style((FONT, 15))
-        .axis_desc_style((FONT, 16))
-        .light_line_style(RGBColor(235, 235, 235))
-        .draw()
-        .map_err(plot_error)?;
+    let mut chart = xy_chart(area, title, (x_lo, x_hi), padded(y_lo, y_hi), axes)?;
     if let Some((y, label)) = reference {
         let grey = RGBColor(110, 110, 110);
         chart
@@ -220,23 +232,7 @@ fn draw_lines<DB: DrawingBackend>(
         return draw_no_data(area, title);
     };
     let (x_lo, x_hi) = padded(x_lo, x_hi);
-    let (y_lo, y_hi) = padded(y_lo, y_hi);
-    let mut chart = ChartBuilder::on(area)
-        .caption(title, (FONT, 20))
-        .margin(16)
-        .x_label_area_size(48)
-        .y_label_area_size(64)
-        .build_cartesian_2d(x_lo..x_hi, y_lo..y_hi)
-        .map_err(plot_error)?;
-    chart
-        .configure_mesh()
-        .x_desc(axes.0)
-        .y_desc(axes.1)
-        .label_style((FONT, 15))
-        .axis_desc_style((FONT, 16))
-        .light_line_style(RGBColor(235, 235, 235))
-        .draw()
-        .map_err(plot_error)?;
+    let mut chart = xy_chart(area, title, (x_lo, x_hi), padded(y_lo, y_hi), axes)?;
     for (i, line) in lines.iter().enumerate() {
         let c = colour(i);
         chart

@@ -19,7 +19,7 @@ use serde::Serialize;
 use super::plots::{write_chart, EvalChart, Line, ScatterPoint, Spread};
 use super::{average_robust, read_cell_csv, RobustnessRow};
 use crate::evaluate::EvalKind;
-use crate::records::{self, CellInfo};
+use crate::records::{self, csv_bytes, CellInfo};
 
 /// Run-level file with every cell's rows.
 pub const RUN_CSV: &str = "robustness.csv";
@@ -108,14 +108,6 @@ pub(crate) fn method_order<'a>(methods: impl Iterator<Item = &'a str>) -> Vec<St
         order.insert(0, v);
     }
     order
-}
-
-fn csv_bytes<T: Serialize>(rows: impl IntoIterator<Item = T>) -> Result<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    for row in rows {
-        w.serialize(row)?;
-    }
-    Ok(w.into_inner()?)
 }
 
 /// The perturbation family of a row: `noise`, `fgsm`, `pgd`, or `corruptions` (CIFAR-C).
