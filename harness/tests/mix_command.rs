@@ -312,6 +312,14 @@ fn binary_mix_and_saliency_commands() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("grad"));
 }
 
+/// `mixbench mix --method METHOD --input IN --output OUT EXTRA...`.
+fn mix_file(method: &str, input: &Path, output: &Path, extra: &[&str]) -> anyhow::Result<()> {
+    let (i, o) = (input.to_str().unwrap(), output.to_str().unwrap());
+    let mut argv = vec!["--method", method, "--input", i, "--output", o];
+    argv.extend_from_slice(extra);
+    mix(&argv)
+}
+
 /// Writes the named fixture tensors (renamed as given) to a batch file.
 fn batch_file(dir: &Path, fixture: &[(String, Tensor)], names: &[(&str, &str)]) -> PathBuf {
     let named: Vec<(String, Tensor)> = names
@@ -343,18 +351,12 @@ fn puzzlemix_mix_reproduces_the_official_fixture() {
     );
     let output = dir.path().join("out.safetensors");
     let o = output.to_str().unwrap();
-    mix(&[
-        "--method",
+    mix_file(
         "puzzlemix",
-        "--input",
-        input.to_str().unwrap(),
-        "--output",
-        o,
-        "--set",
-        "block_num=16",
-        "--num-classes",
-        "10",
-    ])
+        &input,
+        &output,
+        &["--set", "block_num=16", "--num-classes", "10"],
+    )
     .unwrap();
     let out = read(&output);
     let diff = (get(&out, "mixed") - get(&fixture, "bn16_0_mixed"))
@@ -404,19 +406,12 @@ fn comixup_mix_takes_init_and_reproduces_the_official_assignment() {
         ],
     );
     let output = dir.path().join("out.safetensors");
-    let o = output.to_str().unwrap();
-    mix(&[
-        "--method",
+    mix_file(
         "comixup",
-        "--input",
-        input.to_str().unwrap(),
-        "--output",
-        o,
-        "--set",
-        "m_eta=0",
-        "--num-classes",
-        "10",
-    ])
+        &input,
+        &output,
+        &["--set", "m_eta=0", "--num-classes", "10"],
+    )
     .unwrap();
     let out = read(&output);
     assert!(get(&out, "assign").equal(&get(&fixture, "det1_assign")));
@@ -435,14 +430,6 @@ fn comixup_mix_takes_init_and_reproduces_the_official_assignment() {
             ("init", "det1_assign"),
         ],
     );
-    let err = mix(&[
-        "--method",
-        "comixup",
-        "--input",
-        bad.to_str().unwrap(),
-        "--output",
-        o,
-    ])
-    .unwrap_err();
+    let err = mix_file("comixup", &bad, &output, &[]).unwrap_err();
     assert!(format!("{err:#}").contains("init"), "{err:#}");
 }
