@@ -7,10 +7,12 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::cell::Isolation;
 use crate::data::fetch::{self, FetchTarget};
+use crate::executor::Unit;
 use crate::methods::registry;
-use crate::suite::config::{Isolation, LoadedSuite};
-use crate::{report, suite, system};
+use crate::suite::config::LoadedSuite;
+use crate::{evaluations, report, suite, system};
 
 /// Benchmark and reproduction harness for mixed-sample data augmentation.
 #[derive(Debug, Parser)]
@@ -67,8 +69,8 @@ enum Command {
     Evaluate {
         /// Cell folder.
         dir: PathBuf,
-        /// Which evaluation.
-        kind: crate::evaluate::EvalKind,
+        /// Which evaluation (a registered name: robustness, fewshot).
+        kind: String,
     },
 }
 
@@ -134,16 +136,14 @@ fn dispatch(command: Command) -> Result<ExitCode> {
                 Path::new("."),
                 &registry(),
             )?;
-            run_suite(&suite, crate::QUICKSTART_SUITE, &args)
+            run_suite(&suite, &args)
         }
         Command::Run { suite, args } => {
-            let text = std::fs::read_to_string(&suite)
-                .with_context(|| format!("reading suite file {}", suite.display()))?;
             let loaded = LoadedSuite::from_file(&suite, &registry())?;
-            run_suite(&loaded, &text, &args)
+            run_suite(&loaded, &args)
         }
         Command::Report { run_dir } => {
-            let files = report::build_report(&run_dir)?;
+            let files = report::build_report(&run_dir, &evaluations::report_sections())?;
             println!("{}", files.report_md.display());
             Ok(ExitCode::SUCCESS)
         }
@@ -203,37 +203,24 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Cell { dir } => {
-            if let Err(err) = suite::cell::train_cell(&dir) {
-                let message = format!("{err:#}");
-                crate::records::write_atomic(
-                    &dir.join(crate::records::FAILED),
-                    format!("{message}\n").as_bytes(),
-                )?;
-                return Err(err);
-            }
+            Unit::train(&dir).run_recording_failure()?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Evaluate { dir, kind } => {
-            if let Err(err) = crate::evaluate::evaluate_cell(&dir, kind) {
-                crate::records::write_atomic(
-                    &dir.join(kind.failed_file()),
-                    format!("{err:#}\n").as_bytes(),
-                )?;
-                return Err(err);
-            }
+            Unit::evaluate(&dir, evaluations::find(&kind)?).run_recording_failure()?;
             Ok(ExitCode::SUCCESS)
         }
     }
 }
 
-fn run_suite(loaded: &LoadedSuite, text: &str, args: &RunArgs) -> Result<ExitCode> {
+fn run_suite(loaded: &LoadedSuite, args: &RunArgs) -> Result<ExitCode> {
     let mut loaded = loaded.clone();
     if args.inline {
         loaded.suite.training.isolation = Isolation::Inline;
     }
     let run_dir = args.out.clone().unwrap_or_else(|| loaded.output_dir());
-    let outcome = suite::run(&loaded, &run_dir, text)?;
-    let files = report::build_report(&run_dir)?;
+    let outcome = suite::run(&loaded, &run_dir, &loaded.text)?;
+    let files = report::build_report(&run_dir, &evaluations::report_sections())?;
     eprintln!(
         "{} cells trained, {} skipped (finished before), {} evaluations run, {} failed",
         outcome.trained.len(),

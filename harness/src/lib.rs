@@ -5,18 +5,22 @@
 //! dataset (u8 in memory) -> batches on the device -> augmentation -> optional saliency pass
 //! -> `MixMethod::mix` -> forward, loss, backward, SGD -> per-epoch evaluation -> metrics rows
 //! -> reports.
+//!
+//! Modules form layers that only import downward (checked by `tests/layers.rs`; see
+//! `docs/architecture.md`): `system`, `records` < `data`, `models`, `methods`, `report` <
+//! `engine` < `cell` < `evaluations` < `executor` < `suite`, `mix_command` < `cli`.
 
+pub mod cell;
 pub mod cli;
 pub mod data;
 pub mod engine;
-pub mod evaluate;
-pub mod fewshot;
+pub mod evaluations;
+pub mod executor;
 pub mod methods;
 pub mod mix_command;
 pub mod models;
 pub mod records;
 pub mod report;
-pub mod robustness;
 pub mod suite;
 pub mod system;
 

@@ -94,6 +94,17 @@ pub struct EpochMetrics {
     pub time_epoch: f64,
 }
 
+/// First 16 hex digits of the SHA-256 of `text`: the settings hash of cell configurations
+/// (`cell.json`'s `config_hash`) and of evaluation settings (the `<kind>.done` markers).
+pub fn short_hash(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// Reads `cell.json` from a cell folder.
 pub fn read_cell_info(dir: &Path) -> Result<CellInfo> {
     let path = dir.join(CELL_INFO);

@@ -3,12 +3,12 @@
 
 use std::path::Path;
 
-use mixbench::evaluate::load_classifier;
+use mixbench::cell::{load_classifier, open_trained, CellConfig};
+use mixbench::evaluations::robustness::attacks::{self, PixelNormalize};
+use mixbench::evaluations::robustness::{self, RobustnessRow};
 use mixbench::methods::registry;
 use mixbench::models::ModelKind;
 use mixbench::records;
-use mixbench::robustness::attacks::{self, PixelNormalize};
-use mixbench::robustness::{self, RobustnessRow};
 use mixbench::suite::{self, config::LoadedSuite};
 use tch::{Device, Kind, Tensor};
 
@@ -142,7 +142,7 @@ fn robustness_and_fewshot_run_resume_and_keep_their_invariants() {
         serde_norway::from_str(&std::fs::read_to_string(dir.join("robustness.yaml")).unwrap())
             .unwrap();
     assert_eq!(
-        robustness::evaluate_cell(dir, &settings)
+        robustness::evaluate_cell(&open_trained(dir).unwrap(), &settings)
             .unwrap()
             .iter()
             .map(|r| r.top1)
@@ -156,7 +156,7 @@ fn robustness_and_fewshot_run_resume_and_keep_their_invariants() {
 
     // CIFAR-C files: five copies of the test split as `fog`, so every severity scores the
     // clean accuracy of the same seeded subset; a malformed file is an error naming it.
-    let cell = mixbench::suite::cell::CellConfig::read(dir).unwrap();
+    let cell = CellConfig::read(dir).unwrap();
     let data = cell.dataset.load(&cell.base_dir).unwrap();
     let (n, hw) = (data.test.len(), 16 * 16);
     let mut nhwc = Vec::new();
@@ -179,14 +179,14 @@ fn robustness_and_fewshot_run_resume_and_keep_their_invariants() {
         c_dir.display()
     ))
     .unwrap();
-    let rows = robustness::evaluate_cell(dir, &c_settings).unwrap();
+    let rows = robustness::evaluate_cell(&open_trained(dir).unwrap(), &c_settings).unwrap();
     let clean = row(&rows, "clean", 0).top1;
     assert_eq!(row(&rows, "fog", 1).top1, clean);
     assert_eq!(row(&rows, "fog", 5).top1, clean);
     robustness::npy::write(&c_dir.join("fog.npy"), "|u1", &[5 * n, 16, 3, 16], &nhwc).unwrap();
     let err = format!(
         "{:#}",
-        robustness::evaluate_cell(dir, &c_settings).unwrap_err()
+        robustness::evaluate_cell(&open_trained(dir).unwrap(), &c_settings).unwrap_err()
     );
     assert!(
         err.contains("fog.npy") && err.contains("expected uint8"),
@@ -224,7 +224,8 @@ fn robustness_and_fewshot_run_resume_and_keep_their_invariants() {
     ] {
         // The report is built by the CLI after a run; build it here.
         if file == "robustness.csv" {
-            mixbench::report::build_report(run_dir).unwrap();
+            mixbench::report::build_report(run_dir, &mixbench::evaluations::report_sections())
+                .unwrap();
         }
         assert!(run_dir.join(file).is_file(), "missing {file}");
     }

@@ -59,7 +59,9 @@ fn a_run_leaves_every_promised_file_and_resumes() {
         assert_eq!(info.train_images, 120);
         assert_eq!(info.config_hash.len(), 16);
     }
-    let report = mixbench::report::build_report(tmp.path()).unwrap();
+    let report =
+        mixbench::report::build_report(tmp.path(), &mixbench::evaluations::report_sections())
+            .unwrap();
     assert!(report.summary_csv.is_file() && report.report_md.is_file());
 
     // A rerun skips finished cells and keeps their results untouched.

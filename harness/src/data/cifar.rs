@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
-use super::{resolve_path, Dataset, ImageSet};
+use super::images::{resolve_path, Dataset, ImageSet};
 
 /// Pixel bytes per CIFAR image (3 x 32 x 32).
 pub const IMAGE_BYTES: usize = 3 * 32 * 32;

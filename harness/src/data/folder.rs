@@ -18,7 +18,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{first_few, resolve_path, Dataset, ImageSet};
+use super::images::{first_few, resolve_path, Dataset, ImageSet};
 
 /// What to do with a file that has an image extension but cannot be decoded.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -35,7 +35,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{Dataset, ImageSet};
+use super::images::{Dataset, ImageSet};
 
 /// Names of the eight shape families, in class order.
 pub const SHAPES: [&str; 8] = [

@@ -11,20 +11,26 @@
 //! | `methods.csv` | per (dataset, model, method): mean and std over the seeds of done cells (see [`METHODS_CSV`]) |
 //! | `plots/<kind>-<dataset>-<model>.{png,svg}` | `accuracy`, `final` and `epoch-time` plots per (dataset, model) |
 //! | `report.md` | the human-readable summary, linking the plots |
-//! | `robustness*.csv`, `fewshot*.csv`, `plots/{robustness,fewshot}-*` | when cells have evaluation results: see [`crate::robustness::report`] and [`crate::fewshot::report`]; `report.md` then gets their sections |
+//! | evaluation files and plots | when cells have evaluation results, each [`SectionSource`] passed in (the evaluations, see [`crate::evaluations`]) writes its run-level files and plots and adds a section to `report.md` |
 //!
 //! One file per job: `cells` reads cell folders, `summary` makes one row per cell,
 //! `aggregate` groups done cells and computes the per-method rows, `plot_data` turns them
 //! into series, `charts` draws series on any plotters backend, `plots` writes the image
-//! files, `markdown` renders `report.md`, and `stats` holds the small statistics helpers.
+//! files, `markdown` renders `report.md`. Shared with the evaluations' sections: `stats` (the
+//! small statistics helpers), `order` (method order), `eval_charts` (their charts).
+//!
+//! This module sits below the evaluations: it never names one. Their sections come in through
+//! [`SectionSource`].
 
 mod aggregate;
 mod cells;
 pub(crate) mod charts;
+pub mod eval_charts;
 mod markdown;
+pub mod order;
 mod plot_data;
 mod plots;
-mod stats;
+pub mod stats;
 mod summary;
 #[cfg(test)]
 mod tests;
@@ -40,6 +46,24 @@ pub use markdown::REPORT_MD;
 pub use plots::PLOTS_DIR;
 pub(crate) use plots::{ensure_font, sanitise};
 pub use summary::SUMMARY_CSV;
+
+/// A section of `report.md` contributed by a part of mixbench above the report (an
+/// evaluation), with the plots it wrote.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Section {
+    /// Markdown appended to `report.md`, starting with its `## ` heading.
+    pub markdown: String,
+    /// Plots written for it (PNG and SVG), under the run's `plots/`.
+    pub plots: Vec<PathBuf>,
+}
+
+/// Something that adds a section to a run's report: reads the run's cell folders, writes its
+/// own run-level files and plots, and returns its section (`None` when it has nothing to
+/// show).
+pub trait SectionSource: Send + Sync {
+    /// The section for the run in `run_dir`.
+    fn section(&self, run_dir: &Path) -> Result<Option<Section>>;
+}
 
 /// Paths of the files [`build_report`] wrote, so callers can print or open them.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -60,9 +84,10 @@ pub struct ReportFiles {
 /// `report.md` (in that order, each atomically), and removes plots of an earlier build whose
 /// (dataset, model) group no longer exists. Cells that failed, or whose files cannot be read,
 /// are reported in `summary.csv` and `report.md` instead of aborting the report; only I/O errors
-/// on the run directory itself (no `cells/` folder, unwritable outputs) are errors. The result
-/// depends only on the cells' files: building twice gives identical files.
-pub fn build_report(run_dir: &Path) -> Result<ReportFiles> {
+/// on the run directory itself (no `cells/` folder, unwritable outputs) are errors. Each of
+/// `sections` then adds its files and section, in order. The result depends only on the
+/// cells' files: building twice gives identical files.
+pub fn build_report(run_dir: &Path, sections: &[&dyn SectionSource]) -> Result<ReportFiles> {
     let cells = cells::load_cells(run_dir)?;
     let rows = summary::summarise(&run_name(run_dir), &cells);
     let summary_csv = run_dir.join(SUMMARY_CSV);
@@ -84,14 +109,11 @@ pub fn build_report(run_dir: &Path) -> Result<ReportFiles> {
         method_rows: &method_rows,
         stems: &stems,
     });
-    // The evaluation suites' files, sections and plots, when a cell has such results.
-    let sections = [
-        crate::robustness::report::build(run_dir)?,
-        crate::fewshot::report::build(run_dir)?,
-    ];
-    for (section, section_plots) in sections.into_iter().flatten() {
-        text.push_str(&section);
-        plots.extend(section_plots);
+    for source in sections {
+        if let Some(section) = source.section(run_dir)? {
+            text.push_str(&section.markdown);
+            plots.extend(section.plots);
+        }
     }
     write_file(&report_md, text.as_bytes())?;
 

@@ -144,7 +144,7 @@ fn fixture(run: &Path) {
 fn built() -> (tempfile::TempDir, ReportFiles) {
     let tmp = tempfile::tempdir().unwrap();
     fixture(tmp.path());
-    let files = build_report(tmp.path()).unwrap();
+    let files = build_report(tmp.path(), &[]).unwrap();
     (tmp, files)
 }
 
@@ -428,7 +428,7 @@ fn rebuilding_gives_identical_files() {
         read(&first.report_md),
     ];
     let svg_before = read(&first.plots[1]);
-    let second = build_report(tmp.path()).unwrap();
+    let second = build_report(tmp.path(), &[]).unwrap();
     assert_eq!(first, second);
     let after = [
         read(&second.summary_csv),
@@ -453,7 +453,7 @@ fn stale_plots_are_removed_and_unreadable_done_cells_reported() {
     std::fs::write(dir.join(records::METRICS), "epoch,lr\nnot-a-number,0.1\n").unwrap();
     let other = tmp.path().join("plots/notes.txt");
     std::fs::write(&other, "keep me").unwrap();
-    let files = build_report(tmp.path()).unwrap();
+    let files = build_report(tmp.path(), &[]).unwrap();
     let rows = read_csv(&files.summary_csv);
     let svhn = rows
         .iter()
@@ -477,12 +477,12 @@ fn stale_plots_are_removed_and_unreadable_done_cells_reported() {
 fn a_run_without_cells_still_gets_a_report() {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(tmp.path().join(records::CELLS_DIR)).unwrap();
-    let files = build_report(tmp.path()).unwrap();
+    let files = build_report(tmp.path(), &[]).unwrap();
     let summary = std::fs::read_to_string(&files.summary_csv).unwrap();
     assert!(summary.starts_with("run,cell,status,"), "{summary}");
     assert!(files.plots.is_empty());
     assert!(
-        build_report(&tmp.path().join("missing")).is_err(),
+        build_report(&tmp.path().join("missing"), &[]).is_err(),
         "a run dir without cells/ is an error"
     );
 }

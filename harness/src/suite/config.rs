@@ -1,20 +1,30 @@
 //! Suite files: YAML that names the grid (datasets x models x methods x seeds), the training
-//! recipe and the output folder. Parsing is strict: unknown keys, models or methods are errors
-//! naming the file, the line and the closest valid name.
+//! recipe, the evaluations and the output folder. Parsing is strict: unknown keys, models,
+//! methods, method parameters or evaluations are errors naming the file, the line and the
+//! closest valid name.
+//!
+//! A suite may start from other files: `include: base.yaml` (or a list, applied in order;
+//! paths relative to the including file) reads those first and lays the including file's keys
+//! over them. Mappings merge key by key, everything else (lists included) is replaced; and
+//! `method_params: {<label>: {key: value}}` changes parameters of methods listed earlier, so a
+//! family of suites can share one recipe (the SAGE paper suites do).
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
 use serde::{Deserialize, Serialize};
+use serde_norway::{Mapping, Value};
 
-use mixbench_core::{Params, Registry};
+use mixbench_core::Registry;
 
+use crate::cell::{MethodSpec, TrainingConfig};
 use crate::data::DataSpec;
-use crate::engine::loss::LossKind;
+use crate::evaluations::{self, EvaluationKind};
 use crate::models::ModelKind;
 
-/// A whole suite file.
+/// A whole suite file (after its includes are applied).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Suite {
@@ -29,6 +39,10 @@ pub struct Suite {
     pub models: Vec<ModelKind>,
     /// Methods of the grid: a name, or a one-key map from name to parameters.
     pub methods: Vec<MethodEntry>,
+    /// Parameters laid over methods listed in `methods` (by label): how a suite that includes
+    /// another changes one method's parameters without repeating the list.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub method_params: BTreeMap<String, BTreeMap<String, Value>>,
     /// Training seeds of the grid.
     #[serde(default = "default_seeds")]
     pub seeds: Vec<u64>,
@@ -38,12 +52,10 @@ pub struct Suite {
     /// Output folder, relative to the working directory; default `runs/<name>`.
     #[serde(default)]
     pub output: Option<PathBuf>,
-    /// Evaluations of the trained cells (robustness, few-shot); none by default.
-    #[serde(
-        default,
-        skip_serializing_if = "crate::evaluate::Evaluations::is_empty"
-    )]
-    pub evaluations: crate::evaluate::Evaluations,
+    /// Evaluations of the trained cells, by registered name (see `crate::evaluations`); none
+    /// by default.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub evaluations: BTreeMap<String, Value>,
 }
 
 fn default_seeds() -> Vec<u64> {
@@ -58,122 +70,13 @@ pub enum MethodEntry {
     /// Just the name: default parameters.
     Name(String),
     /// Name mapped to parameters.
-    WithParams(BTreeMap<String, BTreeMap<String, serde_norway::Value>>),
-}
-
-/// A method resolved for one cell: registry name, report label, parameters as `key=value`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MethodSpec {
-    /// Registry name.
-    pub name: String,
-    /// Label in reports and cell names.
-    pub label: String,
-    /// Parameters as `key=value`, sorted by key.
-    pub params: Vec<String>,
-}
-
-impl MethodSpec {
-    /// The parameters in the form method constructors take.
-    pub fn params(&self) -> Result<Params> {
-        Ok(Params::parse(
-            &self.name,
-            self.params.iter().map(String::as_str),
-        )?)
-    }
-}
-
-/// Which device to train on.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DeviceChoice {
-    /// CUDA device 0 when available, else the CPU.
-    #[default]
-    Auto,
-    /// The CPU.
-    Cpu,
-    /// CUDA device 0; an error when CUDA is unavailable.
-    Cuda,
-}
-
-/// How grid cells are run.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Isolation {
-    /// Each cell in its own process (GPU memory is freed between cells; a crash loses one
-    /// cell, not the grid).
-    #[default]
-    Process,
-    /// All cells in the calling process (debugging).
-    Inline,
-}
-
-/// The training recipe. Defaults are the SAGE paper's CIFAR protocol (spec 14): batch 100,
-/// SGD lr 0.2, momentum 0.9, Nesterov, weight decay 1e-4, 300 epochs, x0.1 at 100 and 200,
-/// BCE on softmax, flip + crop with zero padding 2.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct TrainingConfig {
-    /// Epochs.
-    pub epochs: usize,
-    /// Training batch size.
-    pub batch_size: usize,
-    /// Evaluation batch size.
-    pub test_batch_size: usize,
-    /// Initial learning rate.
-    pub lr: f64,
-    /// SGD momentum.
-    pub momentum: f64,
-    /// Nesterov momentum.
-    pub nesterov: bool,
-    /// Weight decay.
-    pub weight_decay: f64,
-    /// Epochs at which the learning rate is multiplied by `gamma`.
-    pub milestones: Vec<usize>,
-    /// Learning-rate factor at each milestone (one value, or one per milestone).
-    pub gamma: Vec<f64>,
-    /// Training loss.
-    pub loss: LossKind,
-    /// Zero padding of the random crop (0: no crop).
-    pub crop_padding: i64,
-    /// Random horizontal flip.
-    pub flip: bool,
-    /// Training device.
-    pub device: DeviceChoice,
-    /// libtorch intra-op threads (default: libtorch's choice).
-    pub threads: Option<i32>,
-    /// Stop each epoch after this many batches (quick checks).
-    pub max_train_batches: Option<usize>,
-    /// How cells are run.
-    pub isolation: Isolation,
-}
-
-impl Default for TrainingConfig {
-    fn default() -> Self {
-        TrainingConfig {
-            epochs: 300,
-            batch_size: 100,
-            test_batch_size: 100,
-            lr: 0.2,
-            momentum: 0.9,
-            nesterov: true,
-            weight_decay: 1e-4,
-            milestones: vec![100, 200],
-            gamma: vec![0.1],
-            loss: LossKind::BceSoftmax,
-            crop_padding: 2,
-            flip: true,
-            device: DeviceChoice::Auto,
-            threads: None,
-            max_train_batches: None,
-            isolation: Isolation::Process,
-        }
-    }
+    WithParams(BTreeMap<String, BTreeMap<String, Value>>),
 }
 
 /// A suite as loaded from a file: the parsed suite, the file's folder (relative dataset paths
-/// are resolved against it) and the methods resolved against the registry.
-#[derive(Clone, Debug)]
+/// are resolved against it), the methods resolved against the method registry and the
+/// evaluations against the evaluation registry.
+#[derive(Clone)]
 pub struct LoadedSuite {
     /// The parsed file.
     pub suite: Suite,
@@ -183,6 +86,46 @@ pub struct LoadedSuite {
     pub base_dir: PathBuf,
     /// Methods, validated.
     pub methods: Vec<MethodSpec>,
+    /// The configured evaluations in registry order, each with its canonical settings.
+    pub evaluations: Vec<(&'static dyn EvaluationKind, String)>,
+    /// The suite as run: the file's text, or, when it includes others, the merged document.
+    pub text: String,
+}
+
+impl fmt::Debug for LoadedSuite {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoadedSuite")
+            .field("suite", &self.suite)
+            .field("path", &self.path)
+            .field("base_dir", &self.base_dir)
+            .field("methods", &self.methods)
+            .field(
+                "evaluations",
+                &self
+                    .evaluations
+                    .iter()
+                    .map(|(k, _)| k.name())
+                    .collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+/// The files a suite was read from, the including file first, for locating keys in errors.
+struct Sources(Vec<(PathBuf, String)>);
+
+impl Sources {
+    /// `path:line` of the first file (including file first) where `token` appears as a YAML
+    /// key or value; the including file's path alone when none has it.
+    fn locate(&self, token: &str) -> String {
+        for (path, text) in &self.0 {
+            let line = line_of(text, token);
+            if !line.is_empty() {
+                return format!("{}{line}", path.display());
+            }
+        }
+        self.0[0].0.display().to_string()
+    }
 }
 
 impl LoadedSuite {
@@ -194,16 +137,37 @@ impl LoadedSuite {
         Self::from_text(&text, path, &base, registry)
     }
 
-    /// Parses and validates suite text; `path` names it in errors.
+    /// Parses and validates suite text; `path` names it in errors, `base_dir` is the folder
+    /// relative data paths (and includes) are resolved against.
     pub fn from_text(
         text: &str,
         path: &Path,
         base_dir: &Path,
         registry: &Registry,
     ) -> Result<Self> {
-        let suite: Suite = serde_norway::from_str(text).map_err(|e| parse_error(path, &e))?;
-        let at =
-            |token: &str, msg: String| anyhow!("{}{}: {msg}", path.display(), line_of(text, token));
+        let mut sources = Sources(vec![(path.to_path_buf(), text.to_string())]);
+        let document: Value = serde_norway::from_str(text).map_err(|e| parse_error(path, &e))?;
+        let (suite, text): (Suite, String) = if has_include(&document) {
+            let merged = resolve_includes(document, base_dir, &mut sources, &mut Vec::new())?;
+            let suite = serde_norway::from_value(merged.clone()).map_err(|e| {
+                let message = e.to_string();
+                let token = message
+                    .split("unknown field `")
+                    .nth(1)
+                    .and_then(|r| r.split('`').next())
+                    .unwrap_or("");
+                anyhow!(
+                    "{}: {message}{}",
+                    sources.locate(token),
+                    unknown_field_hint(&message)
+                )
+            })?;
+            (suite, serde_norway::to_string(&merged)?)
+        } else {
+            let suite = serde_norway::from_str(text).map_err(|e| parse_error(path, &e))?;
+            (suite, text.to_string())
+        };
+        let at = |token: &str, msg: String| anyhow!("{}: {msg}", sources.locate(token));
         if suite.datasets.is_empty()
             || suite.models.is_empty()
             || suite.methods.is_empty()
@@ -221,28 +185,10 @@ impl LoadedSuite {
                 path.display()
             );
         }
-        let evals = &suite.evaluations;
-        if let Some(r) = &evals.robustness {
-            r.check().map_err(|(key, msg)| at(key, msg))?;
-        }
-        if let Some(f) = &evals.fewshot {
-            f.check().map_err(|(key, msg)| at(key, msg))?;
-            if !suite.datasets.iter().any(DataSpec::is_fewshot) {
-                return Err(at(
-                    "fewshot",
-                    "evaluations.fewshot needs a data set with base and novel classes \
-                     (`fewshot`, `mini_imagenet` or `cifar_fs`) in `datasets`"
-                        .into(),
-                ));
-            }
-        }
+        let evaluations = resolve_evaluations(&suite, &at)?;
         let mut methods = Vec::new();
         for entry in &suite.methods {
             let spec = resolve_method(entry).map_err(|e| at("methods", e.to_string()))?;
-            let params = spec.params().map_err(|e| at(&spec.name, e.to_string()))?;
-            registry
-                .build(&spec.name, &params)
-                .map_err(|e| at(&spec.name, e.to_string()))?;
             if methods.iter().any(|m: &MethodSpec| m.label == spec.label) {
                 return Err(at(
                     &spec.label,
@@ -254,11 +200,43 @@ impl LoadedSuite {
             }
             methods.push(spec);
         }
+        for (label, params) in &suite.method_params {
+            let Some(spec) = methods.iter_mut().find(|m| &m.label == label) else {
+                let labels = methods.iter().map(|m| m.label.as_str());
+                return Err(at(
+                    label,
+                    format!(
+                        "method_params: no method labelled `{label}` in `methods`{}",
+                        mixbench_core::did_you_mean(label, labels)
+                    ),
+                ));
+            };
+            for (key, value) in params {
+                let text = scalar_text(value).map_err(|e| {
+                    at(
+                        key,
+                        format!("method_params: `{label}.{key}` must be a scalar ({e})"),
+                    )
+                })?;
+                spec.params
+                    .retain(|p| p.split_once('=').map(|(k, _)| k) != Some(key.as_str()));
+                spec.params.push(format!("{key}={text}"));
+            }
+            spec.params.sort();
+        }
+        for spec in &methods {
+            let params = spec.params().map_err(|e| at(&spec.name, e.to_string()))?;
+            registry
+                .build(&spec.name, &params)
+                .map_err(|e| at(&spec.name, e.to_string()))?;
+        }
         Ok(LoadedSuite {
             suite,
             path: path.to_path_buf(),
             base_dir: base_dir.to_path_buf(),
             methods,
+            evaluations,
+            text,
         })
     }
 
@@ -268,6 +246,99 @@ impl LoadedSuite {
             .output
             .clone()
             .unwrap_or_else(|| PathBuf::from("runs").join(&self.suite.name))
+    }
+}
+
+/// The suite's `evaluations:` resolved against the evaluation registry, in registry order;
+/// unknown names get a did-you-mean, invalid settings the located key.
+fn resolve_evaluations(
+    suite: &Suite,
+    at: &dyn Fn(&str, String) -> anyhow::Error,
+) -> Result<Vec<(&'static dyn EvaluationKind, String)>> {
+    for name in suite.evaluations.keys() {
+        evaluations::find(name).map_err(|e| at(name, e.to_string()))?;
+    }
+    let mut resolved = Vec::new();
+    for kind in evaluations::registry() {
+        if let Some(value) = suite.evaluations.get(kind.name()) {
+            let settings = kind
+                .resolve(value.clone(), &suite.datasets)
+                .map_err(|e| at(&e.key, e.message))?;
+            resolved.push((*kind, settings));
+        }
+    }
+    Ok(resolved)
+}
+
+/// True when a suite document starts from other files.
+fn has_include(document: &Value) -> bool {
+    matches!(document, Value::Mapping(m) if m.contains_key("include"))
+}
+
+/// Applies the `include:` chain of `document` (read from `dir`): each included file is
+/// resolved the same way, then the document's keys are laid over it. `stack` holds the files
+/// being included, to refuse cycles.
+fn resolve_includes(
+    document: Value,
+    dir: &Path,
+    sources: &mut Sources,
+    stack: &mut Vec<PathBuf>,
+) -> Result<Value> {
+    let Value::Mapping(mut map) = document else {
+        return Ok(document);
+    };
+    let Some(include) = map.remove("include") else {
+        return Ok(Value::Mapping(map));
+    };
+    let here = sources.locate("include");
+    let files: Vec<String> = match include {
+        Value::String(s) => vec![s],
+        Value::Sequence(items) => items
+            .into_iter()
+            .map(|v| match v {
+                Value::String(s) => Ok(s),
+                other => Err(anyhow!("{here}: `include` lists file names, got {other:?}")),
+            })
+            .collect::<Result<_>>()?,
+        other => bail!("{here}: `include` is a file name or a list of them, got {other:?}"),
+    };
+    let mut merged = Value::Mapping(Mapping::new());
+    for file in files {
+        let path = dir.join(&file);
+        let canonical = path
+            .canonicalize()
+            .with_context(|| format!("{here}: included file {} not found", path.display()))?;
+        if stack.contains(&canonical) {
+            bail!("{here}: `include` of {} makes a cycle", path.display());
+        }
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("{here}: reading included file {}", path.display()))?;
+        let value: Value = serde_norway::from_str(&text).map_err(|e| parse_error(&path, &e))?;
+        sources.0.push((path.clone(), text));
+        stack.push(canonical);
+        let parent = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let base = resolve_includes(value, &parent, sources, stack)?;
+        stack.pop();
+        merge(&mut merged, base);
+    }
+    merge(&mut merged, Value::Mapping(map));
+    Ok(merged)
+}
+
+/// Lays `over` onto `base`: mappings merge key by key (recursively), anything else replaces.
+fn merge(base: &mut Value, over: Value) {
+    match (base, over) {
+        (Value::Mapping(b), Value::Mapping(o)) => {
+            for (key, value) in o {
+                match b.get_mut(&key) {
+                    Some(slot) => merge(slot, value),
+                    None => {
+                        b.insert(key, value);
+                    }
+                }
+            }
+        }
+        (slot, value) => *slot = value,
     }
 }
 

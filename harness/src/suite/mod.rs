@@ -1,32 +1,20 @@
-//! Running a suite: expand the grid, run each unfinished cell (in its own process by
-//! default), record failures without losing the grid, then rebuild the report.
+//! Running a suite: load the suite file ([`config`]), expand its grid into cells, and hand the
+//! executor ([`crate::executor`]) first every cell's training, then every configured
+//! evaluation of every finished cell. Finished units are skipped, failures are recorded without
+//! losing the grid.
 
-pub mod cell;
 pub mod config;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use anyhow::{Context, Result};
 
-use self::cell::{cell_id, CellConfig};
-use self::config::{Isolation, LoadedSuite};
+use self::config::LoadedSuite;
+use crate::cell::{cell_id, CellConfig};
+use crate::executor::{self, Unit};
 use crate::records;
 
-/// What happened to the cells of a run.
-#[derive(Debug, Default)]
-pub struct RunOutcome {
-    /// The run folder.
-    pub run_dir: PathBuf,
-    /// Cells trained in this invocation.
-    pub trained: Vec<String>,
-    /// Cells skipped because they had finished before.
-    pub skipped: Vec<String>,
-    /// Cells (and evaluations, as `<cell> (<kind>)`) that failed, with their error.
-    pub failed: Vec<(String, String)>,
-    /// Evaluations run in this invocation, as `<cell> (<kind>)`.
-    pub evaluated: Vec<String>,
-}
+pub use crate::executor::RunOutcome;
 
 /// Expands the grid into cell configurations, in order dataset, model, method, seed.
 pub fn expand(suite: &LoadedSuite) -> Result<Vec<CellConfig>> {
@@ -55,11 +43,13 @@ pub fn expand(suite: &LoadedSuite) -> Result<Vec<CellConfig>> {
 }
 
 /// Runs every unfinished cell of `suite` into `run_dir`, then the suite's evaluations of the
-/// finished cells ([`crate::evaluate`]). Finished cells (with a `done` marker) are skipped; an
-/// unfinished one is cleared and rerun; evaluations resume the same way.
+/// finished cells. Finished cells (with a `done` marker) are skipped; an unfinished one is
+/// cleared and rerun; evaluations resume by their settings hash (see [`crate::executor`]).
+/// `suite_text` is saved as the run's `suite.yaml`.
 pub fn run(suite: &LoadedSuite, run_dir: &Path, suite_text: &str) -> Result<RunOutcome> {
     let cells = expand(suite)?;
-    std::fs::create_dir_all(run_dir.join(records::CELLS_DIR))
+    let cells_dir = run_dir.join(records::CELLS_DIR);
+    std::fs::create_dir_all(&cells_dir)
         .with_context(|| format!("creating {}", run_dir.display()))?;
     records::write_atomic(&run_dir.join("suite.yaml"), suite_text.as_bytes())?;
     let mut outcome = RunOutcome {
@@ -67,68 +57,24 @@ pub fn run(suite: &LoadedSuite, run_dir: &Path, suite_text: &str) -> Result<RunO
         ..Default::default()
     };
     let isolation = suite.suite.training.isolation;
-    for (i, config) in cells.iter().enumerate() {
-        let dir = run_dir.join(records::CELLS_DIR).join(&config.cell);
-        if dir.join(records::DONE).exists() {
-            eprintln!(
-                "[{}/{}] {}: finished before, skipped",
-                i + 1,
-                cells.len(),
-                config.cell
-            );
-            outcome.skipped.push(config.cell.clone());
+    let training = cells
+        .iter()
+        .map(|c| Ok((Unit::train(&cells_dir.join(&c.cell)), c.to_yaml()?)))
+        .collect::<Result<Vec<_>>>()?;
+    executor::run_units(&training, isolation, &mut outcome)?;
+
+    let mut evaluations = Vec::new();
+    for cell in &cells {
+        let dir = cells_dir.join(&cell.cell);
+        if !dir.join(records::DONE).exists() {
             continue;
         }
-        eprintln!("[{}/{}] {}", i + 1, cells.len(), config.cell);
-        if dir.exists() {
-            std::fs::remove_dir_all(&dir)
-                .with_context(|| format!("clearing unfinished cell {}", dir.display()))?;
-        }
-        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        records::write_atomic(&dir.join(records::CONFIG), config.to_yaml()?.as_bytes())?;
-        let result = match isolation {
-            Isolation::Inline => cell::train_cell(&dir),
-            Isolation::Process => run_cell_process(&dir),
-        };
-        match result {
-            Ok(()) => outcome.trained.push(config.cell.clone()),
-            Err(err) => {
-                let message = format!("{err:#}");
-                eprintln!("[{}] FAILED: {message}", config.cell);
-                records::write_atomic(
-                    &dir.join(records::FAILED),
-                    format!("{message}\n").as_bytes(),
-                )?;
-                outcome.failed.push((config.cell.clone(), message));
+        for (kind, settings) in &suite.evaluations {
+            if kind.applies_to(cell) {
+                evaluations.push((Unit::evaluate(&dir, *kind), settings.clone()));
             }
         }
     }
-    crate::evaluate::run_evaluations(
-        &suite.suite.evaluations,
-        run_dir,
-        &cells,
-        isolation,
-        &mut outcome,
-    )?;
+    executor::run_units(&evaluations, isolation, &mut outcome)?;
     Ok(outcome)
-}
-
-/// Trains a cell in a child process (`mixbench cell DIR`), so that each cell starts with
-/// fresh GPU memory and a crash costs one cell.
-fn run_cell_process(dir: &Path) -> Result<()> {
-    let exe = std::env::current_exe().context("locating the mixbench executable")?;
-    let status = Command::new(&exe)
-        .arg("cell")
-        .arg(dir)
-        .status()
-        .with_context(|| format!("starting {} cell {}", exe.display(), dir.display()))?;
-    if status.success() {
-        return Ok(());
-    }
-    let reason = std::fs::read_to_string(dir.join(records::FAILED)).unwrap_or_default();
-    anyhow::bail!(
-        "cell process exited with {status}{}{}",
-        if reason.is_empty() { "" } else { ": " },
-        reason.trim()
-    )
 }

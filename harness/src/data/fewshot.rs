@@ -20,14 +20,16 @@
 //! Like the rest of [`crate::data`], this module does not use tch.
 
 use std::collections::{BTreeMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{anyhow, bail, ensure, Context, Result};
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
 
-use crate::data::cifar::{Cifar100Spec, LabelKind};
-use crate::data::{resolve_path, DataSpec, Dataset, ImageSet};
+use super::cifar::{Cifar100Spec, LabelKind};
+use super::images::{resolve_path, Dataset, ImageSet};
+use super::spec::{
+    CifarFsSpec, ClassRef, DataSpec, FewShotSpec, MiniImagenetSpec, NovelFrom, NovelSplit,
+};
 
 /// A data set split for few-shot evaluation.
 #[derive(Clone, Debug)]
@@ -38,102 +40,6 @@ pub struct FewShotData {
     pub novel: ImageSet,
     /// Names of the novel classes.
     pub novel_classes: Vec<String>,
-}
-
-/// A class named in a suite file: its index in the source data set or its name.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum ClassRef {
-    /// Index into the source's classes.
-    Index(usize),
-    /// Class name (folder name, CIFAR class name, synthetic class name).
-    Name(String),
-}
-
-/// Which split of the source the novel images come from.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum NovelFrom {
-    /// The source's test split (default): never seen in pre-training, even as unlabelled data.
-    #[default]
-    Test,
-    /// The source's training split.
-    Train,
-    /// Both splits.
-    All,
-}
-
-/// Any data set with user-given base and novel classes.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FewShotSpec {
-    /// Report label (default: the source's label with `-fs`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// The data set the classes come from.
-    pub source: Box<DataSpec>,
-    /// Classes to pre-train on.
-    pub base: Vec<ClassRef>,
-    /// Classes episodes are drawn from.
-    pub novel: Vec<ClassRef>,
-    /// Split the novel images come from (default `test`).
-    #[serde(default)]
-    pub novel_from: NovelFrom,
-}
-
-/// Which split of mini-ImageNet (or CIFAR-FS) the novel classes come from.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum NovelSplit {
-    /// The 20 test classes (default; the numbers papers report).
-    #[default]
-    Test,
-    /// The 16 validation classes (model selection).
-    Val,
-}
-
-fn default_mini_size() -> usize {
-    84
-}
-
-/// mini-ImageNet with the Ravi and Larochelle split files.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MiniImagenetSpec {
-    /// Report label (default "mini-imagenet").
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Folder holding `images/` and `train.csv`, `val.csv`, `test.csv`; relative to the suite
-    /// file.
-    pub root: PathBuf,
-    /// Square side images are resized to (default 84).
-    #[serde(default = "default_mini_size")]
-    pub image_size: usize,
-    /// Novel classes: `test` (default) or `val`.
-    #[serde(default)]
-    pub novel_split: NovelSplit,
-    /// Images of each base class held out (the last ones of the class in `train.csv`) for the
-    /// per-epoch accuracy; default 0: all 600 train, as Tian et al. do (the logged test accuracy
-    /// is then empty, 0).
-    #[serde(default)]
-    pub base_test_per_class: usize,
-    /// Use only the first N rows of each class (quick checks).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_per_class: Option<usize>,
-}
-
-/// CIFAR-FS from the CIFAR-100 binary release.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CifarFsSpec {
-    /// Report label (default "cifar-fs").
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// The CIFAR-100 binary folder (`cifar-100-binary/` or its parent), as for `cifar100`.
-    pub root: PathBuf,
-    /// Novel classes: `test` (default) or `val`.
-    #[serde(default)]
-    pub novel_split: NovelSplit,
 }
 
 /// The 64 CIFAR-FS training (base) classes: the CIFAR-100 fine classes in neither
@@ -259,13 +165,6 @@ pub const MINI_IMAGENET_MEAN: [f32; 3] =
 pub const MINI_IMAGENET_STD: [f32; 3] = [70.681_88 / 255.0, 68.276_35 / 255.0, 72.545_06 / 255.0];
 
 impl FewShotSpec {
-    /// Report label.
-    pub fn label(&self) -> String {
-        self.name
-            .clone()
-            .unwrap_or_else(|| format!("{}-fs", self.source.label()))
-    }
-
     /// Loads the source and splits it into base and novel classes.
     pub fn load_split(&self, base_dir: &Path) -> Result<FewShotData> {
         ensure!(
@@ -381,11 +280,6 @@ fn split_classes(
 }
 
 impl CifarFsSpec {
-    /// Report label.
-    pub fn label(&self) -> String {
-        self.name.clone().unwrap_or_else(|| "cifar-fs".into())
-    }
-
     /// Loads CIFAR-100 and splits it as CIFAR-FS.
     pub fn load_split(&self, base_dir: &Path) -> Result<FewShotData> {
         let source = Cifar100Spec {
@@ -545,7 +439,7 @@ fn load_split_images(
         .par_iter()
         .map(|(_, row)| {
             let path = images_dir.join(&row.filename);
-            crate::data::folder::decode(&path, Some(size))
+            super::folder::decode(&path, Some(size))
                 .map(|d| d.chw)
                 .map_err(|e| {
                     anyhow!(
@@ -565,11 +459,6 @@ fn load_split_images(
 }
 
 impl MiniImagenetSpec {
-    /// Report label.
-    pub fn label(&self) -> String {
-        self.name.clone().unwrap_or_else(|| "mini-imagenet".into())
-    }
-
     /// Reads the split files and images.
     pub fn load_split(&self, base_dir: &Path) -> Result<FewShotData> {
         ensure!(

@@ -1,95 +1,23 @@
-//! One grid cell: its resolved configuration, and training it from that configuration alone
-//! (in its own process by default), leaving `cell.json`, `metrics.csv`, the checkpoint and,
-//! last, the `done` marker.
+//! Training one cell from its `config.yaml` alone, leaving `cell.json`, `metrics.csv`, the
+//! checkpoint and, last, the `done` marker.
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
-use tch::{Device, Tensor};
+use anyhow::{Context, Result};
+use tch::Tensor;
 
-use super::config::{DeviceChoice, MethodSpec, TrainingConfig};
-use crate::data::DataSpec;
+use super::config::CellConfig;
+use super::device::select_device;
 use crate::engine::augment::{Augment, Normalize};
 use crate::engine::schedule::StepSchedule;
 use crate::engine::sgd::SgdConfig;
 use crate::engine::{DeviceImages, Trainer, TrainerConfig};
 use crate::methods::registry;
-use crate::models::{parameter_count, ModelKind};
+use crate::models::parameter_count;
 use crate::records::{self, CellInfo, EpochMetrics};
 use crate::system;
-
-/// Everything that defines a cell; serialised to its `config.yaml` and hashed into its id.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CellConfig {
-    /// Suite name.
-    pub suite: String,
-    /// Cell id (also the folder name).
-    pub cell: String,
-    /// Dataset.
-    pub dataset: DataSpec,
-    /// Folder relative dataset paths are resolved against (absolute).
-    pub base_dir: PathBuf,
-    /// Model.
-    pub model: ModelKind,
-    /// Method.
-    pub method: MethodSpec,
-    /// Seed of weights, data order, augmentation and mixing draws.
-    pub seed: u64,
-    /// Training recipe.
-    pub training: TrainingConfig,
-}
-
-impl CellConfig {
-    /// The YAML written to `config.yaml`.
-    pub fn to_yaml(&self) -> Result<String> {
-        Ok(serde_norway::to_string(self)?)
-    }
-
-    /// Reads a cell's `config.yaml`.
-    pub fn read(dir: &Path) -> Result<Self> {
-        let path = dir.join(records::CONFIG);
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("reading {}", path.display()))?;
-        serde_norway::from_str(&text).with_context(|| format!("parsing {}", path.display()))
-    }
-
-    /// First 16 hex digits of the SHA-256 of the resolved configuration.
-    pub fn hash(&self) -> Result<String> {
-        let digest = Sha256::digest(self.to_yaml()?.as_bytes());
-        Ok(digest.iter().take(8).map(|b| format!("{b:02x}")).collect())
-    }
-}
-
-/// A folder-safe cell id: `<dataset>-<model>-<method>-s<seed>`.
-pub fn cell_id(dataset: &str, model: ModelKind, method: &str, seed: u64) -> String {
-    format!("{dataset}-{model}-{method}-s{seed}")
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "._-".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
-/// The device a training config asks for.
-pub fn select_device(choice: DeviceChoice) -> Result<Device> {
-    Ok(match choice {
-        DeviceChoice::Cpu => Device::Cpu,
-        DeviceChoice::Auto => Device::cuda_if_available(),
-        DeviceChoice::Cuda if tch::Cuda::is_available() => Device::Cuda(0),
-        DeviceChoice::Cuda => {
-            bail!("training.device is `cuda` but CUDA is not available (run `mixbench doctor`)")
-        }
-    })
-}
 
 /// Trains the cell whose `config.yaml` is in `dir`.
 pub fn train_cell(dir: &Path) -> Result<()> {

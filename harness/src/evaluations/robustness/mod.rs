@@ -21,7 +21,6 @@
 
 pub mod attacks;
 pub mod npy;
-pub mod plots;
 pub mod report;
 
 use std::path::{Path, PathBuf};
@@ -32,10 +31,11 @@ use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 
 use self::attacks::{image_seed, PixelNormalize};
+use super::{Evaluation, SettingError};
+use crate::cell::TrainedCell;
+use crate::data::DataSpec;
 use crate::engine::DeviceImages;
-use crate::evaluate::load_classifier;
 use crate::models::Classifier;
-use crate::suite::cell::{select_device, CellConfig};
 
 /// File name of a cell's robustness results.
 pub const CELL_CSV: &str = "robustness.csv";
@@ -272,17 +272,17 @@ pub fn accuracy_under(
 
 /// Runs every evaluation `config` asks for on the trained cell in `dir`; returns the rows, the
 /// clean accuracy first. Relative CIFAR-C paths are resolved against the cell's suite folder.
-pub fn evaluate_cell(dir: &Path, config: &RobustnessConfig) -> Result<Vec<RobustnessRow>> {
-    let cell = CellConfig::read(dir)?;
-    if let Some(threads) = cell.training.threads {
-        tch::set_num_threads(threads);
-    }
-    let device = select_device(cell.training.device)?;
+pub fn evaluate_cell(
+    trained: &TrainedCell,
+    config: &RobustnessConfig,
+) -> Result<Vec<RobustnessRow>> {
+    let cell = &trained.config;
+    let device = trained.device;
     let data = cell
         .dataset
         .load(&cell.base_dir)
         .with_context(|| format!("loading dataset of cell {}", cell.cell))?;
-    let (_vs, model) = load_classifier(dir, cell.model, data.num_classes() as i64, device)?;
+    let (_vs, model) = trained.load_classifier(data.num_classes() as i64)?;
     let mean: Vec<f64> = data.mean.iter().map(|&v| v as f64).collect();
     let std: Vec<f64> = data.std.iter().map(|&v| v as f64).collect();
     let norm = PixelNormalize::new(&mean, &std, device);
@@ -455,4 +455,35 @@ pub fn write_cell_csv(dir: &Path, rows: &[RobustnessRow]) -> Result<()> {
 /// Reads a cell's `robustness.csv`.
 pub fn read_cell_csv(dir: &Path) -> Result<Vec<RobustnessRow>> {
     crate::records::read_csv(&dir.join(CELL_CSV))
+}
+
+/// The `robustness` evaluation: accuracy of each trained cell under noise, FGSM, PGD and
+/// CIFAR-C.
+pub struct Robustness;
+
+impl Evaluation for Robustness {
+    type Settings = RobustnessConfig;
+
+    fn name(&self) -> &'static str {
+        "robustness"
+    }
+
+    fn summary(&self) -> &'static str {
+        "top-1 under Gaussian noise, FGSM, PGD and CIFAR-10-C / CIFAR-100-C corruptions"
+    }
+
+    fn check(&self, settings: &RobustnessConfig, _: &[DataSpec]) -> Result<(), SettingError> {
+        settings
+            .check()
+            .map_err(|(key, message)| SettingError::new(key, message))
+    }
+
+    fn evaluate(&self, cell: &TrainedCell, settings: &RobustnessConfig) -> Result<()> {
+        let rows = evaluate_cell(cell, settings)?;
+        write_cell_csv(&cell.dir, &rows)
+    }
+
+    fn report(&self, run_dir: &Path) -> Result<Option<crate::report::Section>> {
+        report::build(run_dir, self)
+    }
 }

@@ -10,7 +10,6 @@
 //! `cells/<cell>/fewshot-episodes.csv` (one [`EpisodeRow`] per episode); [`report`] gathers
 //! them for the run.
 
-pub mod data;
 pub mod episodes;
 pub mod logreg;
 pub mod report;
@@ -22,13 +21,14 @@ use anyhow::{ensure, Context, Result};
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 
-use self::episodes::{mean_ci95, sample_episodes, EpisodeShape};
+use self::episodes::{sample_episodes, EpisodeShape};
 use self::logreg::LogRegConfig;
-use crate::data::ImageSet;
+use super::{Evaluation, SettingError};
+use crate::cell::{CellConfig, TrainedCell};
+use crate::data::{fewshot as data, DataSpec, ImageSet};
 use crate::engine::augment::Normalize;
-use crate::evaluate::load_classifier;
 use crate::models::Classifier;
-use crate::suite::cell::{select_device, CellConfig};
+use crate::report::stats::mean_ci95;
 
 /// File name of a cell's few-shot results.
 pub const CELL_CSV: &str = "fewshot.csv";
@@ -287,12 +287,10 @@ pub fn run_episodes(
 
 /// Evaluates the trained cell in `dir` (trained on a few-shot data set's base classes) on the
 /// novel classes and writes `fewshot.csv` and `fewshot-episodes.csv`.
-pub fn evaluate_cell(dir: &Path, config: &FewShotConfig) -> Result<Vec<FewShotRow>> {
-    let cell = CellConfig::read(dir)?;
-    if let Some(threads) = cell.training.threads {
-        tch::set_num_threads(threads);
-    }
-    let device = select_device(cell.training.device)?;
+pub fn evaluate_cell(trained: &TrainedCell, config: &FewShotConfig) -> Result<Vec<FewShotRow>> {
+    let cell = &trained.config;
+    let device = trained.device;
+    let dir = trained.dir.as_path();
     let data = data::load_fewshot(&cell.dataset, &cell.base_dir)
         .with_context(|| format!("loading the few-shot data of cell {}", cell.cell))?;
     ensure!(
@@ -300,7 +298,7 @@ pub fn evaluate_cell(dir: &Path, config: &FewShotConfig) -> Result<Vec<FewShotRo
         "cell {}: the few-shot data set has no novel image",
         cell.cell
     );
-    let (_vs, model) = load_classifier(dir, cell.model, data.base.num_classes() as i64, device)?;
+    let (_vs, model) = trained.load_classifier(data.base.num_classes() as i64)?;
     let normalize = Normalize {
         mean: data.base.mean.iter().map(|&v| v as f64).collect(),
         std: data.base.std.iter().map(|&v| v as f64).collect(),
@@ -327,4 +325,46 @@ pub fn evaluate_cell(dir: &Path, config: &FewShotConfig) -> Result<Vec<FewShotRo
 /// Writes serialisable rows as CSV, atomically.
 pub(crate) fn write_csv<T: Serialize>(path: &Path, rows: &[T]) -> Result<()> {
     crate::records::write_atomic(path, &crate::records::csv_bytes(rows)?)
+}
+
+/// The `fewshot` evaluation: N-way K-shot episodes on the novel classes of cells trained on a
+/// few-shot data set's base classes.
+pub struct FewShot;
+
+impl Evaluation for FewShot {
+    type Settings = FewShotConfig;
+
+    fn name(&self) -> &'static str {
+        "fewshot"
+    }
+
+    fn summary(&self) -> &'static str {
+        "N-way K-shot accuracy of logistic regression on frozen features of the novel classes"
+    }
+
+    fn check(&self, settings: &FewShotConfig, datasets: &[DataSpec]) -> Result<(), SettingError> {
+        settings
+            .check()
+            .map_err(|(key, message)| SettingError::new(key, message))?;
+        if !datasets.iter().any(DataSpec::is_fewshot) {
+            return Err(SettingError::new(
+                "fewshot",
+                "evaluations.fewshot needs a data set with base and novel classes \
+                 (`fewshot`, `mini_imagenet` or `cifar_fs`) in `datasets`",
+            ));
+        }
+        Ok(())
+    }
+
+    fn applies_to(&self, cell: &CellConfig) -> bool {
+        cell.dataset.is_fewshot()
+    }
+
+    fn evaluate(&self, cell: &TrainedCell, settings: &FewShotConfig) -> Result<()> {
+        evaluate_cell(cell, settings).map(drop)
+    }
+
+    fn report(&self, run_dir: &Path) -> Result<Option<crate::report::Section>> {
+        report::build(run_dir, self)
+    }
 }

@@ -11,8 +11,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use super::charts::{colour, draw_no_data, plot_error};
 use crate::records;
-use crate::report::charts::{colour, draw_no_data, plot_error};
 
 /// Font family registered by the report module.
 const FONT: &str = "sans-serif";

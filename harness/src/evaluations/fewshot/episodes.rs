@@ -103,22 +103,6 @@ pub fn sample_episodes(
         .collect())
 }
 
-/// Mean and 95% confidence half-width `1.96 * s / sqrt(n)` of per-episode accuracies, with `s`
-/// the sample standard deviation (`n - 1` in the denominator); the half-width is 0 for a single
-/// episode.
-pub fn mean_ci95(values: &[f64]) -> (f64, f64) {
-    let n = values.len();
-    if n == 0 {
-        return (f64::NAN, f64::NAN);
-    }
-    let mean = values.iter().sum::<f64>() / n as f64;
-    if n == 1 {
-        return (mean, 0.0);
-    }
-    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
-    (mean, 1.96 * var.sqrt() / (n as f64).sqrt())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,15 +166,5 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("need 20 images per novel class"));
-    }
-
-    /// Hand computation: values 60, 80, 100, 80 have mean 80 and sample variance
-    /// (400 + 0 + 400 + 0) / 3 = 266.67, so the half-width is 1.96 * sqrt(266.67) / 2 = 16.0033.
-    #[test]
-    fn confidence_interval_matches_a_hand_computation() {
-        let (mean, ci) = mean_ci95(&[60.0, 80.0, 100.0, 80.0]);
-        assert_eq!(mean, 80.0);
-        assert!((ci - 16.003_333).abs() < 1e-5, "{ci}");
-        assert_eq!(mean_ci95(&[42.0]), (42.0, 0.0));
     }
 }

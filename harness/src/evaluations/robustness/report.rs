@@ -11,15 +11,19 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Result;
 use serde::Serialize;
 
-use super::plots::{write_chart, EvalChart, Line, ScatterPoint, Spread};
 use super::{average_robust, read_cell_csv, RobustnessRow};
-use crate::evaluate::EvalKind;
+use crate::evaluations::collect::collect;
+use crate::evaluations::EvaluationKind;
 use crate::records::{self, csv_bytes, CellInfo};
+use crate::report::eval_charts::{write_chart, EvalChart, Line, ScatterPoint, Spread};
+use crate::report::order::method_order;
+use crate::report::stats::mean_std;
+use crate::report::{Section, PLOTS_DIR};
 
 /// Run-level file with every cell's rows.
 pub const RUN_CSV: &str = "robustness.csv";
@@ -72,42 +76,18 @@ struct MethodRow {
 }
 
 /// One evaluated cell.
-struct Evaluated {
-    info: CellInfo,
-    rows: Vec<RobustnessRow>,
+struct Evaluated<'a> {
+    info: &'a CellInfo,
+    rows: &'a [RobustnessRow],
 }
 
-impl Evaluated {
+impl Evaluated<'_> {
     fn clean(&self) -> f64 {
         self.rows
             .iter()
             .find(|r| r.corruption == "clean")
             .map_or(f64::NAN, |r| r.top1)
     }
-}
-
-/// Mean and sample std (None for fewer than two values).
-pub(crate) fn mean_std(values: &[f64]) -> (f64, Option<f64>) {
-    let n = values.len() as f64;
-    let mean = values.iter().sum::<f64>() / n;
-    let std = (values.len() > 1)
-        .then(|| (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt());
-    (mean, std)
-}
-
-/// Methods of a group in report order: `vanilla` first, then by first appearance.
-pub(crate) fn method_order<'a>(methods: impl Iterator<Item = &'a str>) -> Vec<String> {
-    let mut order: Vec<String> = Vec::new();
-    for m in methods {
-        if !order.iter().any(|o| o == m) {
-            order.push(m.to_string());
-        }
-    }
-    if let Some(i) = order.iter().position(|m| m == "vanilla") {
-        let v = order.remove(i);
-        order.insert(0, v);
-    }
-    order
 }
 
 /// The perturbation family of a row: `noise`, `fgsm`, `pgd`, or `corruptions` (CIFAR-C).
@@ -120,28 +100,16 @@ fn family(corruption: &str) -> &str {
 
 /// Writes the run-level robustness files and plots; returns the `report.md` section and the
 /// plots written, or `None` when no cell has robustness results.
-pub fn build(run_dir: &Path) -> Result<Option<(String, Vec<PathBuf>)>> {
-    let mut cells = Vec::new();
-    let mut problems = Vec::new();
-    for dir in records::cell_dirs(run_dir)? {
-        if !dir.join(EvalKind::Robustness.done_file()).exists() {
-            if let Ok(err) = std::fs::read_to_string(dir.join(EvalKind::Robustness.failed_file())) {
-                problems.push(format!(
-                    "{}: {}",
-                    dir.file_name().unwrap_or_default().to_string_lossy(),
-                    err.lines().next().unwrap_or("")
-                ));
-            }
-            continue;
-        }
-        match (records::read_cell_info(&dir), read_cell_csv(&dir)) {
-            (Ok(info), Ok(rows)) => cells.push(Evaluated { info, rows }),
-            (Err(e), _) | (_, Err(e)) => problems.push(format!("{e:#}")),
-        }
-    }
-    if cells.is_empty() && problems.is_empty() {
+pub fn build(run_dir: &Path, kind: &dyn EvaluationKind) -> Result<Option<Section>> {
+    let collected = collect(run_dir, kind, read_cell_csv)?;
+    if collected.is_empty() {
         return Ok(None);
     }
+    let cells: Vec<Evaluated> = collected
+        .cells
+        .iter()
+        .map(|(info, rows)| Evaluated { info, rows })
+        .collect();
     let run_rows = cells.iter().flat_map(|c| {
         c.rows.iter().map(move |r| RunRow {
             cell: &c.info.cell,
@@ -165,7 +133,7 @@ pub fn build(run_dir: &Path) -> Result<Option<(String, Vec<PathBuf>)>> {
         method: &c.info.method,
         seed: c.info.seed,
         clean_top1: c.clean(),
-        robust_top1: average_robust(&c.rows),
+        robust_top1: average_robust(c.rows),
         evaluations: c.rows.len(),
     });
     records::write_atomic(&run_dir.join(CELLS_CSV), &csv_bytes(cell_rows)?)?;
@@ -187,13 +155,13 @@ pub fn build(run_dir: &Path) -> Result<Option<(String, Vec<PathBuf>)>> {
          numbers: `{RUN_CSV}` (per cell and level), `{CELLS_CSV}`, `{METHODS_CSV}`.\n"
     );
     let mut plots = Vec::new();
-    let plot_dir = run_dir.join(crate::report::PLOTS_DIR);
+    let plot_dir = run_dir.join(PLOTS_DIR);
     for ((dataset, model), members) in &groups {
         let order = method_order(members.iter().map(|c| c.info.method.as_str()));
         // Levels in first-appearance order, per family and level (CIFAR-C: per severity).
         let mut columns: Vec<(String, f64)> = Vec::new();
         for c in members {
-            for r in &c.rows {
+            for r in c.rows {
                 let key = (family(&r.corruption).to_string(), r.level);
                 if r.corruption != "clean" && !columns.contains(&key) {
                     columns.push(key);
@@ -224,7 +192,7 @@ pub fn build(run_dir: &Path) -> Result<Option<(String, Vec<PathBuf>)>> {
                 .filter(|c| &c.info.method == method)
                 .collect();
             let clean: Vec<f64> = of.iter().map(|c| c.clean()).collect();
-            let robust: Vec<f64> = of.iter().filter_map(|c| average_robust(&c.rows)).collect();
+            let robust: Vec<f64> = of.iter().filter_map(|c| average_robust(c.rows)).collect();
             let (cm, cs) = mean_std(&clean);
             let (rm, rs) = if robust.is_empty() {
                 (None, None)
@@ -329,11 +297,7 @@ pub fn build(run_dir: &Path) -> Result<Option<(String, Vec<PathBuf>)>> {
             },
             &format!("Standard vs average robust accuracy, {dataset} / {model} (± std over seeds)"),
         )?);
-        let _ = writeln!(
-            md,
-            "![robustness scatter]({}/{name}.png)\n",
-            crate::report::PLOTS_DIR
-        );
+        let _ = writeln!(md, "![robustness scatter]({}/{name}.png)\n", PLOTS_DIR);
         for (f, lines) in &mut lines_by_family {
             for line in lines.iter_mut() {
                 line.points.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -353,23 +317,15 @@ pub fn build(run_dir: &Path) -> Result<Option<(String, Vec<PathBuf>)>> {
                 },
                 &format!("Top-1 under {f}, {dataset} / {model} (mean over seeds; 0: clean)"),
             )?);
-            let _ = writeln!(
-                md,
-                "![robustness {f}]({}/{name}.png)\n",
-                crate::report::PLOTS_DIR
-            );
+            let _ = writeln!(md, "![robustness {f}]({}/{name}.png)\n", PLOTS_DIR);
         }
     }
     records::write_atomic(&run_dir.join(METHODS_CSV), &csv_bytes(&method_rows)?)?;
-    if !problems.is_empty() {
-        let _ = writeln!(
-            md,
-            "Robustness evaluations that failed or cannot be read:\n"
-        );
-        for p in &problems {
-            let _ = writeln!(md, "- {p}");
-        }
-        md.push('\n');
-    }
-    Ok(Some((md, plots)))
+    md.push_str(
+        &collected.problems_markdown("Robustness evaluations that failed or cannot be read"),
+    );
+    Ok(Some(Section {
+        markdown: md,
+        plots,
+    }))
 }

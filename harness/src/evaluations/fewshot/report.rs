@@ -10,17 +10,19 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Result;
 use serde::Serialize;
 
-use super::episodes::mean_ci95;
 use super::{EpisodeRow, FewShotRow, CELL_CSV, CELL_EPISODES_CSV};
-use crate::evaluate::EvalKind;
+use crate::evaluations::collect::collect;
+use crate::evaluations::EvaluationKind;
 use crate::records::{self, csv_bytes, read_csv, CellInfo};
-use crate::robustness::plots::{write_chart, EvalChart, Spread};
-use crate::robustness::report::method_order;
+use crate::report::eval_charts::{write_chart, EvalChart, Spread};
+use crate::report::order::method_order;
+use crate::report::stats::mean_ci95;
+use crate::report::{Section, PLOTS_DIR};
 
 /// Run-level file with every cell's (N, K) rows.
 pub const RUN_CSV: &str = "fewshot.csv";
@@ -72,43 +74,33 @@ struct MethodRow {
     cells: String,
 }
 
-struct Evaluated {
-    info: CellInfo,
-    rows: Vec<FewShotRow>,
-    episodes: Vec<EpisodeRow>,
+struct Evaluated<'a> {
+    info: &'a CellInfo,
+    rows: &'a [FewShotRow],
+    episodes: &'a [EpisodeRow],
 }
 
 /// Writes the run-level few-shot files and plots; returns the `report.md` section and the
 /// plots, or `None` when no cell has few-shot results.
-pub fn build(run_dir: &Path) -> Result<Option<(String, Vec<PathBuf>)>> {
-    let mut cells = Vec::new();
-    let mut problems = Vec::new();
-    for dir in records::cell_dirs(run_dir)? {
-        if !dir.join(EvalKind::Fewshot.done_file()).exists() {
-            if let Ok(err) = std::fs::read_to_string(dir.join(EvalKind::Fewshot.failed_file())) {
-                problems.push(format!(
-                    "{}: {}",
-                    dir.file_name().unwrap_or_default().to_string_lossy(),
-                    err.lines().next().unwrap_or("")
-                ));
-            }
-            continue;
-        }
-        let read = || -> Result<Evaluated> {
-            Ok(Evaluated {
-                info: records::read_cell_info(&dir)?,
-                rows: read_csv(&dir.join(CELL_CSV))?,
-                episodes: read_csv(&dir.join(CELL_EPISODES_CSV))?,
-            })
-        };
-        match read() {
-            Ok(e) => cells.push(e),
-            Err(e) => problems.push(format!("{e:#}")),
-        }
-    }
-    if cells.is_empty() && problems.is_empty() {
+pub fn build(run_dir: &Path, kind: &dyn EvaluationKind) -> Result<Option<Section>> {
+    let collected = collect(run_dir, kind, |dir| {
+        Ok((
+            read_csv::<FewShotRow>(&dir.join(CELL_CSV))?,
+            read_csv::<EpisodeRow>(&dir.join(CELL_EPISODES_CSV))?,
+        ))
+    })?;
+    if collected.is_empty() {
         return Ok(None);
     }
+    let cells: Vec<Evaluated> = collected
+        .cells
+        .iter()
+        .map(|(info, (rows, episodes))| Evaluated {
+            info,
+            rows,
+            episodes,
+        })
+        .collect();
     let run_rows = cells.iter().flat_map(|c| {
         c.rows.iter().map(move |row| RunRow {
             cell: &c.info.cell,
@@ -158,12 +150,12 @@ pub fn build(run_dir: &Path) -> Result<Option<(String, Vec<PathBuf>)>> {
     );
     let mut method_rows = Vec::new();
     let mut plots = Vec::new();
-    let plot_dir = run_dir.join(crate::report::PLOTS_DIR);
+    let plot_dir = run_dir.join(PLOTS_DIR);
     for ((dataset, model), members) in &groups {
         let order = method_order(members.iter().map(|c| c.info.method.as_str()));
         let mut shapes: Vec<(usize, usize)> = Vec::new();
         for c in members {
-            for r in &c.rows {
+            for r in c.rows {
                 if !shapes.contains(&(r.ways, r.shots)) {
                     shapes.push((r.ways, r.shots));
                 }
@@ -247,17 +239,14 @@ pub fn build(run_dir: &Path) -> Result<Option<(String, Vec<PathBuf>)>> {
             let _ = writeln!(
                 md,
                 "![few-shot {ways}-way {shots}-shot]({}/{name}.png)\n",
-                crate::report::PLOTS_DIR
+                PLOTS_DIR
             );
         }
     }
     records::write_atomic(&run_dir.join(METHODS_CSV), &csv_bytes(&method_rows)?)?;
-    if !problems.is_empty() {
-        let _ = writeln!(md, "Few-shot evaluations that failed or cannot be read:\n");
-        for p in &problems {
-            let _ = writeln!(md, "- {p}");
-        }
-        md.push('\n');
-    }
-    Ok(Some((md, plots)))
+    md.push_str(&collected.problems_markdown("Few-shot evaluations that failed or cannot be read"));
+    Ok(Some(Section {
+        markdown: md,
+        plots,
+    }))
 }
