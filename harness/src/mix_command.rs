@@ -34,7 +34,7 @@ use tch::{nn, Device, Kind, Tensor};
 
 use crate::models::ModelKind;
 
-/// CIFAR-10 normalisation constants (spec 14.1), the default when the input names none.
+/// CIFAR-10 normalisation constants (see `docs/training.md`, *Data*), the default when the input names none.
 const CIFAR10_MEAN: [f64; 3] = [125.3 / 255.0, 123.0 / 255.0, 113.9 / 255.0];
 const CIFAR10_STD: [f64; 3] = [63.0 / 255.0, 62.1 / 255.0, 66.7 / 255.0];
 

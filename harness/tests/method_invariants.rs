@@ -1,4 +1,4 @@
-//! Invariants every registered method must satisfy (spec section 11), run over the whole
+//! Invariants every registered method must satisfy (see `docs/methods/README.md`, *Invariants*), run over the whole
 //! registry so that a new method is checked as soon as it is registered.
 
 use mixbench::methods::registry;

@@ -116,7 +116,7 @@ pub enum Isolation {
     Inline,
 }
 
-/// The training recipe. Defaults are the SAGE paper's CIFAR protocol (spec 14): batch 100,
+/// The training recipe. Defaults are the SAGE paper's CIFAR protocol (see `docs/training.md`): batch 100,
 /// SGD lr 0.2, momentum 0.9, Nesterov, weight decay 1e-4, 300 epochs, x0.1 at 100 and 200,
 /// BCE on softmax, flip + crop with zero padding 2.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

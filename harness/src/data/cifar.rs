@@ -10,7 +10,7 @@
 //! Every file is read with one `read` and checked for its exact size, so a truncated download
 //! or a file from another release is an error naming the file, not a silently shorter
 //! training set. Normalisation constants are the ones the reference implementations use
-//! (spec 14.1), not recomputed.
+//! (see `docs/training.md`, *Data*), not recomputed.
 
 use std::path::{Path, PathBuf};
 
@@ -61,7 +61,7 @@ pub const CIFAR10_CLASSES: [&str; 10] = [
 ];
 
 /// `f32(v / 255)` with the division in `f64` and one rounding, exactly as the reference
-/// pipeline computes its constants (spec 6.2: an `f32` division changes an ulp, which the
+/// pipeline computes its constants (see `docs/methods/saliencymix.md`, *Detector*: an `f32` division changes an ulp, which the
 /// SaliencyMix emulation is sensitive to).
 const fn over_255(v: [f64; 3]) -> [f32; 3] {
     [
@@ -71,13 +71,13 @@ const fn over_255(v: [f64; 3]) -> [f32; 3] {
     ]
 }
 
-/// CIFAR-10 normalisation mean, `(125.3, 123.0, 113.9) / 255` (spec 14.1).
+/// CIFAR-10 normalisation mean, `(125.3, 123.0, 113.9) / 255` (see `docs/training.md`, *Data*).
 pub const CIFAR10_MEAN: [f32; 3] = over_255([125.3, 123.0, 113.9]);
-/// CIFAR-10 normalisation std, `(63.0, 62.1, 66.7) / 255` (spec 14.1).
+/// CIFAR-10 normalisation std, `(63.0, 62.1, 66.7) / 255` (see `docs/training.md`, *Data*).
 pub const CIFAR10_STD: [f32; 3] = over_255([63.0, 62.1, 66.7]);
-/// CIFAR-100 normalisation mean, `(129.3, 124.1, 112.4) / 255` (spec 14.1).
+/// CIFAR-100 normalisation mean, `(129.3, 124.1, 112.4) / 255` (see `docs/training.md`, *Data*).
 pub const CIFAR100_MEAN: [f32; 3] = over_255([129.3, 124.1, 112.4]);
-/// CIFAR-100 normalisation std, `(68.2, 65.4, 70.4) / 255` (spec 14.1).
+/// CIFAR-100 normalisation std, `(68.2, 65.4, 70.4) / 255` (see `docs/training.md`, *Data*).
 pub const CIFAR100_STD: [f32; 3] = over_255([68.2, 65.4, 70.4]);
 
 /// The CIFAR-10 binary release.
@@ -687,7 +687,7 @@ mod tests {
         check(CIFAR10_STD, [63.0, 62.1, 66.7]);
         check(CIFAR100_MEAN, [129.3, 124.1, 112.4]);
         check(CIFAR100_STD, [68.2, 65.4, 70.4]);
-        // The case spec 6.2 warns about: an f32 division gives another value for at least one
+        // The case `docs/methods/saliencymix.md` (*Detector*) warns about: an f32 division gives another value for at least one
         // constant.
         let f32_path = [63.0f32 / 255.0, 62.1f32 / 255.0, 66.7f32 / 255.0];
         assert_ne!(f32_path, CIFAR10_STD);

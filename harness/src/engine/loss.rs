@@ -9,7 +9,7 @@ use tch::{Kind, Reduction, Tensor};
 pub enum LossKind {
     /// Binary cross-entropy of the softmax output against the soft target, averaged over
     /// batch and classes, logs clamped at -100: the loss of every SAGE / Puzzle Mix / Co-Mixup
-    /// reference script (spec 1.1; the reference lr 0.2 is tuned for it).
+    /// reference script (see `docs/methods/README.md`, *Training loss*; the reference lr 0.2 is tuned for it).
     #[default]
     BceSoftmax,
     /// Cross-entropy against the soft target, `-sum_k t_k log softmax_k`, batch mean.

@@ -1,5 +1,5 @@
 //! The saliency pass: the gradient of a method's loss with respect to the input batch, with
-//! the model in the mode the method names (spec 1.5).
+//! the model in the mode the method names (see `docs/methods/README.md`, *Saliency passes*).
 
 use tch::{Kind, Tensor};
 

@@ -1,5 +1,5 @@
 //! Image classifiers: the three CIFAR architectures of the SAGE comparison, built exactly as
-//! the reference code builds them (spec section 15; parameter counts are checked in tests),
+//! the reference code builds them (see `docs/training.md`, *Models*; parameter counts are checked in tests),
 //! plus a small network for quick CPU runs.
 //!
 //! Every model exposes its penultimate features (few-shot evaluation fits a classifier on
@@ -139,7 +139,7 @@ mod tests {
         parameter_count(&vs)
     }
 
-    /// Totals from spec section 15, which match the reference PyTorch models.
+    /// Totals listed in `docs/training.md` (*Models*), which match the reference PyTorch models.
     #[test]
     fn parameter_counts_match_the_reference_models() {
         assert_eq!(count(ModelKind::PreactResnet18, 10), 11_171_146);

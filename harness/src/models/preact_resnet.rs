@@ -1,6 +1,6 @@
-//! PreActResNet18 as the SAGE / Puzzle Mix code builds it (spec 15.1): 3x3 stem without BN,
+//! PreActResNet18 as the SAGE / Puzzle Mix code builds it (see `docs/training.md`, *PreActResNet18*): 3x3 stem without BN,
 //! pre-activation basic blocks whose projection shortcut takes the *activated* input, and no
-//! BN/ReLU before the final pooling (quirk 21, reproduced).
+//! BN/ReLU before the final pooling (a quirk of the reference, reproduced: `docs/methods/README.md`, *Quirks*, row 6).
 
 use tch::{nn, Tensor};
 

@@ -1,4 +1,4 @@
-//! ResNeXt29-4x24d as the SAGE / Puzzle Mix code builds it (spec 15.3): bottlenecks of
+//! ResNeXt29-4x24d as the SAGE / Puzzle Mix code builds it (see `docs/training.md`, *ResNeXt29-4x24d*): bottlenecks of
 //! grouped 3x3 convs (cardinality 4, base width 24), no conv bias, and the reference's own
 //! initialisation (conv `N(0, sqrt(2 / (k k out)))`, linear Kaiming normal, zero biases).
 

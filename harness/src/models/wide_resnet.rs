@@ -1,6 +1,6 @@
-//! Wide ResNet as the SAGE / Puzzle Mix code builds WRN16-8 (spec 15.2): biased convs, the
+//! Wide ResNet as the SAGE / Puzzle Mix code builds WRN16-8 (see `docs/training.md`, *WRN16-8*): biased convs, the
 //! stride on the block's *second* conv, a projection shortcut on the raw input, no dropout,
-//! and a final BN with momentum 0.9 (quirk 20, reproduced).
+//! and a final BN with momentum 0.9 (a quirk of the reference, reproduced: `docs/methods/README.md`, *Quirks*, row 5).
 
 use tch::{nn, Tensor};
 

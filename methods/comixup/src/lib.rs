@@ -1,6 +1,6 @@
 //! Co-Mixup (Kim, Choo, Jeong and Song, "Co-Mixup: Saliency Guided Joint Mixup with
 //! Supermodular Diversity", ICLR 2021), as the official code computes it (snu-mllab/Co-Mixup
-//! `main.py`, `mixup.py`, `match.py`; spec section 8), with the optimisation in native Rust.
+//! `main.py`, `mixup.py`, `match.py`; see `docs/methods/comixup.md`), with the optimisation in native Rust.
 //!
 //! Per batch:
 //! 1. Saliency pass (the engine): train mode, loss `2 clean_lam CE / K` (batch mean), its
@@ -17,16 +17,16 @@
 //!
 //! Draws, per partition in order: the Dirichlet weights, then the initial labelling (unless
 //! the batch's `init` fixes it). Each partition draws independently, where the reference's
-//! parallel mode gives every partition the same draws (spec 8.8, quirk 11): a deliberate fix.
+//! parallel mode gives every partition the same draws (`docs/methods/comixup.md`, *Random draws*): a deliberate fix.
 //! The grid is fixed by `m_block_num` (the reference's `-1`, a random grid per batch, is not
 //! offered: no published command uses it).
 //!
-//! Deliberate fixes (spec 12): an all-zero distance block gives `A = I` (the reference: NaN);
+//! Deliberate fixes (`docs/methods/comixup.md`, *Deviations*): an all-zero distance block gives `A = I` (the reference: NaN);
 //! a short last partition uses its own size (the reference crashes); energies are `i64`.
 //!
 //! Outputs: no mask and no own image (`lam` is each output's largest label weight, `perm`
 //! the identity); extras `assign` f32 `[B, g, g, B]` (block weights of every input in every
-//! output, zero across partitions) and `objective` f32 `[partitions]` (spec 8.3's `F` reached).
+//! output, zero across partitions) and `objective` f32 `[partitions]` (the `F` of `docs/methods/comixup.md`, *Objective*, reached).
 
 pub mod solve;
 

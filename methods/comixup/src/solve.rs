@@ -1,5 +1,5 @@
 //! The per-partition optimisation of the official `get_onehot_matrix` (Co-Mixup `match.py`,
-//! spec 8.2-8.6), native: iterative submodular minimisation with a thresholded modular
+//! see `docs/methods/comixup.md`, *Partition set-up* to *Resolving identical outputs*), native: iterative submodular minimisation with a thresholded modular
 //! penalty, each output labelled by a multi-label graph cut (GCO's alpha-beta swap through
 //! [`mixbench_core::graphcut`]), label resolution, stopping rule.
 //!
@@ -27,7 +27,7 @@ pub struct Partition {
     pub compat: Vec<f32>,
 }
 
-/// How the modular penalty is formed (spec 8.4).
+/// How the modular penalty is formed (see `docs/methods/comixup.md`, *Modular penalty*).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Penalty {
     /// The reference's hard threshold with its operator precedence:
@@ -61,7 +61,7 @@ pub struct Settings {
 pub struct Solution {
     /// Block weights `Z`, `[n_out, grid^2, n_in]`: each block one-hot or two halves.
     pub assign: Vec<f32>,
-    /// Objective `F` (spec 8.3) of the initial labelling and after each outer iteration run.
+    /// Objective `F` (`docs/methods/comixup.md`, *Objective*) of the initial labelling and after each outer iteration run.
     pub objectives: Vec<f64>,
 }
 
@@ -75,7 +75,7 @@ impl Solution {
     }
 }
 
-/// `F(Z)` of spec 8.3 (the reference's `obj_fn`) with scaled `beta'` and `gamma'`.
+/// `F(Z)` of `docs/methods/comixup.md` (*Objective*; the reference's `obj_fn`) with scaled `beta'` and `gamma'`.
 pub fn objective(p: &Partition, assign: &[f32], beta: f64, gamma: f64) -> f64 {
     let (n, m) = (p.n, p.grid);
     let blocks = m * m;
@@ -124,7 +124,7 @@ struct LabelSet {
 }
 
 impl LabelSet {
-    /// Mixed labels for this output (spec 8.5): none at the first iteration or with at most one
+    /// Mixed labels for this output (`docs/methods/comixup.md`, *Per-output graph cut*): none at the first iteration or with at most one
     /// input in use; the pair in use; or the pairs of the three most used inputs.
     fn new(counts: &[f32], first_iteration: bool) -> Self {
         let used: Vec<usize> = (0..counts.len()).filter(|&j| counts[j] > 0.0).collect();
@@ -236,7 +236,7 @@ pub fn solve(p: &Partition, settings: &Settings, init: &[usize], work: &mut Work
     Solution { assign, objectives }
 }
 
-/// The modular penalty `g_j` of spec 8.4 from the other outputs' usage `total`.
+/// The modular penalty `g_j` (`docs/methods/comixup.md`, *Modular penalty*) from the other outputs' usage `total`.
 fn modular_penalty(compat: &[f32], total: &[f32], tau: f32, gamma: f32, form: Penalty) -> Vec<f32> {
     let n = total.len();
     let usage: Vec<f32> = (0..n)
@@ -333,7 +333,7 @@ fn smooth_cost(x: usize, y: usize, n: usize, mixes: &[(usize, usize)]) -> i64 {
     }
 }
 
-/// The reference's `resolve_label` (spec 8.6): for every pair of outputs using the same set of
+/// The reference's `resolve_label` (`docs/methods/comixup.md`, *Resolving identical outputs*): for every pair of outputs using the same set of
 /// at least two inputs, the first output pays extra for its first input and the second for
 /// its second; returns `R` `[n_out, n_in]`.
 fn resolve_identical(assign: &[f32], n: usize, blocks: usize) -> Vec<f32> {

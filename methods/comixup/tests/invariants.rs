@@ -1,4 +1,4 @@
-//! Spec 11's Co-Mixup invariants on the real CIFAR-10 batch of the parity fixture: block
+//! Co-Mixup's invariants (`docs/methods/comixup.md`, *Invariants*) on the real CIFAR-10 batch of the parity fixture: block
 //! weights one-hot or halves, targets the block average of the constituent labels, usage
 //! totals, the objective never rising across outer iterations, distinct outputs, determinism
 //! and input errors.

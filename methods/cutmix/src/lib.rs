@@ -164,7 +164,7 @@ mod tests {
     use super::*;
     use tch::Device;
 
-    /// Worked example of spec section 5: lam 0.75, centre (10, 30) on 32x32.
+    /// Worked example of `docs/methods/cutmix.md` (*Worked example*): lam 0.75, centre (10, 30) on 32x32.
     #[test]
     fn box_matches_the_spec_vector() {
         let cut = CutBox::around(0.75, 10.0, 30.0, 32, 32);

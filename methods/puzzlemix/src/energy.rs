@@ -1,4 +1,4 @@
-//! The integer multi-label energy the official `graphcut_multi` hands to pyGCO (spec 7.4-7.5),
+//! The integer multi-label energy the official `graphcut_multi` hands to pyGCO (see `docs/methods/puzzlemix.md`, *Energy* and *Graph cut*),
 //! built from [`crate::terms::BlockTerms`], and its solution by GCO's alpha-beta swap.
 //!
 //! Quantisation as in the reference: with `Lw = 1000 n^2`, label `l` (mask `1 - l/(L-1)`)
@@ -7,7 +7,7 @@
 //! label table is `trunc(100 (l - l')^2 / (L-1)^2)` in f32. GCO's float mode then scales data
 //! costs by 100000 and edge weights by 1000. The reference does that data-cost product in
 //! `i32`, which wraps for a block holding more than about 8% of an image's saliency at
-//! `n = 16` (spec 7.5, quirk 6); here every energy is `i64`, so it never wraps (deliberate fix).
+//! `n = 16` (see `docs/methods/puzzlemix.md`, *Deviations*); here every energy is `i64`, so it never wraps (deliberate fix).
 
 use mixbench_core::graphcut::{GridEnergy, SwapSolver};
 
@@ -16,7 +16,7 @@ const UNARY_SCALE: i64 = 100_000;
 /// GCO's float-mode scale of edge weights.
 const EDGE_SCALE: i64 = 1_000;
 
-/// The label prior `-eta ln P(l) / n^2` of spec 7.4: `P` is the binomial law of `L - 1` draws
+/// The label prior `-eta ln P(l) / n^2` (see `docs/methods/puzzlemix.md`, *Energy*): `P` is the binomial law of `L - 1` draws
 /// with success probability `lam` (mask value `1 - l/(L-1)` = fraction of successes).
 pub fn prior(lam: f64, eta: f64, labels: usize, blocks: usize) -> Vec<f64> {
     const EPS: f64 = 1e-8;
@@ -137,7 +137,7 @@ impl BlockProblem {
 mod tests {
     use super::*;
 
-    /// Spec 7.5's graph-cut vectors: `n = 2`, `gamma = 0` (no boundary terms), `beta = 1.2`,
+    /// The graph-cut vectors of `docs/methods/puzzlemix.md` (*Test vectors*): `n = 2`, `gamma = 0` (no boundary terms), `beta = 1.2`,
     /// `eta = 0.2`, three labels; masks for three lambdas and two saliency layouts.
     #[test]
     fn spec_graph_cut_vectors() {

@@ -1,6 +1,6 @@
 //! Puzzle Mix (Kim, Choo and Song, "Puzzle Mix: Exploiting Saliency and Local Statistics for
 //! Optimal Mixup", ICML 2020), as the official `mixup_graph` computes it (snu-mllab/PuzzleMix
-//! `mixup.py`, driven by `main.py`; spec section 7), with the graph cuts and the transport in
+//! `mixup.py`, driven by `main.py`; see `docs/methods/puzzlemix.md`), with the graph cuts and the transport in
 //! native Rust.
 //!
 //! Per batch:
@@ -13,14 +13,14 @@
 //!    then the noise scale `c ~ U(0, 1)`; the block count `n` uniform among 2, 4, 8, 16 (those
 //!    that divide the image size; unless `block_num` fixes it); the partner permutation;
 //!    `lam ~ Beta(alpha, alpha)`.
-//! 3. Block terms (spec 7.3, [`terms`]): pooled saliency per block, boundary colour jumps,
+//! 3. Block terms (`docs/methods/puzzlemix.md`, *Block terms*; [`terms`]): pooled saliency per block, boundary colour jumps,
 //!    data costs with half of every boundary table, edge strengths.
 //! 4. One multi-label graph cut per image ([`energy`]): GCO's alpha-beta swap on the
 //!    reference's integer energies, solved by the shared solver in
 //!    [`mixbench_core::graphcut`], images in parallel with rayon. Labels `l` in `0..L` give
 //!    mask values `1 - l / (L - 1)` (label 0 = the image itself).
-//! 5. Optional adversarial noise on the image and/or partner (spec 7.7).
-//! 6. Transport (spec 7.6, [`transport`]) of the image's blocks into the locations it shows and
+//! 5. Optional adversarial noise on the image and/or partner (`docs/methods/puzzlemix.md`, *Adversarial noise*).
+//! 6. Transport (`docs/methods/puzzlemix.md`, *Transport*; [`transport`]) of the image's blocks into the locations it shows and
 //!    of the partner's into the rest, at `min(t_size, block size)` pixels per block.
 //! 7. `x_mix = m T(x) + (1 - m) T(x_pi)` with the mask `m` upsampled to pixels; the label
 //!    weight `r_i = mean(m_i)`; target `r e(y) + (1 - r) e(y_pi)`.
@@ -29,12 +29,12 @@
 //! official code (the sink-side tie rule of [`mixbench_core::graphcut::maxflow`] is the one
 //! GCO's max-flow applies). Deliberate deviation: energies are `i64`, where GCO's float mode
 //! wraps data costs around in `i32` for blocks holding more than ~8% of an image's saliency
-//! at `n = 16` (spec 7.5).
+//! at `n = 16` (see `docs/methods/puzzlemix.md`, *Deviations*).
 //!
 //! Outputs: `mask` `[B, 1, H, W]` (weight of the transported image itself); extras
 //! `block_labels` i64 `[B, n, n]` (graph-cut labels) and `block_num` i64 `[1]`.
 //!
-//! Defaults: the official CIFAR commands (spec 7.9).
+//! Defaults: the official CIFAR commands (see `docs/methods/puzzlemix.md`, *Parameters*).
 
 pub mod energy;
 pub mod terms;
@@ -271,7 +271,7 @@ impl PuzzleMix {
         })
     }
 
-    /// The graph-cut problem of every image of the batch (spec 7.3-7.5), in batch order, for
+    /// The graph-cut problem of every image of the batch (`docs/methods/puzzlemix.md`, *Block terms* to *Graph cut*), in batch order, for
     /// the saliency map `s` `[B, H, W]`.
     pub fn block_problems(
         &self,
@@ -341,7 +341,7 @@ impl PuzzleMix {
         let problems = self.problems(&host, draws, &geometry);
         let perm_host = Vec::<i64>::try_from(draws.perm.to_device(Device::Cpu))?;
 
-        // Images as mixed: the clean batch, or with the adversarial noise (spec 7.7).
+        // Images as mixed: the clean batch, or with the adversarial noise (`docs/methods/puzzlemix.md`, *Adversarial noise*).
         let noisy = |images: &Tensor, noise: &Tensor| {
             let pixels = batch::to_pixels(images, &batch.mean, &batch.std) + noise;
             terms::host(&batch::from_pixels(
@@ -467,7 +467,7 @@ impl PuzzleMix {
     }
 }
 
-/// The official noise update after the saliency pass (spec 7.7, step 2): `noise + (adv_eps +
+/// The official noise update after the saliency pass (`docs/methods/puzzlemix.md`, *Adversarial noise*, step 2): `noise + (adv_eps +
 /// 2)/255 sign(g)`, clamped to `adv_eps / 255`, times `c`.
 pub fn adversarial_noise(noise: &Tensor, grad: &Tensor, adv_eps: f64, c: f64) -> Tensor {
     let bound = adv_eps / 255.0;

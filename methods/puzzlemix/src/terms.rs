@@ -1,4 +1,4 @@
-//! The block-level quantities of `mixup_graph` (spec 7.3), computed with the same tensor
+//! The block-level quantities of `mixup_graph` (see `docs/methods/puzzlemix.md`, *Block terms*), computed with the same tensor
 //! operations in the same order as the official code so that they agree with it bit for bit
 //! on the CPU: pooled and normalised saliency, the boundary dissimilarities of neighbouring
 //! blocks, the data costs of showing each image with half of every boundary table folded in,
@@ -137,7 +137,7 @@ pub struct TermSettings {
     pub neigh: i64,
 }
 
-/// Block terms of a batch (spec 7.3-7.4) with partner permutation `perm` i64 `[B]`.
+/// Block terms of a batch (`docs/methods/puzzlemix.md`, *Block terms* and *Energy*) with partner permutation `perm` i64 `[B]`.
 pub fn block_terms(batch: &HostBatch, perm: &Tensor, settings: TermSettings) -> BlockTerms {
     let TermSettings {
         blocks,
@@ -165,7 +165,7 @@ pub fn block_terms(batch: &HostBatch, perm: &Tensor, settings: TermSettings) -> 
     let (x11, y11) = table(&own_pool, &own_pool);
 
     // The official code names the image's own saliency `unary1` and the partner's `unary2`;
-    // showing the image itself costs the partner's saliency (cross-wiring, spec 7.4).
+    // showing the image itself costs the partner's saliency (cross-wiring, `docs/methods/puzzlemix.md`, *Block terms*).
     let cost_partner = unary_own.copy();
     let cost_own = unary_partner.copy();
     let n = blocks;

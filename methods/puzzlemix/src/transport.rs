@@ -1,4 +1,4 @@
-//! Puzzle Mix's block rearrangement (`mask_transport` and `transport_image`, spec 7.6), native.
+//! Puzzle Mix's block rearrangement (`mask_transport` and `transport_image`; see `docs/methods/puzzlemix.md`, *Transport*), native.
 //!
 //! The official code runs `n_t` rounds on dense `[B, N, N]` tensors (`N = n_t^2` locations):
 //! every source block claims its cheapest location, each location keeps its cheapest claimant
@@ -350,7 +350,7 @@ mod tests {
         won
     }
 
-    /// Spec 7.6's vectors.
+    /// The transport vectors of `docs/methods/puzzlemix.md` (*Test vectors*).
     #[test]
     fn spec_transport_vectors() {
         let mut t = Transport::new();

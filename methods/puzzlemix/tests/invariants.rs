@@ -1,4 +1,4 @@
-//! Spec 11's Puzzle Mix invariants on real-sized batches: mask values and block structure,
+//! Puzzle Mix's invariants (`docs/methods/puzzlemix.md`, *Invariants*) on real-sized batches: mask values and block structure,
 //! label weights, pixel-wise convexity against the transported sources, the graph cut never
 //! worse than its start, no label change without a reason to, and determinism.
 
@@ -233,7 +233,7 @@ fn adversarial_noise_stays_in_its_ball_and_in_the_pixel_range() {
     assert!(!noisy.mixed.images.equal(&clean.mixed.images));
     assert_eq!(
         noisy.labels, clean.labels,
-        "the graph cut uses clean images (spec 7.7)"
+        "the graph cut uses clean images (docs/methods/puzzlemix.md, Adversarial noise)"
     );
     assert!(PuzzleMix::default()
         .perturbation(&clean_batch, &mut MixRng::seed_from(0))

@@ -58,7 +58,7 @@ struct CaseResult {
     overflowed_images: usize,
 }
 
-/// Whether the reference's `i32` data costs wrap around for this image (spec 7.5): ours are
+/// Whether the reference's `i32` data costs wrap around for this image (`docs/methods/puzzlemix.md`, *Deviations*): ours are
 /// `i64`, so the two solve different energies there (a deliberate fix).
 fn reference_overflows(problem: &mixbench_puzzlemix::energy::BlockProblem) -> bool {
     problem.unary.iter().any(|&u| i32::try_from(u).is_err())

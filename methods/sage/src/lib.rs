@@ -1,6 +1,6 @@
 //! SAGE (Ma et al., "SAGE: Saliency-Guided Mixup with Optimal Rearrangements", BMVC 2022), as
 //! the official code computes it (SamsungLabs/SAGE, `main.py --method sage` and
-//! `utils_SAGE.py::sage`; spec section 9).
+//! `utils_SAGE.py::sage`; see `docs/methods/sage.md`).
 //!
 //! Per batch (`r = update_ratio`):
 //! 1. Saliency pass (the engine, [`MixMethod::saliency`]): the input gradient of
@@ -31,7 +31,7 @@
 //! (the partner's content moves down `dr` rows and right `dc` columns; the reference's
 //! `best_ij` is `(dr + w, dc + w)`).
 //!
-//! Defaults (spec 9.6, SAGE README commands): the CIFAR-100 PreActResNet18 command,
+//! Defaults (`docs/methods/sage.md`, *Settings per model*; SAGE README commands): the CIFAR-100 PreActResNet18 command,
 //! `upper_lambda = 0.5`, `update_ratio = 0.7`; all commands use `mixup_alpha = 1.0`,
 //! `rand_pos = 0.01`, blur 5 / 1.0, `eval_mode = false`. Other README commands:
 //!

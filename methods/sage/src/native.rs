@@ -1,4 +1,4 @@
-//! The whole SAGE mixing step in plain Rust for CPU batches (spec 9.2-9.5): saliency, blur,
+//! The whole SAGE mixing step in plain Rust for CPU batches (`docs/methods/sage.md`, *Blur* to *Mixing and labels*): saliency, blur,
 //! normalisation, shift search and mixing on host slices, images in parallel with rayon. It
 //! computes what the tensor path of [`crate::Sage::mix_with`] computes (same formulas and
 //! `f32` operations; the blur's summation order differs from libtorch's convolution by

@@ -1,4 +1,4 @@
-//! SAGE's shift search (spec 9.4): for every image, the translation of its partner's saliency
+//! SAGE's shift search (see `docs/methods/sage.md`, *Shift search*): for every image, the translation of its partner's saliency
 //! that maximises the saliency kept in the mixed image, over a list of candidate shifts.
 //!
 //! Shift operator: `Sh_d f(p) = f(p - d)` inside the image, 0 outside (content moves by

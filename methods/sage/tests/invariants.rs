@@ -1,4 +1,4 @@
-//! Invariants of SAGE (spec section 11).
+//! Invariants of SAGE (see `docs/methods/sage.md`, *Invariants*).
 
 use mixbench_core::{Batch, MixMethod, MixRng, ParamGrads, Params, SaliencyLoss};
 use mixbench_sage::{search, Sage, SearchImpl};

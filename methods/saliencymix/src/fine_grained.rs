@@ -1,7 +1,7 @@
 //! OpenCV's static fine-grained saliency (Montabone and Soto, "Human detection using a mobile
 //! platform and novel features derived from a visual saliency mechanism", 2010), as
 //! `cv::saliency::StaticSaliencyFineGrained` in opencv_contrib (`modules/saliency`) computes
-//! it, re-implemented from spec section 6.2 without an OpenCV dependency.
+//! it, re-implemented as `docs/methods/saliencymix.md` (*Detector*) describes, without an OpenCV dependency.
 //!
 //! Two entry points, one per input type OpenCV accepts:
 //!
@@ -9,7 +9,7 @@
 //! - [`fine_grained_f32`]: what OpenCV does with a `f32` image, which the SaliencyMix reference
 //!   script hands it (the normalised tensor): the grey image stays `f32`, but the centre value
 //!   of every window is read through an 8-bit accessor, i.e. as one raw byte of the float
-//!   buffer ("float bytes", spec 6.3).
+//!   buffer ("float bytes", `docs/methods/saliencymix.md`, *Float bytes*).
 //!
 //! Both reproduce opencv-contrib-python-headless 5.0.0 (x86-64) bit for bit: the grey
 //! conversion's integer coefficients and the `f32` rounding order are that build's; every later
@@ -223,7 +223,7 @@ pub fn first_argmax(map: &[u8], w: usize) -> (usize, usize) {
 mod tests {
     use super::*;
 
-    /// CIFAR-10 normalisation as the reference pipeline computes it (spec 6.2, 14.1):
+    /// CIFAR-10 normalisation as the reference pipeline computes it (`docs/methods/saliencymix.md`, *Detector*; `docs/training.md`, *Data*):
     /// `u = f32(v) / 255`, then `(u - mean) / std` in `f32`, constants `f32(m / 255)` with the
     /// division in `f64`.
     fn normalise(image: &[u8]) -> Vec<f32> {
@@ -270,7 +270,7 @@ mod tests {
         (first_argmax(map, 32), map.iter().map(|&v| v as u64).sum())
     }
 
-    // Expected values: spec 6.2 test-vector table (OpenCV 5.0.0 x86-64, reproduced here with
+    // Expected values: the test vectors of `docs/methods/saliencymix.md` (*Test vectors*) (OpenCV 5.0.0 x86-64, reproduced here with
     // opencv-contrib-python-headless 5.0.0.93).
     #[test]
     fn disk_u8_matches_the_spec_vector() {

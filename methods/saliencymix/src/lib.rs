@@ -1,6 +1,6 @@
 //! SaliencyMix (Uddin et al., "SaliencyMix: A Saliency Guided Data Augmentation Strategy for
 //! Better Regularization", ICLR 2021), as the SAGE repository's training script runs it on
-//! CIFAR (`main.py --method saliencymix`, `saliency_bbox`; spec section 6).
+//! CIFAR (`main.py --method saliencymix`, `saliency_bbox`; see `docs/methods/saliencymix.md`).
 //!
 //! Per batch (draws in this order):
 //! 1. `u ~ U[0, 1)`; the batch is mixed only if `u < prob` (`prob = 0.5`, hard-coded in the
@@ -18,7 +18,7 @@
 //! What the detector sees (`saliency_input`):
 //! - `float_bytes` (default, the reference): the normalised `f32` image in RGB memory order,
 //!   which OpenCV processes as a float image but whose centre values it reads as raw bytes of
-//!   the floats (spec 6.3): the resulting map is essentially unrelated to what is salient.
+//!   the floats (`docs/methods/saliencymix.md`, *Float bytes*): the resulting map is essentially unrelated to what is salient.
 //!   Public copies of the SaliencyMix authors' code do the same, so the published numbers
 //!   share it.
 //! - `u8`: the intended detector: the image de-normalised to 8 bits (`round(255 u)`, RGB

@@ -1,4 +1,4 @@
-//! Invariants of SaliencyMix (spec sections 6 and 11).
+//! Invariants of SaliencyMix (`docs/methods/saliencymix.md`, *Invariants*; `docs/methods/README.md`, *Invariants*).
 
 use mixbench_core::{Batch, MixMethod, MixRng};
 use mixbench_cutmix::CutBox;
@@ -24,7 +24,7 @@ fn always() -> SaliencyMix {
     }
 }
 
-/// Worked example of spec 6.1: arg-max (14, 24), lam 0.3 -> rows 1..26, columns 11..31.
+/// Worked example of `docs/methods/saliencymix.md` (*Box*): arg-max (14, 24), lam 0.3 -> rows 1..26, columns 11..31.
 #[test]
 fn box_matches_the_spec_example() {
     let cut = saliency_box(0.3, 14, 24, 32, 32);

@@ -72,7 +72,7 @@ fn float_bytes_maps_equal_opencv() {
         let ours = detector_map(&images, i, SaliencyInput::FloatBytes, &MEAN, &STD).unwrap();
         let expected = bytes(&maps.get(i));
         assert_eq!(max_diff(&ours, &expected), 0, "image {i}");
-        // Spec 6.3: the float path's arg-max column is never 3 mod 4 (exponent bytes).
+        // `docs/methods/saliencymix.md`, *Float bytes*: the float path's arg-max column is never 3 mod 4 (exponent bytes).
         assert_ne!(first_argmax(&ours, 32).1 % 4, 3, "image {i}");
     }
 }

@@ -1,6 +1,6 @@
 //! The perturbations of the robustness suite, on pixel-space batches `[B, C, H, W]` in `[0, 1]`:
 //! Gaussian noise, FGSM and PGD. The model always sees normalised images; the attacks step in
-//! pixel space and clamp to `[0, 1]`, as Puzzle Mix's `validate(fgsm=True)` does (spec 14.5).
+//! pixel space and clamp to `[0, 1]`, as Puzzle Mix's `validate(fgsm=True)` does (see `docs/training.md`, *FGSM evaluation*).
 
 use tch::{Device, Kind, Tensor};
 

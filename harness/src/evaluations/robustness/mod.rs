@@ -7,7 +7,7 @@
 //!   so every method sees the same noise.
 //! - **FGSM**: one step `clamp(u + eps/255 * sign(g), 0, 1)`, `g` the gradient of the mean
 //!   cross-entropy of the true label with respect to the normalised input, eval mode,
-//!   re-normalised before scoring: Puzzle Mix's `validate(fgsm=True)` (spec 14.5).
+//!   re-normalised before scoring: Puzzle Mix's `validate(fgsm=True)` (see `docs/training.md`, *FGSM evaluation*).
 //! - **PGD** (option): `steps` steps of `step_size/255` along the gradient sign, each projected
 //!   onto the L-infinity ball of radius `eps/255` and clamped to `[0, 1]`, from a uniform random
 //!   start in the ball (seeded per image) or from the clean image.

@@ -2,13 +2,13 @@
 //! Zabih 2001) with GCO's exact move order, start and stopping rule, which both Puzzle Mix and
 //! Co-Mixup call through pyGCO (`cut_grid_graph(..., algorithm='swap')`).
 //!
-//! GCO semantics reproduced (spec 7.5, 8.5): the caller's starting labelling (GCO: all sites
+//! GCO semantics reproduced (`docs/methods/puzzlemix.md`, *Graph cut*; `docs/methods/comixup.md`, *Per-output graph cut*): the caller's starting labelling (GCO: all sites
 //! at label 0); one sweep visits the label pairs `(a, b)` for `a = 0..L`, `b = L-1` down to
 //! `a + 1`; a pair with no site labelled `a` or `b` is skipped; each move re-labels the sites
 //! labelled `a` or `b` by one minimum cut, a site taking `b` only if it lies on the sink side of
 //! the cut with the smallest sink side (GCO: only sites in the sink search tree take `b`); sweeps
 //! repeat while the total energy strictly decreases. Energies are `i64`, so the `i32`
-//! wrap-around of GCO's float mode (spec 7.5) cannot happen.
+//! wrap-around of GCO's float mode (`docs/methods/puzzlemix.md`, *Deviations*) cannot happen.
 
 use super::maxflow::BinaryEnergy;
 
@@ -340,7 +340,7 @@ mod tests {
     }
 
     /// On small grids with the convex quadratic table of Puzzle Mix (3 labels) the swap reaches
-    /// the exhaustive optimum, as the spec observed for the reference (7.5); on two-label grids
+    /// the exhaustive optimum, as was observed for the reference (`docs/methods/puzzlemix.md`, *Graph cut*); on two-label grids
     /// a single move is exact, so the optimum is guaranteed.
     #[test]
     fn matches_exhaustive_search_on_small_grids() {
