@@ -218,7 +218,10 @@ fn committed_suites_are_valid() {
     let mut files = vec![root.join("quickstart.yaml"), root.join("gpu-check.yaml")];
     for sub in ["paper", "real"] {
         for entry in std::fs::read_dir(root.join(sub)).unwrap() {
-            files.push(entry.unwrap().path());
+            let path = entry.unwrap().path();
+            if path.is_file() {
+                files.push(path);
+            }
         }
     }
     assert!(files.len() >= 9, "{files:?}");
@@ -239,4 +242,52 @@ fn committed_suites_are_valid() {
         listed, registered,
         "the quickstart runs every registered method"
     );
+}
+
+/// The six SAGE paper grids share one recipe through `include:` and differ only in data set,
+/// model and SAGE's per-model parameters (the SAGE README commands: 0.6 / 0.7 for CIFAR-10
+/// PreActResNet18, 0.5 / 0.7 for CIFAR-100 PreActResNet18, 0.7 / 0.5 otherwise).
+#[test]
+fn paper_suites_share_the_recipe_and_set_sage_per_model() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../suites/paper");
+    for (file, sage) in [
+        ("sage-cifar10-preact_resnet18.yaml", ("0.6", "0.7")),
+        ("sage-cifar100-preact_resnet18.yaml", ("0.5", "0.7")),
+        ("sage-cifar10-wrn16_8.yaml", ("0.7", "0.5")),
+        ("sage-cifar100-wrn16_8.yaml", ("0.7", "0.5")),
+        ("sage-cifar10-resnext29_4_24.yaml", ("0.7", "0.5")),
+        ("sage-cifar100-resnext29_4_24.yaml", ("0.7", "0.5")),
+    ] {
+        let suite = LoadedSuite::from_file(&root.join(file), &registry()).unwrap();
+        let labels: Vec<&str> = suite.methods.iter().map(|m| m.label.as_str()).collect();
+        assert_eq!(
+            labels,
+            [
+                "vanilla",
+                "mixup",
+                "cutmix",
+                "saliencymix",
+                "sage",
+                "puzzlemix",
+                "comixup"
+            ],
+            "{file}"
+        );
+        assert_eq!(
+            suite.methods[4].params,
+            [
+                "mixup_alpha=1.0".to_string(),
+                "rand_pos=0.01".into(),
+                format!("update_ratio={}", sage.1),
+                format!("upper_lambda={}", sage.0),
+            ],
+            "{file}"
+        );
+        assert_eq!(suite.methods[1].params, ["alpha=1.0"], "{file}");
+        assert_eq!(suite.suite.seeds, [0, 1, 2], "{file}");
+        assert_eq!(suite.suite.training.epochs, 300, "{file}");
+        assert_eq!(suite.suite.datasets.len(), 1, "{file}");
+        assert_eq!(suite.suite.models.len(), 1, "{file}");
+        assert_eq!(suite.suite.name, file.trim_end_matches(".yaml"), "{file}");
+    }
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use super::EvaluationKind;
+use super::kind::EvaluationKind;
 use crate::records::{self, CellInfo};
 
 /// The evaluated cells of a run for one evaluation kind.

@@ -5,6 +5,7 @@
 //! Every model exposes its penultimate features (few-shot evaluation fits a classifier on
 //! them) and its logits.
 
+mod classifier;
 mod init;
 mod preact_resnet;
 mod resnet12;
@@ -19,25 +20,13 @@ use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 use tch::{nn, Tensor};
 
-/// A classifier: features, then a linear head.
-pub trait Classifier: Send {
-    /// Penultimate features `[B, D]` (after global pooling, before the linear head).
-    fn features_t(&self, xs: &Tensor, train: bool) -> Tensor;
-
-    /// Logits `[B, K]` from penultimate features.
-    fn head(&self, features: &Tensor) -> Tensor;
-
-    /// Logits `[B, K]`; `train` selects batch statistics (and updates BN running stats).
-    fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
-        self.head(&self.features_t(xs, train))
-    }
-}
+pub use classifier::Classifier;
 
 /// The architectures mixbench can build.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum ModelKind {
-    /// A five-conv network (about 0.1 M parameters) for minutes-long CPU runs.
+    /// A four-conv network (about 0.1 M parameters) for minutes-long CPU runs.
     SmallCnn,
     /// PreActResNet18 (He et al., 2016), 11.17 M parameters at K = 10.
     PreactResnet18,

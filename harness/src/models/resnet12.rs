@@ -17,8 +17,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use tch::nn::{self, ConvConfig, Init};
 use tch::{Kind, Tensor};
 
+use super::classifier::Classifier;
 use super::init::{batch_norm, linear};
-use super::Classifier;
 
 /// Channels of the four blocks.
 const WIDTHS: [i64; 4] = [64, 160, 320, 640];

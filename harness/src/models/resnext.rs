@@ -5,8 +5,8 @@
 use tch::nn::{self, ConvConfig, Init, LinearConfig};
 use tch::Tensor;
 
+use super::classifier::Classifier;
 use super::init::batch_norm;
-use super::Classifier;
 
 const CARDINALITY: i64 = 4;
 const BASE_WIDTH: i64 = 24;

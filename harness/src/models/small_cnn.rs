@@ -5,8 +5,8 @@
 
 use tch::{nn, Tensor};
 
+use super::classifier::Classifier;
 use super::init::{batch_norm, conv, linear};
-use super::Classifier;
 
 /// Channels of the four conv layers; a max-pool follows the first and the third.
 const WIDTHS: [i64; 4] = [16, 32, 64, 128];

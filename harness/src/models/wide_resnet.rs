@@ -4,8 +4,8 @@
 
 use tch::{nn, Tensor};
 
+use super::classifier::Classifier;
 use super::init::{batch_norm, conv, linear};
-use super::Classifier;
 
 /// Wide basic block `WB(in, out, stride)`.
 #[derive(Debug)]

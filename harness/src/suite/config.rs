@@ -222,7 +222,12 @@ impl LoadedSuite {
                     .retain(|p| p.split_once('=').map(|(k, _)| k) != Some(key.as_str()));
                 spec.params.push(format!("{key}={text}"));
             }
-            spec.params.sort();
+            // Sorted by key, as `resolve_method` lists them (the cell's config hash sees them).
+            spec.params.sort_by(|a, b| {
+                a.split_once('=')
+                    .map(|p| p.0)
+                    .cmp(&b.split_once('=').map(|p| p.0))
+            });
         }
         for spec in &methods {
             let params = spec.params().map_err(|e| at(&spec.name, e.to_string()))?;
@@ -261,9 +266,12 @@ fn resolve_evaluations(
     let mut resolved = Vec::new();
     for kind in evaluations::registry() {
         if let Some(value) = suite.evaluations.get(kind.name()) {
-            let settings = kind
-                .resolve(value.clone(), &suite.datasets)
-                .map_err(|e| at(&e.key, e.message))?;
+            let settings = kind.resolve(value.clone(), &suite.datasets).map_err(|e| {
+                at(
+                    &e.key,
+                    format!("{}{}", e.message, unknown_field_hint(&e.message)),
+                )
+            })?;
             resolved.push((*kind, settings));
         }
     }
@@ -496,5 +504,130 @@ mod tests {
     fn syntax_errors_carry_a_line() {
         let err = load("name: t\ndatasets: [\n").unwrap_err().to_string();
         assert!(err.starts_with("suite.yaml:"), "{err}");
+    }
+
+    /// Writes `files` (name, text) into a temporary folder.
+    fn folder(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let tmp = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            let path = tmp.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        tmp
+    }
+
+    const RECIPE: &str = "methods:\n  - vanilla\n  - mixup: {alpha: 0.4}\nseeds: [0, 1]\ntraining:\n  epochs: 5\n  lr: 0.1\n";
+
+    #[test]
+    fn include_lays_keys_over_the_base_and_method_params_change_one_method() {
+        let tmp = folder(&[
+            ("base/recipe.yaml", RECIPE),
+            (
+                "grid.yaml",
+                "include: base/recipe.yaml\nname: g\ndatasets:\n  - synthetic: {classes: 3}\nmodels: [small_cnn]\ntraining:\n  epochs: 2\nmethod_params:\n  mixup: {alpha: 0.2, label: ignored-not}\n",
+            ),
+        ]);
+        let err = LoadedSuite::from_file(&tmp.path().join("grid.yaml"), &registry())
+            .unwrap_err()
+            .to_string();
+        // `label` is not a parameter of mixup: the error names the method and the key.
+        assert!(err.contains("`label`"), "{err}");
+
+        std::fs::write(
+            tmp.path().join("grid.yaml"),
+            "include: base/recipe.yaml\nname: g\ndatasets:\n  - synthetic: {classes: 3}\nmodels: [small_cnn]\ntraining:\n  epochs: 2\nmethod_params:\n  mixup: {alpha: 0.2}\n",
+        )
+        .unwrap();
+        let s = LoadedSuite::from_file(&tmp.path().join("grid.yaml"), &registry()).unwrap();
+        // Mappings merge key by key: epochs from the grid, lr from the base.
+        assert_eq!(s.suite.training.epochs, 2);
+        assert_eq!(s.suite.training.lr, 0.1);
+        assert_eq!(s.suite.seeds, [0, 1]);
+        assert_eq!(s.methods[1].params, ["alpha=0.2"]);
+        assert_eq!(s.methods[0].params, Vec::<String>::new());
+        // The run records the merged document, which loads to the same suite on its own.
+        assert!(!s.text.contains("include"), "{}", s.text);
+        let again = load(&s.text).unwrap();
+        assert_eq!(again.methods, s.methods);
+        assert_eq!(again.suite.training, s.suite.training);
+    }
+
+    #[test]
+    fn include_errors_name_the_file_and_line() {
+        let tmp = folder(&[
+            ("a.yaml", "include: b.yaml\nname: a\n"),
+            ("b.yaml", "include: a.yaml\n"),
+            (
+                "typo.yaml",
+                "include: base.yaml\nname: t\ndatasets:\n  - synthetic: {classes: 3}\nmodels: [small_cnn]\n",
+            ),
+            ("base.yaml", "methods: [vanilla]\ntraining:\n  epoch: 3\n"),
+            (
+                "missing.yaml",
+                "name: m\ninclude: nowhere.yaml\n",
+            ),
+            (
+                "unknown.yaml",
+                "include: base.yaml\nname: t\ndatasets:\n  - synthetic: {classes: 3}\nmodels: [small_cnn]\nmethod_params:\n  mixpu: {alpha: 1}\n",
+            ),
+        ]);
+        let load_file = |name: &str| {
+            LoadedSuite::from_file(&tmp.path().join(name), &registry())
+                .unwrap_err()
+                .to_string()
+        };
+        let err = load_file("a.yaml");
+        assert!(err.contains("cycle"), "{err}");
+        // The unknown key lives in the included file: its path and line are named.
+        let err = load_file("typo.yaml");
+        assert!(
+            err.contains("base.yaml:3") && err.contains("did you mean `epochs`"),
+            "{err}"
+        );
+        let err = load_file("missing.yaml");
+        assert!(
+            err.contains("missing.yaml:2") && err.contains("nowhere.yaml"),
+            "{err}"
+        );
+        std::fs::write(tmp.path().join("base.yaml"), "methods: [vanilla, mixup]\n").unwrap();
+        let err = load_file("unknown.yaml");
+        assert!(
+            err.contains("unknown.yaml:7") && err.contains("did you mean `mixup`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn evaluations_are_resolved_against_the_registry() {
+        let err = load(&format!(
+            "{BASE}evaluations:\n  robustnes: {{noise: [0.1]}}\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("suite.yaml:11:") && err.contains("did you mean `robustness`"),
+            "{err}"
+        );
+        let err = load(&format!(
+            "{BASE}evaluations:\n  robustness: {{nosie: [0.1]}}\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("suite.yaml:11:") && err.contains("did you mean `noise`"),
+            "{err}"
+        );
+        let s = load(&format!(
+            "{BASE}evaluations:\n  robustness: {{noise: [0.1]}}\n"
+        ))
+        .unwrap();
+        assert_eq!(s.evaluations.len(), 1);
+        assert_eq!(s.evaluations[0].0.name(), "robustness");
+        assert!(
+            s.evaluations[0].1.contains("noise:"),
+            "{}",
+            s.evaluations[0].1
+        );
     }
 }

@@ -13,6 +13,7 @@
 pub mod episodes;
 pub mod logreg;
 pub mod report;
+pub mod rows;
 
 use std::path::Path;
 use std::time::Instant;
@@ -23,17 +24,13 @@ use tch::{Device, Kind, Tensor};
 
 use self::episodes::{sample_episodes, EpisodeShape};
 use self::logreg::LogRegConfig;
-use super::{Evaluation, SettingError};
+pub use self::rows::{EpisodeRow, FewShotRow, CELL_CSV, CELL_EPISODES_CSV};
+use super::kind::{Evaluation, SettingError};
 use crate::cell::{CellConfig, TrainedCell};
 use crate::data::{fewshot as data, DataSpec, ImageSet};
 use crate::engine::augment::Normalize;
 use crate::models::Classifier;
 use crate::report::stats::mean_ci95;
-
-/// File name of a cell's few-shot results.
-pub const CELL_CSV: &str = "fewshot.csv";
-/// File name of a cell's per-episode accuracies.
-pub const CELL_EPISODES_CSV: &str = "fewshot-episodes.csv";
 
 fn default_ways() -> Vec<usize> {
     vec![5]
@@ -126,42 +123,6 @@ impl FewShotConfig {
         }
         Ok(())
     }
-}
-
-/// Few-shot accuracy of a cell for one `(N, K)`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct FewShotRow {
-    /// Classes per episode, N.
-    pub ways: usize,
-    /// Support images per class, K.
-    pub shots: usize,
-    /// Query images per class.
-    pub queries: usize,
-    /// Episodes.
-    pub episodes: usize,
-    /// Mean query accuracy over episodes, percent.
-    pub mean: f64,
-    /// 95% confidence half-width, `1.96 * s / sqrt(episodes)`, percent.
-    pub ci95: f64,
-    /// Sample standard deviation of the episode accuracies, percent.
-    pub std: f64,
-    /// Episodes whose logistic regression did not meet the gradient test within `max_iter`.
-    pub unconverged: usize,
-    /// Wall seconds (fits and scoring; features are extracted once per cell).
-    pub seconds: f64,
-}
-
-/// Accuracy of one episode.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct EpisodeRow {
-    /// Classes per episode, N.
-    pub ways: usize,
-    /// Support images per class, K.
-    pub shots: usize,
-    /// Episode index, from 0.
-    pub episode: usize,
-    /// Query accuracy, percent.
-    pub accuracy: f64,
 }
 
 /// L2-normalised penultimate features `[n, D]` (row-major `f64`) of every image of `set`, in

@@ -15,9 +15,9 @@ use std::path::Path;
 use anyhow::Result;
 use serde::Serialize;
 
-use super::{EpisodeRow, FewShotRow, CELL_CSV, CELL_EPISODES_CSV};
+use super::rows::{EpisodeRow, FewShotRow, CELL_CSV, CELL_EPISODES_CSV};
 use crate::evaluations::collect::collect;
-use crate::evaluations::EvaluationKind;
+use crate::evaluations::kind::EvaluationKind;
 use crate::records::{self, csv_bytes, read_csv, CellInfo};
 use crate::report::eval_charts::{write_chart, EvalChart, Spread};
 use crate::report::order::method_order;

@@ -22,6 +22,7 @@
 pub mod attacks;
 pub mod npy;
 pub mod report;
+pub mod rows;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -31,14 +32,13 @@ use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 
 use self::attacks::{image_seed, PixelNormalize};
-use super::{Evaluation, SettingError};
+use self::rows::write_cell_csv;
+pub use self::rows::{average_robust, read_cell_csv, RobustnessRow, CELL_CSV};
+use super::kind::{Evaluation, SettingError};
 use crate::cell::TrainedCell;
 use crate::data::DataSpec;
 use crate::engine::DeviceImages;
 use crate::models::Classifier;
-
-/// File name of a cell's robustness results.
-pub const CELL_CSV: &str = "robustness.csv";
 
 /// The 15 benchmark corruptions of CIFAR-10-C / CIFAR-100-C (Hendrycks and Dietterich, 2019),
 /// the default list of `cifar_c.corruptions`.
@@ -201,23 +201,6 @@ impl RobustnessConfig {
         }
         Ok(())
     }
-}
-
-/// One evaluation of a cell: top-1 under one corruption at one severity.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct RobustnessRow {
-    /// `clean`, `noise`, `fgsm`, `pgd`, or a CIFAR-C corruption name.
-    pub corruption: String,
-    /// Position of the level in its list, from 1 (CIFAR-C: the severity, 1-5; clean: 0).
-    pub severity: usize,
-    /// The level itself: noise std (pixel units), FGSM/PGD eps (1/255), CIFAR-C severity.
-    pub level: f64,
-    /// Top-1 accuracy, percent.
-    pub top1: f64,
-    /// Images evaluated.
-    pub images: usize,
-    /// Wall seconds of the evaluation.
-    pub seconds: f64,
 }
 
 /// Perturbation family ids in the per-image seeds.
@@ -435,26 +418,6 @@ fn nhwc_to_device(data: &[u8], shape: &[usize], rows: &[usize], device: Device) 
         .permute([0, 3, 1, 2])
         .contiguous()
         .to_device(device)
-}
-
-/// Average robust accuracy of a cell: the mean top-1 over every row but `clean`.
-pub fn average_robust(rows: &[RobustnessRow]) -> Option<f64> {
-    let robust: Vec<f64> = rows
-        .iter()
-        .filter(|r| r.corruption != "clean")
-        .map(|r| r.top1)
-        .collect();
-    (!robust.is_empty()).then(|| robust.iter().sum::<f64>() / robust.len() as f64)
-}
-
-/// Writes a cell's rows to `cells/<cell>/robustness.csv` (atomically).
-pub fn write_cell_csv(dir: &Path, rows: &[RobustnessRow]) -> Result<()> {
-    crate::records::write_atomic(&dir.join(CELL_CSV), &crate::records::csv_bytes(rows)?)
-}
-
-/// Reads a cell's `robustness.csv`.
-pub fn read_cell_csv(dir: &Path) -> Result<Vec<RobustnessRow>> {
-    crate::records::read_csv(&dir.join(CELL_CSV))
 }
 
 /// The `robustness` evaluation: accuracy of each trained cell under noise, FGSM, PGD and

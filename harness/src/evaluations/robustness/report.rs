@@ -16,9 +16,9 @@ use std::path::Path;
 use anyhow::Result;
 use serde::Serialize;
 
-use super::{average_robust, read_cell_csv, RobustnessRow};
+use super::rows::{average_robust, read_cell_csv, RobustnessRow};
 use crate::evaluations::collect::collect;
-use crate::evaluations::EvaluationKind;
+use crate::evaluations::kind::EvaluationKind;
 use crate::records::{self, csv_bytes, CellInfo};
 use crate::report::eval_charts::{write_chart, EvalChart, Line, ScatterPoint, Spread};
 use crate::report::order::method_order;
