@@ -118,7 +118,9 @@ fn scalar_text(value: &Value) -> String {
 /// follows the struct (typically `fn validate`). The calling crate needs `serde` as a
 /// dependency.
 ///
-/// ```ignore
+/// ```
+/// use mixbench_core::{method_params, MethodParams, Params, Result};
+///
 /// method_params! {
 ///     /// Parameters of Input Mixup.
 ///     pub struct MixupParams for "mixup" {
@@ -129,6 +131,12 @@ fn scalar_text(value: &Value) -> String {
 ///         Self::in_range("alpha", self.alpha, 0.0, 1e6)
 ///     }
 /// }
+///
+/// assert_eq!(MixupParams::docs()[0].default, "1.0");
+/// let p: MixupParams = Params::parse("mixup", ["alpha=2"])?.typed()?;
+/// assert_eq!(p.alpha, 2.0);
+/// assert!(Params::parse("mixup", ["alpha=-1"])?.typed::<MixupParams>().is_err());
+/// # Ok::<(), mixbench_core::MixError>(())
 /// ```
 #[macro_export]
 macro_rules! method_params {
@@ -224,6 +232,8 @@ impl Params {
             let value = self.field_value::<P>(key, raw)?;
             map.insert(Value::String(key.clone()), value);
         }
+        // Every value deserialised alone and the fields are independent, so this can only
+        // fail for a struct whose fields constrain each other; the error then names them all.
         let params: P =
             serde_norway::from_value(Value::Mapping(map)).map_err(|e| MixError::BadValue {
                 method: self.method.clone(),
@@ -235,8 +245,8 @@ impl Params {
         Ok(params)
     }
 
-    /// The YAML value of `key` = `raw`, checked alone against `P` so that a type error names
-    /// its key.
+    /// The YAML scalar of `key` = `raw` (text that is not a scalar stays text), checked alone
+    /// against `P` so that a type error names its key.
     fn field_value<P: MethodParams>(&self, key: &str, raw: &str) -> Result<Value> {
         let value = serde_norway::from_str::<Value>(raw)
             .ok()
