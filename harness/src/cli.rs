@@ -186,12 +186,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Methods => {
-            for info in registry().methods() {
-                println!("{:<12} {}", info.name, info.summary);
-                for p in info.params {
-                    println!("    {:<26} {}", format!("{}={}", p.name, p.default), p.doc);
-                }
-            }
+            print!("{}", crate::methods::describe(&registry()));
             Ok(ExitCode::SUCCESS)
         }
         Command::Mix(args) => {

@@ -29,7 +29,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, ensure, Context, Result};
-use mixbench_core::{Batch, MixMethod, MixRng, ModelMode, NamedTensors, Params, Registry};
+use mixbench_core::{
+    Batch, MixError, MixMethod, MixRng, ModelMode, NamedTensors, Params, Registry,
+};
 use tch::{nn, Device, Kind, Tensor};
 
 use crate::models::ModelKind;
@@ -99,7 +101,7 @@ pub fn run_mix(args: &MixArgs, registry: &Registry) -> Result<()> {
         args.output.is_some() || args.batch.grid.is_some(),
         "nothing to write: give --output and/or --grid"
     );
-    let (params, method) = build(&args.batch, registry)?;
+    let method = build(&args.batch, registry)?;
     let batch = load_batch(&args.batch, method.as_ref())?;
     let mut rng = MixRng::seed_from(args.batch.seed);
     let mixed = method
@@ -121,7 +123,7 @@ pub fn run_mix(args: &MixArgs, registry: &Registry) -> Result<()> {
         write(path, named)?;
     }
     if let Some(path) = &args.batch.grid {
-        let saliency = saliency_for(&args.batch.method, &params, &batch).ok();
+        let saliency = method.saliency_map(&batch).ok().flatten();
         let mut columns = vec![denormalise(&batch.images, &batch.mean, &batch.std)];
         if let Some(s) = saliency {
             columns.push(grey(&normalise_per_image(&s)));
@@ -141,9 +143,9 @@ pub fn run_saliency(args: &SaliencyArgs, registry: &Registry) -> Result<()> {
         args.output.is_some() || args.batch.grid.is_some(),
         "nothing to write: give --output and/or --grid"
     );
-    let (params, method) = build(&args.batch, registry)?;
+    let method = build(&args.batch, registry)?;
     let batch = load_batch(&args.batch, method.as_ref())?;
-    let saliency = saliency_for(&args.batch.method, &params, &batch)?;
+    let saliency = saliency_for(method.as_ref(), &batch, registry)?;
     if let Some(path) = &args.output {
         write(path, vec![("saliency".into(), saliency.shallow_clone())])?;
     }
@@ -157,41 +159,48 @@ pub fn run_saliency(args: &SaliencyArgs, registry: &Registry) -> Result<()> {
     Ok(())
 }
 
-fn build(args: &BatchArgs, registry: &Registry) -> Result<(Params, Box<dyn MixMethod>)> {
+fn build(args: &BatchArgs, registry: &Registry) -> Result<Box<dyn MixMethod>> {
     let params = Params::parse(&args.method, args.set.iter().map(String::as_str))?;
-    let method = registry.build(&args.method, &params)?;
-    Ok((params, method))
+    Ok(registry.build(&args.method, &params)?)
 }
 
-/// The saliency map `[B, H, W]` a method uses per image.
-pub fn saliency_for(method: &str, params: &Params, batch: &Batch) -> Result<Tensor> {
-    match method {
-        "saliencymix" => {
-            let m = mixbench_saliencymix::from_params(params)?;
-            Ok(mixbench_saliencymix::saliency_maps(
-                &batch.images,
-                m.input,
-                &batch.mean,
-                &batch.std,
-            )?)
-        }
-        "puzzlemix" | "comixup" => {
-            let grad = batch.grad.as_ref().ok_or_else(|| {
-                anyhow!("method `{method}` needs `grad` (the input gradient) in the batch file, or --images with --checkpoint and --model")
-            })?;
-            Ok(mixbench_puzzlemix::terms::saliency(grad))
-        }
-        "sage" => {
-            let m = mixbench_sage::from_params(params)?;
-            let grad = batch.grad.as_ref().ok_or_else(|| {
-                anyhow!("method `sage` needs `grad` (the input gradient) in the batch file, or --images with --checkpoint and --model")
-            })?;
-            Ok(mixbench_sage::saliency(grad, m.blur_kernel, m.blur_sigma).squeeze_dim(1))
-        }
-        other => {
-            bail!("method `{other}` uses no saliency map; methods with one: saliencymix, sage, puzzlemix, comixup")
-        }
+/// The saliency map `[B, H, W]` `method` uses per image ([`MixMethod::saliency_map`]); an
+/// error naming the registered methods that have one when it has none.
+pub fn saliency_for(method: &dyn MixMethod, batch: &Batch, registry: &Registry) -> Result<Tensor> {
+    match method.saliency_map(batch) {
+        Ok(Some(map)) => Ok(map),
+        Ok(None) => bail!(
+            "method `{}` uses no saliency map; methods with one: {}",
+            method.name(),
+            methods_with_saliency_map(registry).join(", ")
+        ),
+        Err(err @ MixError::MissingInput { .. }) => Err(anyhow!(
+            "{err} (give it in the batch file, or use --images with --checkpoint and --model)"
+        )),
+        Err(err) => Err(err.into()),
     }
+}
+
+/// The registered methods that have a saliency map: each, built with its defaults, is asked
+/// for the map of a small probe batch (one zero image with a zero input gradient).
+fn methods_with_saliency_map(registry: &Registry) -> Vec<&'static str> {
+    let images = Tensor::zeros([1, 3, 8, 8], (Kind::Float, Device::Cpu));
+    let mut probe = Batch::new(
+        images.shallow_clone(),
+        Tensor::zeros([1], (Kind::Int64, Device::Cpu)),
+        1,
+    );
+    probe.grad = Some(images);
+    registry
+        .methods()
+        .iter()
+        .filter(|info| {
+            info.build(&Params::new(info.name))
+                .and_then(|m| m.saliency_map(&probe))
+                .is_ok_and(|map| map.is_some())
+        })
+        .map(|info| info.name)
+        .collect()
 }
 
 fn load_batch(args: &BatchArgs, method: &dyn MixMethod) -> Result<Batch> {

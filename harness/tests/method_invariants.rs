@@ -1,35 +1,39 @@
 //! Invariants every registered method must satisfy (see `docs/methods/README.md`, *Invariants*), run over the whole
 //! registry so that a new method is checked as soon as it is registered.
 
+//!
+//! What a check may assume comes from the trait, never from a method's name: the input
+//! gradient is provided only to methods that ask for a saliency pass
+//! ([`MixMethod::saliency`]), and [`MixMethod::composition`] says how outputs are formed.
+//! Methods with transformed sources (SAGE shifts the partner, Puzzle Mix transports blocks)
+//! blend *transformed* images, so the checks that assume untouched sources do not apply to
+//! them (their crates test the same properties against the transformed sources); joint
+//! methods (Co-Mixup) have no own image or partner, so their targets are checked as
+//! distributions only (`methods/comixup` tests how they are formed from the assignment).
+
 use mixbench::methods::registry;
-use mixbench_core::{Batch, MixRng, Params};
+use mixbench_core::{Batch, Composition, MixMethod, MixRng, Params};
 use tch::{Device, Kind, Tensor};
 
 const B: i64 = 8;
-
-/// Methods that rearrange their sources before blending (SAGE shifts the partner, Puzzle Mix
-/// transports blocks): their mask weighs the *rearranged* images, and mixing an image with
-/// itself still moves content, so the two checks below that assume untouched sources do not
-/// apply; their crates test the same properties against the rearranged sources.
-const REARRANGING: &[&str] = &["sage", "puzzlemix"];
-/// Methods that mix many inputs into each output with no own image or partner (Co-Mixup):
-/// their targets are checked as distributions only; `methods/comixup` tests how they are
-/// formed from the assignment.
-const JOINT: &[&str] = &["comixup"];
 const K: i64 = 5;
 
-fn batch(seed: i64) -> Batch {
+/// A random batch; with the input gradient only when `method` asks for a saliency pass.
+fn batch(seed: i64, method: &dyn MixMethod) -> Batch {
     tch::manual_seed(seed);
     let images = Tensor::randn([B, 3, 16, 16], (Kind::Float, Device::Cpu));
     let labels = Tensor::randint(K, [B], (Kind::Int64, Device::Cpu));
     let mut batch = Batch::new(images.shallow_clone(), labels, K);
-    batch.grad = Some(Tensor::randn([B, 3, 16, 16], (Kind::Float, Device::Cpu)));
+    if method.saliency().is_some() {
+        batch.grad = Some(Tensor::randn([B, 3, 16, 16], (Kind::Float, Device::Cpu)));
+    }
     batch
 }
 
-fn each_method(mut check: impl FnMut(&str, &dyn mixbench_core::MixMethod)) {
+/// Runs `check` on every registered method, built with its defaults.
+fn each_method(mut check: impl FnMut(&str, &dyn MixMethod)) {
     for info in registry().methods() {
-        let method = (info.build)(&Params::new(info.name)).unwrap();
+        let method = info.build(&Params::new(info.name)).unwrap();
         check(info.name, method.as_ref());
     }
 }
@@ -38,7 +42,7 @@ fn each_method(mut check: impl FnMut(&str, &dyn mixbench_core::MixMethod)) {
 fn targets_are_distributions_over_own_and_partner_labels() {
     each_method(|name, method| {
         for seed in 0..5 {
-            let batch = batch(seed);
+            let batch = batch(seed, method);
             let out = method
                 .mix(&batch, &mut MixRng::seed_from(seed as u64))
                 .unwrap();
@@ -56,7 +60,7 @@ fn targets_are_distributions_over_own_and_partner_labels() {
             );
             assert!(out.targets.min().double_value(&[]) >= 0.0, "{name}");
             assert!(out.images.isfinite().all().int64_value(&[]) == 1, "{name}");
-            if JOINT.contains(&name) {
+            if method.composition() == Composition::Joint {
                 continue;
             }
             // Only the own and the partner's class may carry weight.
@@ -93,7 +97,7 @@ fn targets_are_distributions_over_own_and_partner_labels() {
 #[test]
 fn lambda_is_the_mask_mean_and_images_follow_the_mask() {
     each_method(|name, method| {
-        let batch = batch(11);
+        let batch = batch(11, method);
         let out = method.mix(&batch, &mut MixRng::seed_from(3)).unwrap();
         let Some(mask) = &out.mask else { return };
         let mean = mask.mean_dim(&[1i64, 2, 3][..], false, Kind::Float);
@@ -102,7 +106,7 @@ fn lambda_is_the_mask_mean_and_images_follow_the_mask() {
             "{name}: mask mean {mean} vs lam {}",
             out.lam
         );
-        if REARRANGING.contains(&name) {
+        if method.composition() != Composition::Blend {
             return;
         }
         let partner = batch.images.index_select(0, &out.perm);
@@ -117,10 +121,10 @@ fn lambda_is_the_mask_mean_and_images_follow_the_mask() {
 #[test]
 fn mixing_with_itself_is_the_identity() {
     each_method(|name, method| {
-        if REARRANGING.contains(&name) || JOINT.contains(&name) {
+        if method.composition() != Composition::Blend {
             return;
         }
-        let mut batch = batch(5);
+        let mut batch = batch(5, method);
         batch.perm = Some(Tensor::arange(B, (Kind::Int64, Device::Cpu)));
         let out = method.mix(&batch, &mut MixRng::seed_from(1)).unwrap();
         assert!(
@@ -135,12 +139,29 @@ fn mixing_with_itself_is_the_identity() {
 #[test]
 fn same_seed_same_output() {
     each_method(|name, method| {
-        let batch = batch(2);
+        let batch = batch(2, method);
         let a = method.mix(&batch, &mut MixRng::seed_from(9)).unwrap();
         let b = method.mix(&batch, &mut MixRng::seed_from(9)).unwrap();
         assert!(
             a.images.equal(&b.images) && a.targets.equal(&b.targets),
             "{name}"
         );
+    });
+}
+
+#[test]
+fn saliency_maps_are_per_image_maps_and_every_saliency_pass_has_one() {
+    each_method(|name, method| {
+        let batch = batch(4, method);
+        let map = method.saliency_map(&batch).unwrap();
+        assert!(
+            method.saliency().is_none() || map.is_some(),
+            "{name}: asks for a saliency pass but has no saliency map"
+        );
+        if let Some(map) = map {
+            assert_eq!(map.size(), [B, 16, 16], "{name}");
+            assert!(map.isfinite().all().int64_value(&[]) == 1, "{name}");
+            assert!(map.min().double_value(&[]) >= 0.0, "{name}");
+        }
     });
 }

@@ -154,6 +154,51 @@ fn missing_gradient_is_named() {
 }
 
 #[test]
+fn saliency_of_a_method_without_a_map_names_the_methods_with_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, _) = sage_batch(dir.path(), true);
+    let output = dir.path().join("out.safetensors");
+    let registry = registry();
+    let mut without_map = 0;
+    for info in registry.methods() {
+        let method = info.build(&mixbench_core::Params::new(info.name)).unwrap();
+        let result = saliency(&[
+            "--method",
+            info.name,
+            "--input",
+            input.to_str().unwrap(),
+            "--output",
+            output.to_str().unwrap(),
+        ]);
+        // Every method with a saliency pass has a map; the others may or may not.
+        if method.saliency().is_some() {
+            result.unwrap_or_else(|e| panic!("{}: {e:#}", info.name));
+            continue;
+        }
+        let Err(err) = result else { continue };
+        without_map += 1;
+        let text = format!("{err:#}");
+        let (_, listed) = text
+            .split_once("methods with one: ")
+            .unwrap_or_else(|| panic!("{text}"));
+        let listed: Vec<&str> = listed.split(", ").collect();
+        assert!(!listed.contains(&info.name), "{text}");
+        for other in registry.methods() {
+            let m = other
+                .build(&mixbench_core::Params::new(other.name))
+                .unwrap();
+            if m.saliency().is_some() {
+                assert!(listed.contains(&other.name), "{text}");
+            }
+        }
+    }
+    assert!(
+        without_map > 0,
+        "no registered method without a saliency map was tried"
+    );
+}
+
+#[test]
 fn saliencymix_saliency_is_the_opencv_map() {
     let dir = tempfile::tempdir().unwrap();
     let fixture =

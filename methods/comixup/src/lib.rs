@@ -32,36 +32,65 @@ pub mod solve;
 
 use mixbench_core::maps;
 use mixbench_core::{
-    Batch, MethodInfo, MixError, MixMethod, MixRng, Mixed, ParamInfo, Params, Result,
-    SaliencyRequest,
+    method_params, Batch, Composition, MethodInfo, MixError, MixMethod, MixRng, Mixed, Params,
+    Result, SaliencyRequest,
 };
 use rayon::prelude::*;
 use tch::{Device, Kind, Tensor};
 
 use solve::{Partition, Penalty, Settings, Workspace};
 
-const PARAMS: &[ParamInfo] = &[
-    ParamInfo { name: "m_part", default: "20", doc: "images per partition (solved jointly)" },
-    ParamInfo { name: "m_block_num", default: "4", doc: "blocks per side of the label grid" },
-    ParamInfo { name: "mixup_alpha", default: "2.0", doc: "Dirichlet parameter of the prior" },
-    ParamInfo {
-        name: "clean_lam",
-        default: "1.0",
-        doc: "weight of the clean-input loss of the saliency pass (2 clean_lam CE / K, added to the update); 0: eval-mode pass, gradients discarded",
-    },
-    ParamInfo { name: "m_beta", default: "0.32", doc: "label smoothness" },
-    ParamInfo { name: "m_gamma", default: "1.0", doc: "diversity (supermodular) weight" },
-    ParamInfo { name: "m_thres", default: "0.83", doc: "usage threshold, fraction of an image" },
-    ParamInfo {
-        name: "m_thres_type",
-        default: "hard",
-        doc: "hard (the reference's penalty, operator precedence included), hard_intended (2 gamma over_j (A tot)_j) or soft",
-    },
-    ParamInfo { name: "m_eta", default: "0.05", doc: "weight of the Dirichlet prior" },
-    ParamInfo { name: "m_omega", default: "0.001", doc: "weight of the compatibility distances in A" },
-    ParamInfo { name: "set_resolve", default: "true", doc: "penalise identical outputs before the last iteration" },
-    ParamInfo { name: "m_niter", default: "4", doc: "outer iterations" },
-];
+method_params! {
+    /// Parameters of [`CoMixup`] (`--set key=value`, suite files); the defaults are the
+    /// official CIFAR-100 command (see docs/methods/comixup.md).
+    pub struct CoMixupParams for "comixup" {
+        /// images per partition (solved jointly)
+        pub m_part: usize = 20,
+        /// blocks per side of the label grid
+        pub m_block_num: usize = 4,
+        /// Dirichlet parameter of the prior
+        pub mixup_alpha: f64 = 2.0,
+        /// weight of the clean-input loss of the saliency pass (2 clean_lam CE / K, added to the update); 0: eval-mode pass, gradients discarded
+        pub clean_lam: f64 = 1.0,
+        /// label smoothness
+        pub m_beta: f64 = 0.32,
+        /// diversity (supermodular) weight
+        pub m_gamma: f64 = 1.0,
+        /// usage threshold, fraction of an image
+        pub m_thres: f64 = 0.83,
+        /// hard (the reference's penalty, operator precedence included), hard_intended (2 gamma over_j (A tot)_j) or soft
+        pub m_thres_type: Penalty = Penalty::Reference,
+        /// weight of the Dirichlet prior
+        pub m_eta: f64 = 0.05,
+        /// weight of the compatibility distances in A
+        pub m_omega: f64 = 0.001,
+        /// penalise identical outputs before the last iteration
+        pub set_resolve: bool = true,
+        /// outer iterations
+        pub m_niter: usize = 4,
+    }
+    fn validate(&self) -> Result<()> {
+        for (key, value) in [
+            ("m_part", self.m_part),
+            ("m_block_num", self.m_block_num),
+            ("m_niter", self.m_niter),
+        ] {
+            if value == 0 {
+                return Err(Self::bad(key, 0, "a positive integer"));
+            }
+        }
+        Self::in_range("mixup_alpha", self.mixup_alpha, 0.0, 1e6)?;
+        if self.mixup_alpha <= 0.0 {
+            return Err(Self::bad("mixup_alpha", self.mixup_alpha, "a positive Dirichlet parameter"));
+        }
+        Self::in_range("clean_lam", self.clean_lam, 0.0, 1e6)?;
+        Self::in_range("m_eta", self.m_eta, 0.0, 1e6)?;
+        Self::in_range("m_omega", self.m_omega, 0.0, 1.0)?;
+        Self::in_range("m_beta", self.m_beta, 0.0, 1e6)?;
+        Self::in_range("m_gamma", self.m_gamma, 0.0, 1e6)?;
+        Self::in_range("m_thres", self.m_thres, 0.0, 1e6)
+    }
+}
 
 /// Co-Mixup with the official CIFAR-100 defaults.
 #[derive(Clone, Debug)]
@@ -82,24 +111,31 @@ pub struct CoMixup {
     pub settings: Settings,
 }
 
-impl Default for CoMixup {
-    fn default() -> Self {
+impl From<CoMixupParams> for CoMixup {
+    fn from(p: CoMixupParams) -> Self {
         CoMixup {
-            m_part: 20,
-            m_block_num: 4,
-            mixup_alpha: 2.0,
-            clean_lam: 1.0,
-            m_eta: 0.05,
-            m_omega: 0.001,
+            m_part: p.m_part,
+            m_block_num: p.m_block_num,
+            mixup_alpha: p.mixup_alpha,
+            clean_lam: p.clean_lam,
+            m_eta: p.m_eta,
+            m_omega: p.m_omega,
             settings: Settings {
-                beta: 0.32,
-                gamma: 1.0,
-                thres: 0.83,
-                penalty: Penalty::Reference,
-                set_resolve: true,
-                niter: 4,
+                beta: p.m_beta,
+                gamma: p.m_gamma,
+                thres: p.m_thres,
+                penalty: p.m_thres_type,
+                set_resolve: p.set_resolve,
+                niter: p.m_niter,
             },
         }
+    }
+}
+
+impl Default for CoMixup {
+    /// [`CoMixupParams`]' defaults.
+    fn default() -> Self {
+        CoMixupParams::default().into()
     }
 }
 
@@ -427,56 +463,28 @@ impl MixMethod for CoMixup {
         Some(SaliencyRequest::clean_input(self.clean_lam))
     }
 
+    fn saliency_map(&self, batch: &Batch) -> Result<Option<Tensor>> {
+        let grad = batch.grad.as_ref().ok_or_else(Self::missing_grad)?;
+        Ok(Some(saliency(grad)))
+    }
+
+    fn composition(&self) -> Composition {
+        Composition::Joint
+    }
+
     fn mix(&self, batch: &Batch, rng: &mut MixRng) -> Result<Mixed> {
         Ok(self.mix_with(batch, rng)?.mixed)
     }
 }
 
-/// Builds [`CoMixup`] from `key=value` parameters.
+/// Builds [`CoMixup`] from `key=value` parameters (read as [`CoMixupParams`]).
 pub fn from_params(params: &Params) -> Result<CoMixup> {
-    params.expect_only(PARAMS)?;
-    let positive = |key: &str, default: usize| -> Result<usize> {
-        let v: usize = params.get(key, default)?;
-        if v == 0 {
-            return Err(params.bad(key, "0", "a positive integer"));
-        }
-        Ok(v)
-    };
-    let kind: String = params.get("m_thres_type", "hard".to_string())?;
-    let penalty = match kind.as_str() {
-        "hard" => Penalty::Reference,
-        "hard_intended" => Penalty::Intended,
-        "soft" => Penalty::Soft,
-        other => return Err(params.bad("m_thres_type", other, "hard, hard_intended or soft")),
-    };
-    let mixup_alpha = params.get_in_range("mixup_alpha", 2.0, 0.0, 1e6)?;
-    if mixup_alpha <= 0.0 {
-        return Err(params.bad("mixup_alpha", "0", "a positive Dirichlet parameter"));
-    }
-    Ok(CoMixup {
-        m_part: positive("m_part", 20)?,
-        m_block_num: positive("m_block_num", 4)?,
-        mixup_alpha,
-        clean_lam: params.get_in_range("clean_lam", 1.0, 0.0, 1e6)?,
-        m_eta: params.get_in_range("m_eta", 0.05, 0.0, 1e6)?,
-        m_omega: params.get_in_range("m_omega", 0.001, 0.0, 1.0)?,
-        settings: Settings {
-            beta: params.get_in_range("m_beta", 0.32, 0.0, 1e6)?,
-            gamma: params.get_in_range("m_gamma", 1.0, 0.0, 1e6)?,
-            thres: params.get_in_range("m_thres", 0.83, 0.0, 1e6)?,
-            penalty,
-            set_resolve: params.get_bool("set_resolve", true)?,
-            niter: positive("m_niter", 4)?,
-        },
-    })
+    Ok(params.typed::<CoMixupParams>()?.into())
 }
 
 /// Registry entry of [`CoMixup`].
 pub fn info() -> MethodInfo {
-    MethodInfo {
-        name: "comixup",
-        summary: "Co-Mixup (Kim et al., ICLR 2021): each output mixes many inputs of its partition, block assignments from a batch-level submodular objective solved by graph cuts",
-        params: PARAMS,
-        build: |params: &Params| Ok(Box::new(from_params(params)?)),
-    }
+    MethodInfo::of::<CoMixupParams, CoMixup>(
+        "Co-Mixup (Kim et al., ICLR 2021): each output mixes many inputs of its partition, block assignments from a batch-level submodular objective solved by graph cuts",
+    )
 }

@@ -27,15 +27,20 @@ pub struct Partition {
     pub compat: Vec<f32>,
 }
 
-/// How the modular penalty is formed (see `docs/methods/comixup.md`, *Modular penalty*).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// How the modular penalty is formed (see `docs/methods/comixup.md`, *Modular penalty*); the
+/// `m_thres_type` parameter, written `hard`, `hard_intended` or `soft`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Penalty {
     /// The reference's hard threshold with its operator precedence:
-    /// `2 gamma' sum_k A[j, k] over_k tot_k`.
+    /// `2 gamma' sum_k A[j, k] over_k tot_k` (`hard`).
+    #[serde(rename = "hard")]
     Reference,
-    /// The evident intent of the hard threshold: `2 gamma' over_j (A tot)_j`.
+    /// The evident intent of the hard threshold: `2 gamma' over_j (A tot)_j`
+    /// (`hard_intended`).
+    #[serde(rename = "hard_intended")]
     Intended,
-    /// Soft threshold: `2 gamma' over_j ((A tot)_j - tau')`.
+    /// Soft threshold: `2 gamma' over_j ((A tot)_j - tau')` (`soft`).
+    #[serde(rename = "soft")]
     Soft,
 }
 

@@ -1,8 +1,8 @@
 //! Core of mixbench's mixing methods: the [`MixMethod`] trait every method implements, the
-//! [`Batch`] it receives and the [`Mixed`] result it returns, `key=value` [`Params`], the
-//! seeded [`MixRng`] all draws come from, shared tensor helpers and the [`Registry`] type that
-//! maps method names to constructors, and the [`graphcut`] solvers of the block-labelling
-//! methods.
+//! [`Batch`] it receives and the [`Mixed`] result it returns, `key=value` [`Params`] and the
+//! typed [`MethodParams`] they are read into (declared with [`method_params!`]), the seeded
+//! [`MixRng`] all draws come from, shared tensor helpers and the [`Registry`] type that maps
+//! method names to constructors, and the [`graphcut`] solvers of the block-labelling methods.
 //!
 //! A method only ever sees tensors: the engine owns the model, the optimizer and the optional
 //! saliency pass, which a method requests through [`MixMethod::saliency`].
@@ -22,9 +22,11 @@ pub mod vanilla;
 
 pub use batch::{Batch, Mixed};
 pub use error::MixError;
-pub use method::{MixMethod, ModelMode, ParamGrads, Perturbation, SaliencyLoss, SaliencyRequest};
-pub use params::{ParamInfo, Params};
-pub use registry::{MethodInfo, Registry};
+pub use method::{
+    Composition, MixMethod, ModelMode, ParamGrads, Perturbation, SaliencyLoss, SaliencyRequest,
+};
+pub use params::{MethodParams, ParamDoc, ParamField, Params};
+pub use registry::{MethodInfo, ParamTable, Registry};
 pub use rng::MixRng;
 pub use suggest::did_you_mean;
 pub use tensors::NamedTensors;

@@ -1,3 +1,5 @@
+use tch::Tensor;
+
 use crate::{Batch, MixRng, Mixed, Result};
 
 /// Which mode the model is in during a saliency pass.
@@ -114,6 +116,23 @@ impl Perturbation {
     }
 }
 
+/// How a method forms its outputs from its inputs, which says what [`Mixed::mask`] and
+/// [`Mixed::perm`] mean (and which invariants a test can check on them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Composition {
+    /// Each output blends its own image with its partner's in place:
+    /// `mixed = mask x + (1 - mask) x[perm]` (Mixup, CutMix, SaliencyMix; Vanilla with no
+    /// mask). Mixing an image with itself returns it.
+    Blend,
+    /// As [`Composition::Blend`], but of transformed sources (SAGE translates the partner,
+    /// Puzzle Mix transports blocks or adds adversarial noise): the mask weighs the
+    /// transformed images, and mixing an image with itself still changes it.
+    Transformed,
+    /// Each output mixes many inputs, with no own image or partner (Co-Mixup): no mask, the
+    /// identity `perm`, and targets that may weigh any label of the output's partition.
+    Joint,
+}
+
 /// A mixing method: takes a batch, returns mixed images and soft targets.
 ///
 /// Implementations are pure functions of the batch and the random stream: same batch, same
@@ -132,6 +151,19 @@ pub trait MixMethod: Send {
     /// default) for an unperturbed pass.
     fn perturbation(&self, _batch: &Batch, _rng: &mut MixRng) -> Result<Option<Perturbation>> {
         Ok(None)
+    }
+
+    /// The saliency map `[B, H, W]` this method uses per image (what `mixbench saliency`
+    /// writes), or `None` (the default) for a method that uses none. Methods whose map comes
+    /// from the input gradient fail with [`crate::MixError::MissingInput`] when the batch has
+    /// no `grad`.
+    fn saliency_map(&self, _batch: &Batch) -> Result<Option<Tensor>> {
+        Ok(None)
+    }
+
+    /// How the outputs are formed from the inputs; [`Composition::Blend`] by default.
+    fn composition(&self) -> Composition {
+        Composition::Blend
     }
 
     /// Weight of the mixed batch's loss in the update; SAGE weights it by `update_ratio` and

@@ -1,21 +1,189 @@
+//! Method parameters in two forms: the `key=value` transport form [`Params`] (what the CLI's
+//! `--set` and suite files carry) and the typed struct of each method ([`MethodParams`],
+//! declared with [`crate::method_params!`]), which is the only way to read a [`Params`] and the
+//! single source of a method's parameter names, defaults and docs.
+
 use std::collections::BTreeMap;
-use std::str::FromStr;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_norway::{Mapping, Value};
 
 use crate::{did_you_mean, MixError, Result};
 
-/// Documentation of one method parameter: name, default, meaning. Methods list theirs in
-/// their [`crate::MethodInfo`] so that the CLI, the README and the errors share one source.
-#[derive(Clone, Copy, Debug)]
-pub struct ParamInfo {
+/// One field of a typed parameter struct: its key and its one-line meaning, both taken by
+/// [`crate::method_params!`] from the tokens that declare the field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ParamField {
+    /// Key as written in `--set key=value` or a suite file (the field's name).
+    pub name: &'static str,
+    /// One-line meaning (the field's doc comment).
+    pub doc: &'static str,
+}
+
+/// Documentation of one method parameter with its default rendered as text, as
+/// `mixbench methods` and the README's methods table show it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParamDoc {
     /// Key as written in `--set key=value` or a suite file.
     pub name: &'static str,
-    /// Default value, as text.
-    pub default: &'static str,
+    /// Default value, rendered from the typed struct's `Default` as a YAML scalar.
+    pub default: String,
     /// One-line meaning.
     pub doc: &'static str,
 }
 
-/// `key=value` parameters of a method, as given on the command line or in a suite file.
+/// The typed parameters of one method: a struct whose `Default` holds the method's defaults,
+/// deserialised strictly (unknown fields rejected) from [`Params`] by [`Params::typed`].
+/// Implemented by [`crate::method_params!`], which also writes the struct.
+pub trait MethodParams:
+    Serialize + DeserializeOwned + Default + Clone + std::fmt::Debug + PartialEq + 'static
+{
+    /// Registry name of the method these parameters configure.
+    const METHOD: &'static str;
+    /// Every field, in declaration order (the order of `mixbench methods` and the README).
+    const FIELDS: &'static [ParamField];
+
+    /// Range and consistency checks the types alone do not express; a violation is a
+    /// [`MixError::BadValue`] naming the key (see [`MethodParams::bad`]).
+    fn validate(&self) -> Result<()> {
+        Ok(())
+    }
+
+    /// A [`MixError::BadValue`] of this method for `key` = `value`, which should be
+    /// `expected`.
+    fn bad(key: &str, value: impl ToString, expected: &str) -> MixError {
+        MixError::BadValue {
+            method: Self::METHOD.to_string(),
+            key: key.to_string(),
+            value: value.to_string(),
+            expected: expected.to_string(),
+        }
+    }
+
+    /// Checks that the float parameter `key` lies in `lo..=hi`.
+    fn in_range(key: &str, value: f64, lo: f64, hi: f64) -> Result<()> {
+        if (lo..=hi).contains(&value) {
+            Ok(())
+        } else {
+            Err(Self::bad(
+                key,
+                value,
+                &format!("expected a number in [{lo}, {hi}]"),
+            ))
+        }
+    }
+
+    /// Every parameter with its default rendered from `Self::default()`.
+    fn docs() -> Vec<ParamDoc> {
+        let defaults = match serde_norway::to_value(Self::default()) {
+            Ok(Value::Mapping(map)) => map,
+            other => panic!(
+                "the defaults of `{}` do not serialise to a map: {other:?}",
+                Self::METHOD
+            ),
+        };
+        Self::FIELDS
+            .iter()
+            .map(|field| ParamDoc {
+                name: field.name,
+                default: defaults
+                    .get(field.name)
+                    .map(scalar_text)
+                    .unwrap_or_else(|| {
+                        panic!("`{}` has no default for `{}`", Self::METHOD, field.name)
+                    }),
+                doc: field.doc,
+            })
+            .collect()
+    }
+}
+
+/// A YAML value as text: strings as they are, anything else as YAML writes it.
+fn scalar_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => serde_norway::to_string(other)
+            .map(|s| s.trim_end().to_string())
+            .unwrap_or_else(|e| format!("<{e}>")),
+    }
+}
+
+/// Declares the typed parameters of a method: a struct with one `///` line and a default per
+/// field, so that the field's name, type, default and doc come from the same tokens.
+///
+/// Generates the struct (`Clone`, `Debug`, `PartialEq`, `Serialize`, `Deserialize`, with
+/// `#[serde(deny_unknown_fields, default)]`: absent keys take their default, unknown keys are
+/// errors), its `Default`, and its [`MethodParams`] implementation, whose body is whatever
+/// follows the struct (typically `fn validate`). The calling crate needs `serde` as a
+/// dependency.
+///
+/// ```
+/// use mixbench_core::{method_params, MethodParams, Params, Result};
+///
+/// method_params! {
+///     /// Parameters of Input Mixup.
+///     pub struct MixupParams for "mixup" {
+///         /// Beta(alpha, alpha) parameter of lambda
+///         pub alpha: f64 = 1.0,
+///     }
+///     fn validate(&self) -> Result<()> {
+///         Self::in_range("alpha", self.alpha, 0.0, 1e6)
+///     }
+/// }
+///
+/// assert_eq!(MixupParams::docs()[0].default, "1.0");
+/// let p: MixupParams = Params::parse("mixup", ["alpha=2"])?.typed()?;
+/// assert_eq!(p.alpha, 2.0);
+/// assert!(Params::parse("mixup", ["alpha=-1"])?.typed::<MixupParams>().is_err());
+/// # Ok::<(), mixbench_core::MixError>(())
+/// ```
+#[macro_export]
+macro_rules! method_params {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident for $method:literal {
+            $(
+                #[doc = $doc:literal]
+                $fvis:vis $field:ident : $ty:ty = $default:expr
+            ),* $(,)?
+        }
+        $($body:tt)*
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+        #[serde(deny_unknown_fields, default)]
+        $vis struct $name {
+            $(
+                #[doc = $doc]
+                $fvis $field: $ty,
+            )*
+        }
+
+        impl ::std::default::Default for $name {
+            fn default() -> Self {
+                $name {
+                    $($field: $default,)*
+                }
+            }
+        }
+
+        impl $crate::MethodParams for $name {
+            const METHOD: &'static str = $method;
+            const FIELDS: &'static [$crate::ParamField] = &[
+                $($crate::ParamField {
+                    name: ::std::stringify!($field),
+                    doc: $doc.trim_ascii(),
+                },)*
+            ];
+            $($body)*
+        }
+    };
+}
+
+/// `key=value` parameters of a method, as given on the command line or in a suite file: the
+/// transport form, read only by deserialising it into the method's typed struct
+/// ([`Params::typed`]).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Params {
     method: String,
@@ -48,71 +216,80 @@ impl Params {
         self.values.insert(key.to_string(), value.to_string());
     }
 
-    /// The parameters as given, sorted by key.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.values.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    /// The parameters as the typed struct `P`, checked by [`MethodParams::validate`].
+    ///
+    /// Each value is read as a YAML scalar (so `1` is an integer, accepted where a float is
+    /// expected, and `random` a string); absent keys take `P`'s defaults. A key that is not a
+    /// field of `P` is a [`MixError::UnknownParam`] with the closest field suggested; a value
+    /// of the wrong type a [`MixError::BadValue`] naming its key. For compatibility, `0` and `1`
+    /// are accepted where a boolean is expected.
+    pub fn typed<P: MethodParams>(&self) -> Result<P> {
+        let mut map = Mapping::new();
+        for (key, raw) in &self.values {
+            if !P::FIELDS.iter().any(|f| f.name == key) {
+                return Err(self.unknown::<P>(key));
+            }
+            let value = self.field_value::<P>(key, raw)?;
+            map.insert(Value::String(key.clone()), value);
+        }
+        // Every value deserialised alone and the fields are independent, so this can only
+        // fail for a struct whose fields constrain each other; the error then names them all.
+        let params: P =
+            serde_norway::from_value(Value::Mapping(map)).map_err(|e| MixError::BadValue {
+                method: self.method.clone(),
+                key: self.values.keys().cloned().collect::<Vec<_>>().join(", "),
+                value: self.values.values().cloned().collect::<Vec<_>>().join(", "),
+                expected: e.to_string(),
+            })?;
+        params.validate()?;
+        Ok(params)
     }
 
-    /// Fails on the first key not in `known`, suggesting the closest known key.
-    pub fn expect_only(&self, known: &[ParamInfo]) -> Result<()> {
-        for key in self.values.keys() {
-            if !known.iter().any(|p| p.name == key) {
-                let names = known.iter().map(|p| p.name);
-                return Err(MixError::UnknownParam {
-                    method: self.method.clone(),
-                    key: key.clone(),
-                    hint: did_you_mean(key, names.clone()),
-                    known: if known.is_empty() {
-                        "(none)".into()
-                    } else {
-                        names.collect::<Vec<_>>().join(", ")
-                    },
-                });
+    /// The YAML scalar of `key` = `raw` (text that is not a scalar stays text), checked alone
+    /// against `P` so that a type error names its key.
+    fn field_value<P: MethodParams>(&self, key: &str, raw: &str) -> Result<Value> {
+        let value = serde_norway::from_str::<Value>(raw)
+            .ok()
+            .filter(|v| !matches!(v, Value::Mapping(_) | Value::Sequence(_)))
+            .unwrap_or_else(|| Value::String(raw.to_string()));
+        let alone = |value: &Value| {
+            let mut map = Mapping::new();
+            map.insert(Value::String(key.to_string()), value.clone());
+            serde_norway::from_value::<P>(Value::Mapping(map)).map(|_| ())
+        };
+        match alone(&value) {
+            Ok(()) => Ok(value),
+            Err(err) => {
+                let as_bool = match raw {
+                    "0" => Some(Value::Bool(false)),
+                    "1" => Some(Value::Bool(true)),
+                    _ => None,
+                };
+                match as_bool {
+                    Some(flag) if alone(&flag).is_ok() => Ok(flag),
+                    _ => Err(MixError::BadValue {
+                        method: self.method.clone(),
+                        key: key.to_string(),
+                        value: raw.to_string(),
+                        expected: err.to_string(),
+                    }),
+                }
             }
         }
-        Ok(())
     }
 
-    /// The value of `key` parsed as `T`, or `default` when absent.
-    pub fn get<T: FromStr>(&self, key: &str, default: T) -> Result<T> {
-        match self.values.get(key) {
-            None => Ok(default),
-            Some(raw) => raw
-                .parse()
-                .map_err(|_| self.bad(key, raw, std::any::type_name::<T>())),
-        }
-    }
-
-    /// Boolean parameter `key` (`true`/`false`, `1`/`0`), or `default` when absent.
-    pub fn get_bool(&self, key: &str, default: bool) -> Result<bool> {
-        let text: String = self.get(key, default.to_string())?;
-        match text.as_str() {
-            "true" | "1" => Ok(true),
-            "false" | "0" => Ok(false),
-            other => Err(self.bad(key, other, "true or false")),
-        }
-    }
-
-    /// As [`Params::get`] for a float that must lie in `lo..=hi`.
-    pub fn get_in_range(&self, key: &str, default: f64, lo: f64, hi: f64) -> Result<f64> {
-        let value: f64 = self.get(key, default)?;
-        if !(lo..=hi).contains(&value) {
-            return Err(self.bad(
-                key,
-                &value.to_string(),
-                &format!("expected a number in [{lo}, {hi}]"),
-            ));
-        }
-        Ok(value)
-    }
-
-    /// A [`MixError::BadValue`] for `key`.
-    pub fn bad(&self, key: &str, value: &str, expected: &str) -> MixError {
-        MixError::BadValue {
+    /// The [`MixError::UnknownParam`] of `key` for `P`.
+    fn unknown<P: MethodParams>(&self, key: &str) -> MixError {
+        let names = P::FIELDS.iter().map(|f| f.name);
+        MixError::UnknownParam {
             method: self.method.clone(),
             key: key.to_string(),
-            value: value.to_string(),
-            expected: expected.to_string(),
+            hint: did_you_mean(key, names.clone()),
+            known: if P::FIELDS.is_empty() {
+                "(none)".into()
+            } else {
+                names.collect::<Vec<_>>().join(", ")
+            },
         }
     }
 }
@@ -121,39 +298,112 @@ impl Params {
 mod tests {
     use super::*;
 
-    const KNOWN: &[ParamInfo] = &[ParamInfo {
-        name: "alpha",
-        default: "1.0",
-        doc: "",
-    }];
+    /// How a test switch behaves.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    enum Mode {
+        Fast,
+        Exact,
+    }
+
+    method_params! {
+        /// Parameters of a test method.
+        struct TestParams for "test" {
+            /// Beta parameter
+            alpha: f64 = 1.0,
+            /// Count
+            count: usize = 3,
+            /// Switch
+            flag: bool = true,
+            /// Mode
+            mode: Mode = Mode::Fast,
+        }
+        fn validate(&self) -> Result<()> {
+            Self::in_range("alpha", self.alpha, 0.0, 10.0)
+        }
+    }
 
     #[test]
-    fn parses_and_reads_typed_values() {
-        let p = Params::parse("mixup", ["alpha = 0.4"]).unwrap();
-        assert_eq!(p.get::<f64>("alpha", 1.0).unwrap(), 0.4);
-        assert_eq!(p.get::<f64>("beta", 2.0).unwrap(), 2.0);
+    fn names_docs_and_defaults_come_from_the_declaration() {
+        let docs = TestParams::docs();
+        let rendered: Vec<(&str, &str, &str)> = docs
+            .iter()
+            .map(|d| (d.name, d.default.as_str(), d.doc))
+            .collect();
+        assert_eq!(
+            rendered,
+            [
+                ("alpha", "1.0", "Beta parameter"),
+                ("count", "3", "Count"),
+                ("flag", "true", "Switch"),
+                ("mode", "fast", "Mode"),
+            ]
+        );
+        assert_eq!(TestParams::METHOD, "test");
+    }
+
+    #[test]
+    fn parses_typed_values_and_keeps_defaults() {
+        let p: TestParams = Params::parse("test", ["alpha = 0.4", "mode=exact", "flag=0"])
+            .unwrap()
+            .typed()
+            .unwrap();
+        assert_eq!(
+            p,
+            TestParams {
+                alpha: 0.4,
+                mode: Mode::Exact,
+                flag: false,
+                ..TestParams::default()
+            }
+        );
+        // An integer where a float is expected.
+        let p: TestParams = Params::parse("test", ["alpha=2"]).unwrap().typed().unwrap();
+        assert_eq!(p.alpha, 2.0);
+        assert_eq!(
+            Params::new("test").typed::<TestParams>().unwrap(),
+            TestParams::default()
+        );
     }
 
     #[test]
     fn unknown_key_suggests_the_closest() {
-        let p = Params::parse("mixup", ["alhpa=0.4"]).unwrap();
-        let err = p.expect_only(KNOWN).unwrap_err().to_string();
+        let p = Params::parse("test", ["alhpa=0.4"]).unwrap();
+        let err = p.typed::<TestParams>().unwrap_err().to_string();
         assert!(
-            err.contains("`alhpa`") && err.contains("did you mean `alpha`"),
+            err.contains("`alhpa`")
+                && err.contains("did you mean `alpha`")
+                && err.contains("alpha, count, flag, mode"),
             "{err}"
         );
     }
 
     #[test]
     fn bad_values_and_syntax_are_errors() {
-        assert!(Params::parse("m", ["alpha"]).is_err());
-        let p = Params::parse("m", ["alpha=x"]).unwrap();
-        assert!(p
-            .get::<f64>("alpha", 1.0)
+        assert!(Params::parse("test", ["alpha"]).is_err());
+        for (item, key, value) in [
+            ("alpha=x", "alpha", "`x`"),
+            ("count=1.5", "count", "`1.5`"),
+            ("count=-1", "count", "`-1`"),
+            ("flag=maybe", "flag", "`maybe`"),
+            ("mode=slow", "mode", "`slow`"),
+        ] {
+            let err = Params::parse("test", [item])
+                .unwrap()
+                .typed::<TestParams>()
+                .unwrap_err();
+            assert!(matches!(err, MixError::BadValue { .. }), "{err}");
+            let text = err.to_string();
+            assert!(
+                text.contains(&format!("parameter `{key}`")) && text.contains(value),
+                "{text}"
+            );
+        }
+        let err = Params::parse("test", ["alpha=-1"])
+            .unwrap()
+            .typed::<TestParams>()
             .unwrap_err()
-            .to_string()
-            .contains("`x`"));
-        let p = Params::parse("m", ["alpha=-1"]).unwrap();
-        assert!(p.get_in_range("alpha", 1.0, 0.0, 10.0).is_err());
+            .to_string();
+        assert!(err.contains("`alpha`") && err.contains("[0, 10]"), "{err}");
     }
 }

@@ -1,4 +1,33 @@
-use crate::{did_you_mean, MixError, MixMethod, ParamInfo, Params, Result};
+use crate::{did_you_mean, MethodParams, MixError, MixMethod, ParamDoc, Params, Result};
+
+/// The parameters of one registered method, derived from its typed struct ([`MethodParams`]):
+/// names and docs from the struct's declaration, defaults rendered from its `Default`. Iterate
+/// it (or call [`ParamTable::docs`]) for one [`ParamDoc`] per parameter, in declaration order.
+#[derive(Clone, Copy)]
+pub struct ParamTable {
+    docs: fn() -> Vec<ParamDoc>,
+}
+
+impl ParamTable {
+    /// The table of the typed parameters `P`.
+    pub fn of<P: MethodParams>() -> Self {
+        ParamTable { docs: P::docs }
+    }
+
+    /// Every parameter with its rendered default and doc.
+    pub fn docs(&self) -> Vec<ParamDoc> {
+        (self.docs)()
+    }
+}
+
+impl IntoIterator for ParamTable {
+    type Item = ParamDoc;
+    type IntoIter = std::vec::IntoIter<ParamDoc>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.docs().into_iter()
+    }
+}
 
 /// A registered method: its name, what it is, its parameters and its constructor.
 #[derive(Clone, Copy)]
@@ -7,10 +36,32 @@ pub struct MethodInfo {
     pub name: &'static str,
     /// One line: the paper and what the method does.
     pub summary: &'static str,
-    /// Parameters with their defaults (those of the official CIFAR commands).
-    pub params: &'static [ParamInfo],
+    /// Parameters with their defaults (those of the official CIFAR commands), from the
+    /// method's typed parameter struct.
+    pub params: ParamTable,
+    make: fn(&Params) -> Result<Box<dyn MixMethod>>,
+}
+
+impl MethodInfo {
+    /// The entry of method `M` configured by the typed parameters `P`: named `P::METHOD`,
+    /// built by reading [`Params`] into `P` ([`Params::typed`], which validates) and converting.
+    pub fn of<P, M>(summary: &'static str) -> Self
+    where
+        P: MethodParams,
+        M: MixMethod + From<P> + 'static,
+    {
+        MethodInfo {
+            name: P::METHOD,
+            summary,
+            params: ParamTable::of::<P>(),
+            make: |params| Ok(Box::new(M::from(params.typed::<P>()?))),
+        }
+    }
+
     /// Builds the method from parameters; fails on unknown keys or bad values.
-    pub build: fn(&Params) -> Result<Box<dyn MixMethod>>,
+    pub fn build(&self, params: &Params) -> Result<Box<dyn MixMethod>> {
+        (self.make)(params)
+    }
 }
 
 /// Name -> constructor map; the single source of truth for which methods exist.
@@ -44,6 +95,6 @@ impl Registry {
 
     /// Builds `name` with `params`.
     pub fn build(&self, name: &str, params: &Params) -> Result<Box<dyn MixMethod>> {
-        (self.info(name)?.build)(params)
+        self.info(name)?.build(params)
     }
 }

@@ -2,11 +2,22 @@
 
 use tch::{Kind, Tensor};
 
-use crate::{targets, Batch, MethodInfo, MixMethod, MixRng, Mixed, Params, Result};
+use crate::{method_params, targets, Batch, MethodInfo, MixMethod, MixRng, Mixed, Result};
+
+method_params! {
+    /// Parameters of [`Vanilla`]: none.
+    pub struct VanillaParams for "vanilla" {}
+}
 
 /// The identity method: returns the batch unchanged with one-hot targets.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Vanilla;
+
+impl From<VanillaParams> for Vanilla {
+    fn from(_: VanillaParams) -> Self {
+        Vanilla
+    }
+}
 
 impl MixMethod for Vanilla {
     fn name(&self) -> &'static str {
@@ -29,13 +40,7 @@ impl MixMethod for Vanilla {
 
 /// Registry entry of [`Vanilla`].
 pub fn info() -> MethodInfo {
-    MethodInfo {
-        name: "vanilla",
-        summary: "no mixing: one-hot targets (the baseline of every comparison)",
-        params: &[],
-        build: |params: &Params| {
-            params.expect_only(&[])?;
-            Ok(Box::new(Vanilla))
-        },
-    }
+    MethodInfo::of::<VanillaParams, Vanilla>(
+        "no mixing: one-hot targets (the baseline of every comparison)",
+    )
 }

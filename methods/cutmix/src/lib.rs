@@ -10,23 +10,23 @@
 //! mix with probability 0.5 on CIFAR (`cutmix_prob`); the SAGE comparison applies it always,
 //! which is the default here (`prob = 1`).
 
-use mixbench_core::{
-    targets, Batch, MethodInfo, MixMethod, MixRng, Mixed, ParamInfo, Params, Result,
-};
+use mixbench_core::{method_params, targets, Batch, MethodInfo, MixMethod, MixRng, Mixed, Result};
 use tch::{Kind, Tensor};
 
-const PARAMS: &[ParamInfo] = &[
-    ParamInfo {
-        name: "alpha",
-        default: "1.0",
-        doc: "Beta(alpha, alpha) parameter of lambda",
-    },
-    ParamInfo {
-        name: "prob",
-        default: "1.0",
-        doc: "probability that a batch is mixed at all (0.5 in the original CutMix CIFAR code)",
-    },
-];
+method_params! {
+    /// Parameters of [`CutMix`] (`--set key=value`, suite files); the defaults are the CIFAR
+    /// commands of the SAGE comparison (see docs/methods/cutmix.md).
+    pub struct CutMixParams for "cutmix" {
+        /// Beta(alpha, alpha) parameter of lambda
+        pub alpha: f64 = 1.0,
+        /// probability that a batch is mixed at all (0.5 in the original CutMix CIFAR code)
+        pub prob: f64 = 1.0,
+    }
+    fn validate(&self) -> Result<()> {
+        Self::in_range("alpha", self.alpha, 0.0, 1e6)?;
+        Self::in_range("prob", self.prob, 0.0, 1.0)
+    }
+}
 
 /// An axis-aligned box of rows `x1..x2` and columns `y1..y2` (end exclusive).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,12 +93,19 @@ pub struct CutMix {
     pub prob: f64,
 }
 
-impl Default for CutMix {
-    fn default() -> Self {
+impl From<CutMixParams> for CutMix {
+    fn from(p: CutMixParams) -> Self {
         CutMix {
-            alpha: 1.0,
-            prob: 1.0,
+            alpha: p.alpha,
+            prob: p.prob,
         }
+    }
+}
+
+impl Default for CutMix {
+    /// [`CutMixParams`]' defaults.
+    fn default() -> Self {
+        CutMixParams::default().into()
     }
 }
 
@@ -145,18 +152,9 @@ impl MixMethod for CutMix {
 
 /// Registry entry of [`CutMix`].
 pub fn info() -> MethodInfo {
-    MethodInfo {
-        name: "cutmix",
-        summary: "CutMix (Yun et al., ICCV 2019): paste a random box of the partner image",
-        params: PARAMS,
-        build: |params: &Params| {
-            params.expect_only(PARAMS)?;
-            Ok(Box::new(CutMix {
-                alpha: params.get_in_range("alpha", 1.0, 0.0, 1e6)?,
-                prob: params.get_in_range("prob", 1.0, 0.0, 1.0)?,
-            }))
-        },
-    }
+    MethodInfo::of::<CutMixParams, CutMix>(
+        "CutMix (Yun et al., ICCV 2019): paste a random box of the partner image",
+    )
 }
 
 #[cfg(test)]

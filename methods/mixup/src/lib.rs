@@ -5,16 +5,20 @@
 //! `x_mix = lam x + (1 - lam) x_pi` in normalised space, target
 //! `lam e(y) + (1 - lam) e(y_pi)`. Draw order in mixbench: permutation, `lam`.
 
-use mixbench_core::{
-    targets, Batch, MethodInfo, MixMethod, MixRng, Mixed, ParamInfo, Params, Result,
-};
+use mixbench_core::{method_params, targets, Batch, MethodInfo, MixMethod, MixRng, Mixed, Result};
 use tch::{Kind, Tensor};
 
-const PARAMS: &[ParamInfo] = &[ParamInfo {
-    name: "alpha",
-    default: "1.0",
-    doc: "Beta(alpha, alpha) parameter of lambda; 0 disables mixing (lambda = 1)",
-}];
+method_params! {
+    /// Parameters of [`Mixup`] (`--set key=value`, suite files); the defaults are the CIFAR
+    /// commands of the SAGE and Puzzle Mix scripts (see docs/methods/mixup.md).
+    pub struct MixupParams for "mixup" {
+        /// Beta(alpha, alpha) parameter of lambda; 0 disables mixing (lambda = 1)
+        pub alpha: f64 = 1.0,
+    }
+    fn validate(&self) -> Result<()> {
+        Self::in_range("alpha", self.alpha, 0.0, 1e6)
+    }
+}
 
 /// Input Mixup with a per-batch `lam ~ Beta(alpha, alpha)`.
 #[derive(Clone, Copy, Debug)]
@@ -23,9 +27,16 @@ pub struct Mixup {
     pub alpha: f64,
 }
 
+impl From<MixupParams> for Mixup {
+    fn from(p: MixupParams) -> Self {
+        Mixup { alpha: p.alpha }
+    }
+}
+
 impl Default for Mixup {
+    /// [`MixupParams`]' defaults.
     fn default() -> Self {
-        Mixup { alpha: 1.0 }
+        MixupParams::default().into()
     }
 }
 
@@ -55,17 +66,9 @@ impl MixMethod for Mixup {
 
 /// Registry entry of [`Mixup`].
 pub fn info() -> MethodInfo {
-    MethodInfo {
-        name: "mixup",
-        summary: "Input Mixup (Zhang et al., ICLR 2018): convex combination of image pairs",
-        params: PARAMS,
-        build: |params: &Params| {
-            params.expect_only(PARAMS)?;
-            Ok(Box::new(Mixup {
-                alpha: params.get_in_range("alpha", 1.0, 0.0, 1e6)?,
-            }))
-        },
-    }
+    MethodInfo::of::<MixupParams, Mixup>(
+        "Input Mixup (Zhang et al., ICLR 2018): convex combination of image pairs",
+    )
 }
 
 #[cfg(test)]

@@ -34,7 +34,8 @@
 //! Outputs: `mask` `[B, 1, H, W]` (weight of the transported image itself); extras
 //! `block_labels` i64 `[B, n, n]` (graph-cut labels) and `block_num` i64 `[1]`.
 //!
-//! Defaults: the official CIFAR commands (see `docs/methods/puzzlemix.md`, *Parameters*).
+//! Defaults: [`PuzzleMixParams`], the official CIFAR commands (see `docs/methods/puzzlemix.md`,
+//! *Parameters*).
 
 pub mod energy;
 pub mod terms;
@@ -42,38 +43,169 @@ pub mod transport;
 
 use mixbench_core::graphcut::SwapSolver;
 use mixbench_core::{
-    batch, targets, Batch, MethodInfo, MixError, MixMethod, MixRng, Mixed, ParamInfo, Params,
-    Perturbation, Result, SaliencyRequest,
+    batch, method_params, targets, Batch, Composition, MethodInfo, MixError, MixMethod, MixRng,
+    Mixed, Params, Perturbation, Result, SaliencyRequest,
 };
 use rayon::prelude::*;
+use serde::de::{self, Unexpected, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use tch::{Device, Tensor};
 
 use energy::BlockProblem;
 use transport::{Transport, TransportCosts};
 
-const PARAMS: &[ParamInfo] = &[
-    ParamInfo { name: "mixup_alpha", default: "1.0", doc: "Beta(alpha, alpha) parameter of the prior's lambda" },
-    ParamInfo {
-        name: "block_num",
-        default: "random",
-        doc: "blocks per side of the label grid: random (2, 4, 8 or 16 per batch, as the official code) or a fixed divisor of the image size",
-    },
-    ParamInfo { name: "n_labels", default: "3", doc: "mixing levels per block (2, 3 or 4)" },
-    ParamInfo { name: "beta", default: "1.2", doc: "label smoothness weight" },
-    ParamInfo { name: "gamma", default: "0.5", doc: "data (boundary colour) smoothness weight" },
-    ParamInfo { name: "eta", default: "0.2", doc: "weight of the label prior" },
-    ParamInfo { name: "neigh_size", default: "4", doc: "pooling size of the boundary term (pixels)" },
-    ParamInfo { name: "transport", default: "true", doc: "rearrange blocks by the optimal-transport step" },
-    ParamInfo { name: "t_size", default: "4", doc: "transport block size in pixels (-1: the label block size)" },
-    ParamInfo { name: "t_eps", default: "0.8", doc: "distance weight of the transport cost" },
-    ParamInfo {
-        name: "clean_lam",
-        default: "0.0",
-        doc: "0: saliency pass in eval mode, gradients discarded; > 0: train mode, loss 2 clean_lam CE / K added to the update",
-    },
-    ParamInfo { name: "adv_p", default: "0.0", doc: "probability of adversarial noise on each of the two images" },
-    ParamInfo { name: "adv_eps", default: "10.0", doc: "adversarial noise bound in 1/255 pixel units" },
-];
+/// Blocks per side of the label grid: drawn per batch as the official code does, or fixed.
+/// Written `random` or an integer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockNum {
+    /// 2, 4, 8 or 16, drawn per batch among those that divide the image size.
+    Random,
+    /// This many blocks per side (a divisor of the image size, at least 2).
+    Fixed(usize),
+}
+
+impl From<BlockNum> for Option<usize> {
+    fn from(n: BlockNum) -> Self {
+        match n {
+            BlockNum::Random => None,
+            BlockNum::Fixed(n) => Some(n),
+        }
+    }
+}
+
+impl Serialize for BlockNum {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            BlockNum::Random => s.serialize_str("random"),
+            BlockNum::Fixed(n) => s.serialize_u64(*n as u64),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for BlockNum {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct BlockNumVisitor;
+        impl Visitor<'_> for BlockNumVisitor {
+            type Value = BlockNum;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("random or an integer >= 2")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<BlockNum, E> {
+                match v {
+                    "random" => Ok(BlockNum::Random),
+                    _ => Err(E::invalid_value(Unexpected::Str(v), &self)),
+                }
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> std::result::Result<BlockNum, E> {
+                Ok(BlockNum::Fixed(v as usize))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> std::result::Result<BlockNum, E> {
+                u64::try_from(v)
+                    .map_err(|_| E::invalid_value(Unexpected::Signed(v), &self))
+                    .and_then(|v| self.visit_u64(v))
+            }
+        }
+        d.deserialize_any(BlockNumVisitor)
+    }
+}
+
+/// Transport block size: the label block size, or a size in pixels. Written `-1` or a
+/// positive integer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TransportSize {
+    /// The label block size (`-1`).
+    LabelBlock,
+    /// This many pixels per side (at least 1; capped at the label block size).
+    Pixels(usize),
+}
+
+impl From<TransportSize> for Option<usize> {
+    fn from(t: TransportSize) -> Self {
+        match t {
+            TransportSize::LabelBlock => None,
+            TransportSize::Pixels(n) => Some(n),
+        }
+    }
+}
+
+impl Serialize for TransportSize {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            TransportSize::LabelBlock => s.serialize_i64(-1),
+            TransportSize::Pixels(n) => s.serialize_u64(*n as u64),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for TransportSize {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        match i64::deserialize(d)? {
+            -1 => Ok(TransportSize::LabelBlock),
+            n if n >= 0 => Ok(TransportSize::Pixels(n as usize)),
+            n => Err(de::Error::invalid_value(
+                Unexpected::Signed(n),
+                &"-1 or a positive integer",
+            )),
+        }
+    }
+}
+
+method_params! {
+    /// Parameters of [`PuzzleMix`] (`--set key=value`, suite files); the defaults are the
+    /// official CIFAR commands (see docs/methods/puzzlemix.md).
+    pub struct PuzzleMixParams for "puzzlemix" {
+        /// Beta(alpha, alpha) parameter of the prior's lambda
+        pub mixup_alpha: f64 = 1.0,
+        /// blocks per side of the label grid: random (2, 4, 8 or 16 per batch, as the official code) or a fixed divisor of the image size
+        pub block_num: BlockNum = BlockNum::Random,
+        /// mixing levels per block (2, 3 or 4)
+        pub n_labels: usize = 3,
+        /// label smoothness weight
+        pub beta: f64 = 1.2,
+        /// data (boundary colour) smoothness weight
+        pub gamma: f64 = 0.5,
+        /// weight of the label prior
+        pub eta: f64 = 0.2,
+        /// pooling size of the boundary term (pixels)
+        pub neigh_size: usize = 4,
+        /// rearrange blocks by the optimal-transport step
+        pub transport: bool = true,
+        /// transport block size in pixels (-1: the label block size)
+        pub t_size: TransportSize = TransportSize::Pixels(4),
+        /// distance weight of the transport cost
+        pub t_eps: f64 = 0.8,
+        /// 0: saliency pass in eval mode, gradients discarded; > 0: train mode, loss 2 clean_lam CE / K added to the update
+        pub clean_lam: f64 = 0.0,
+        /// probability of adversarial noise on each of the two images
+        pub adv_p: f64 = 0.0,
+        /// adversarial noise bound in 1/255 pixel units
+        pub adv_eps: f64 = 10.0,
+    }
+    fn validate(&self) -> Result<()> {
+        if let BlockNum::Fixed(n) = self.block_num {
+            if n < 2 {
+                return Err(Self::bad("block_num", n, "random or an integer >= 2"));
+            }
+        }
+        if !(2..=4).contains(&self.n_labels) {
+            return Err(Self::bad("n_labels", self.n_labels, "2, 3 or 4"));
+        }
+        if self.neigh_size == 0 {
+            return Err(Self::bad("neigh_size", 0, "a positive integer"));
+        }
+        if self.t_size == TransportSize::Pixels(0) {
+            return Err(Self::bad("t_size", 0, "-1 or a positive integer"));
+        }
+        Self::in_range("mixup_alpha", self.mixup_alpha, 0.0, 1e6)?;
+        Self::in_range("beta", self.beta, 0.0, 1e6)?;
+        Self::in_range("gamma", self.gamma, 0.0, 1e6)?;
+        Self::in_range("eta", self.eta, 0.0, 1e6)?;
+        Self::in_range("t_eps", self.t_eps, 0.0, 1e6)?;
+        Self::in_range("clean_lam", self.clean_lam, 0.0, 1e6)?;
+        Self::in_range("adv_p", self.adv_p, 0.0, 1.0)?;
+        Self::in_range("adv_eps", self.adv_eps, 0.0, 255.0)
+    }
+}
 
 /// Puzzle Mix with the official CIFAR defaults.
 #[derive(Clone, Debug)]
@@ -106,23 +238,30 @@ pub struct PuzzleMix {
     pub adv_eps: f64,
 }
 
-impl Default for PuzzleMix {
-    fn default() -> Self {
+impl From<PuzzleMixParams> for PuzzleMix {
+    fn from(p: PuzzleMixParams) -> Self {
         PuzzleMix {
-            mixup_alpha: 1.0,
-            block_num: None,
-            n_labels: 3,
-            beta: 1.2,
-            gamma: 0.5,
-            eta: 0.2,
-            neigh_size: 4,
-            transport: true,
-            t_size: Some(4),
-            t_eps: 0.8,
-            clean_lam: 0.0,
-            adv_p: 0.0,
-            adv_eps: 10.0,
+            mixup_alpha: p.mixup_alpha,
+            block_num: p.block_num.into(),
+            n_labels: p.n_labels,
+            beta: p.beta,
+            gamma: p.gamma,
+            eta: p.eta,
+            neigh_size: p.neigh_size,
+            transport: p.transport,
+            t_size: p.t_size.into(),
+            t_eps: p.t_eps,
+            clean_lam: p.clean_lam,
+            adv_p: p.adv_p,
+            adv_eps: p.adv_eps,
         }
+    }
+}
+
+impl Default for PuzzleMix {
+    /// [`PuzzleMixParams`]' defaults.
+    fn default() -> Self {
+        PuzzleMixParams::default().into()
     }
 }
 
@@ -500,6 +639,19 @@ impl MixMethod for PuzzleMix {
         Some(SaliencyRequest::clean_input(self.clean_lam))
     }
 
+    fn saliency_map(&self, batch: &Batch) -> Result<Option<Tensor>> {
+        let grad = batch.grad.as_ref().ok_or_else(|| self.missing_grad())?;
+        Ok(Some(terms::saliency(grad)))
+    }
+
+    fn composition(&self) -> Composition {
+        if self.transport || self.adv_p > 0.0 {
+            Composition::Transformed
+        } else {
+            Composition::Blend
+        }
+    }
+
     fn perturbation(&self, batch: &Batch, rng: &mut MixRng) -> Result<Option<Perturbation>> {
         if self.adv_p <= 0.0 {
             return Ok(None);
@@ -531,54 +683,14 @@ impl MixMethod for PuzzleMix {
     }
 }
 
-/// Builds [`PuzzleMix`] from `key=value` parameters.
+/// Builds [`PuzzleMix`] from `key=value` parameters (read as [`PuzzleMixParams`]).
 pub fn from_params(params: &Params) -> Result<PuzzleMix> {
-    params.expect_only(PARAMS)?;
-    let block_text: String = params.get("block_num", "random".to_string())?;
-    let block_num = match block_text.as_str() {
-        "random" => None,
-        text => match text.parse::<usize>() {
-            Ok(n) if n >= 2 => Some(n),
-            _ => return Err(params.bad("block_num", text, "random or an integer >= 2")),
-        },
-    };
-    let n_labels: usize = params.get("n_labels", 3)?;
-    if !(2..=4).contains(&n_labels) {
-        return Err(params.bad("n_labels", &n_labels.to_string(), "2, 3 or 4"));
-    }
-    let neigh_size: usize = params.get("neigh_size", 4)?;
-    if neigh_size == 0 {
-        return Err(params.bad("neigh_size", "0", "a positive integer"));
-    }
-    let t_size: i64 = params.get("t_size", 4)?;
-    let t_size = match t_size {
-        -1 => None,
-        t if t >= 1 => Some(t as usize),
-        t => return Err(params.bad("t_size", &t.to_string(), "-1 or a positive integer")),
-    };
-    Ok(PuzzleMix {
-        mixup_alpha: params.get_in_range("mixup_alpha", 1.0, 0.0, 1e6)?,
-        block_num,
-        n_labels,
-        beta: params.get_in_range("beta", 1.2, 0.0, 1e6)?,
-        gamma: params.get_in_range("gamma", 0.5, 0.0, 1e6)?,
-        eta: params.get_in_range("eta", 0.2, 0.0, 1e6)?,
-        neigh_size,
-        transport: params.get_bool("transport", true)?,
-        t_size,
-        t_eps: params.get_in_range("t_eps", 0.8, 0.0, 1e6)?,
-        clean_lam: params.get_in_range("clean_lam", 0.0, 0.0, 1e6)?,
-        adv_p: params.get_in_range("adv_p", 0.0, 0.0, 1.0)?,
-        adv_eps: params.get_in_range("adv_eps", 10.0, 0.0, 255.0)?,
-    })
+    Ok(params.typed::<PuzzleMixParams>()?.into())
 }
 
 /// Registry entry of [`PuzzleMix`].
 pub fn info() -> MethodInfo {
-    MethodInfo {
-        name: "puzzlemix",
-        summary: "Puzzle Mix (Kim et al., ICML 2020): per-block mixing levels by a multi-label graph cut on saliency and boundary terms, blocks rearranged by transport",
-        params: PARAMS,
-        build: |params: &Params| Ok(Box::new(from_params(params)?)),
-    }
+    MethodInfo::of::<PuzzleMixParams, PuzzleMix>(
+        "Puzzle Mix (Kim et al., ICML 2020): per-block mixing levels by a multi-label graph cut on saliency and boundary terms, blocks rearranged by transport",
+    )
 }

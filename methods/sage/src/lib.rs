@@ -31,9 +31,9 @@
 //! (the partner's content moves down `dr` rows and right `dc` columns; the reference's
 //! `best_ij` is `(dr + w, dc + w)`).
 //!
-//! Defaults (`docs/methods/sage.md`, *Settings per model*; SAGE README commands): the CIFAR-100 PreActResNet18 command,
-//! `upper_lambda = 0.5`, `update_ratio = 0.7`; all commands use `mixup_alpha = 1.0`,
-//! `rand_pos = 0.01`, blur 5 / 1.0, `eval_mode = false`. Other README commands:
+//! Defaults ([`SageParams`]; see `docs/methods/sage.md`, *Settings per model*): the SAGE
+//! README's CIFAR-100 PreActResNet18 command. The README commands share `mixup_alpha`,
+//! `rand_pos`, the blur and `eval_mode`, and differ in:
 //!
 //! | setting | `upper_lambda` | `update_ratio` |
 //! |---|---|---|
@@ -61,51 +61,19 @@ pub mod native;
 pub mod search;
 
 use mixbench_core::{
-    targets, Batch, MethodInfo, MixError, MixMethod, MixRng, Mixed, ModelMode, ParamGrads,
-    ParamInfo, Params, Result, SaliencyLoss, SaliencyRequest,
+    method_params, targets, Batch, Composition, MethodInfo, MixError, MixMethod, MixRng, Mixed,
+    ModelMode, ParamGrads, Params, Result, SaliencyLoss, SaliencyRequest,
 };
+use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
-
-const PARAMS: &[ParamInfo] = &[
-    ParamInfo {
-        name: "upper_lambda",
-        default: "0.5",
-        doc: "scale of the lambda draw (README: 0.6 C10/PreActResNet18, 0.5 C100/PreActResNet18, 0.7 C100/ResNeXt29 and WRN16-8)",
-    },
-    ParamInfo {
-        name: "update_ratio",
-        default: "0.7",
-        doc: "weight of the mixed loss; the saliency pass's gradients get 1 - update_ratio (README: 0.7 PreActResNet18, 0.5 ResNeXt29 and WRN16-8)",
-    },
-    ParamInfo {
-        name: "rand_pos",
-        default: "0.01",
-        doc: "fraction of the (2w-1)^2 candidate shifts searched per batch; 1 searches all",
-    },
-    ParamInfo {
-        name: "mixup_alpha",
-        default: "1.0",
-        doc: "Beta(alpha, alpha) parameter of the lambda draw; 0 uses 0.5",
-    },
-    ParamInfo { name: "blur_kernel", default: "5", doc: "Gaussian blur kernel size (odd)" },
-    ParamInfo { name: "blur_sigma", default: "1.0", doc: "Gaussian blur sigma" },
-    ParamInfo {
-        name: "eval_mode",
-        default: "false",
-        doc: "saliency pass with the model in eval mode (running BN statistics)",
-    },
-    ParamInfo {
-        name: "search",
-        default: "auto",
-        doc: "implementation of the mixing step: native (plain Rust with rayon on the host), tensor (batched tensor ops on the batch's device) or auto (native for CPU batches, tensor elsewhere); same result up to rounding",
-    },
-];
 
 /// Candidates scored at once by the tensor search (`[B, chunk, H W]` values).
 const TENSOR_CHUNK: usize = 128;
 
-/// Implementation of the mixing step (saliency to mixed images).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Implementation of the mixing step (saliency to mixed images); written `auto`, `native` or
+/// `tensor`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum SearchImpl {
     /// Native for CPU batches, tensor code elsewhere.
     Auto,
@@ -115,6 +83,45 @@ pub enum SearchImpl {
     /// Batched tensor code on the batch's device: gather-based shifted windows, candidates
     /// scored `[B, 128, H W]` at a time ([`search::scores_tensor`]).
     Tensor,
+}
+
+method_params! {
+    /// Parameters of [`Sage`] (`--set key=value`, suite files); the defaults are the SAGE
+    /// README's CIFAR-100 PreActResNet18 command (see docs/methods/sage.md).
+    pub struct SageParams for "sage" {
+        /// scale of the lambda draw (README: 0.6 C10/PreActResNet18, 0.5 C100/PreActResNet18, 0.7 C100/ResNeXt29 and WRN16-8)
+        pub upper_lambda: f64 = 0.5,
+        /// weight of the mixed loss; the saliency pass's gradients get 1 - update_ratio (README: 0.7 PreActResNet18, 0.5 ResNeXt29 and WRN16-8)
+        pub update_ratio: f64 = 0.7,
+        /// fraction of the (2w-1)^2 candidate shifts searched per batch; 1 searches all
+        pub rand_pos: f64 = 0.01,
+        /// Beta(alpha, alpha) parameter of the lambda draw; 0 uses 0.5
+        pub mixup_alpha: f64 = 1.0,
+        /// Gaussian blur kernel size (odd)
+        pub blur_kernel: i64 = 5,
+        /// Gaussian blur sigma
+        pub blur_sigma: f64 = 1.0,
+        /// saliency pass with the model in eval mode (running BN statistics)
+        pub eval_mode: bool = false,
+        /// implementation of the mixing step: native (plain Rust with rayon on the host), tensor (batched tensor ops on the batch's device) or auto (native for CPU batches, tensor elsewhere); same result up to rounding
+        pub search: SearchImpl = SearchImpl::Auto,
+    }
+    fn validate(&self) -> Result<()> {
+        if self.blur_kernel < 1 || self.blur_kernel % 2 == 0 {
+            return Err(Self::bad("blur_kernel", self.blur_kernel, "a positive odd integer"));
+        }
+        Self::in_range("rand_pos", self.rand_pos, 0.0, 1.0)?;
+        if self.rand_pos <= 0.0 {
+            return Err(Self::bad("rand_pos", self.rand_pos, "a fraction in (0, 1]"));
+        }
+        Self::in_range("blur_sigma", self.blur_sigma, 0.0, 1e6)?;
+        if self.blur_sigma <= 0.0 {
+            return Err(Self::bad("blur_sigma", self.blur_sigma, "a positive number"));
+        }
+        Self::in_range("upper_lambda", self.upper_lambda, 0.0, 1.0)?;
+        Self::in_range("update_ratio", self.update_ratio, 0.0, 1.0)?;
+        Self::in_range("mixup_alpha", self.mixup_alpha, 0.0, 1e6)
+    }
 }
 
 /// SAGE with the CIFAR-100 PreActResNet18 defaults.
@@ -138,18 +145,25 @@ pub struct Sage {
     pub search: SearchImpl,
 }
 
-impl Default for Sage {
-    fn default() -> Self {
+impl From<SageParams> for Sage {
+    fn from(p: SageParams) -> Self {
         Sage {
-            upper_lambda: 0.5,
-            update_ratio: 0.7,
-            rand_pos: 0.01,
-            mixup_alpha: 1.0,
-            blur_kernel: 5,
-            blur_sigma: 1.0,
-            eval_mode: false,
-            search: SearchImpl::Auto,
+            upper_lambda: p.upper_lambda,
+            update_ratio: p.update_ratio,
+            rand_pos: p.rand_pos,
+            mixup_alpha: p.mixup_alpha,
+            blur_kernel: p.blur_kernel,
+            blur_sigma: p.blur_sigma,
+            eval_mode: p.eval_mode,
+            search: p.search,
         }
+    }
+}
+
+impl Default for Sage {
+    /// [`SageParams`]' defaults.
+    fn default() -> Self {
+        SageParams::default().into()
     }
 }
 
@@ -260,16 +274,20 @@ pub struct SageOutput {
     pub s2: Tensor,
 }
 
+/// The batch's input gradient, or the error naming it.
+fn input_gradient(batch: &Batch) -> Result<&Tensor> {
+    batch.grad.as_ref().ok_or_else(|| MixError::MissingInput {
+        method: "sage".into(),
+        input: "grad".into(),
+        why: "SAGE's saliency is the gradient of the loss with respect to the input images".into(),
+    })
+}
+
 impl Sage {
     /// Mixes a batch, returning the intermediate maps as well.
     pub fn mix_with(&self, batch: &Batch, rng: &mut MixRng) -> Result<SageOutput> {
         batch.validate()?;
-        let grad = batch.grad.as_ref().ok_or_else(|| MixError::MissingInput {
-            method: "sage".into(),
-            input: "grad".into(),
-            why: "SAGE's saliency is the gradient of the loss with respect to the input images"
-                .into(),
-        })?;
+        let grad = input_gradient(batch)?;
         let size = batch.images.size();
         let (b, h, w) = (size[0], size[2], size[3]);
         let device = batch.images.device();
@@ -377,6 +395,17 @@ impl MixMethod for Sage {
         })
     }
 
+    fn saliency_map(&self, batch: &Batch) -> Result<Option<Tensor>> {
+        let grad = input_gradient(batch)?;
+        Ok(Some(
+            saliency(grad, self.blur_kernel, self.blur_sigma).squeeze_dim(1),
+        ))
+    }
+
+    fn composition(&self) -> Composition {
+        Composition::Transformed
+    }
+
     fn mixed_loss_scale(&self) -> f64 {
         if self.update_ratio != 1.0 {
             self.update_ratio
@@ -390,50 +419,14 @@ impl MixMethod for Sage {
     }
 }
 
-/// Builds [`Sage`] from `key=value` parameters.
+/// Builds [`Sage`] from `key=value` parameters (read as [`SageParams`]).
 pub fn from_params(params: &Params) -> Result<Sage> {
-    params.expect_only(PARAMS)?;
-    let blur_kernel: i64 = params.get("blur_kernel", 5)?;
-    if blur_kernel < 1 || blur_kernel % 2 == 0 {
-        return Err(params.bad(
-            "blur_kernel",
-            &blur_kernel.to_string(),
-            "a positive odd integer",
-        ));
-    }
-    let rand_pos = params.get_in_range("rand_pos", 0.01, 0.0, 1.0)?;
-    if rand_pos <= 0.0 {
-        return Err(params.bad("rand_pos", "0", "a fraction in (0, 1]"));
-    }
-    let search_text: String = params.get("search", "auto".to_string())?;
-    let search = match search_text.as_str() {
-        "auto" => SearchImpl::Auto,
-        "native" => SearchImpl::Native,
-        "tensor" => SearchImpl::Tensor,
-        other => return Err(params.bad("search", other, "auto, native or tensor")),
-    };
-    let blur_sigma = params.get_in_range("blur_sigma", 1.0, 0.0, 1e6)?;
-    if blur_sigma <= 0.0 {
-        return Err(params.bad("blur_sigma", "0", "a positive number"));
-    }
-    Ok(Sage {
-        upper_lambda: params.get_in_range("upper_lambda", 0.5, 0.0, 1.0)?,
-        update_ratio: params.get_in_range("update_ratio", 0.7, 0.0, 1.0)?,
-        rand_pos,
-        mixup_alpha: params.get_in_range("mixup_alpha", 1.0, 0.0, 1e6)?,
-        blur_kernel,
-        blur_sigma,
-        eval_mode: params.get_bool("eval_mode", false)?,
-        search,
-    })
+    Ok(params.typed::<SageParams>()?.into())
 }
 
 /// Registry entry of [`Sage`].
 pub fn info() -> MethodInfo {
-    MethodInfo {
-        name: "sage",
-        summary: "SAGE (Ma et al., BMVC 2022): saliency-weighted mask with the partner translated to the best of a set of shifts",
-        params: PARAMS,
-        build: |params: &Params| Ok(Box::new(from_params(params)?)),
-    }
+    MethodInfo::of::<SageParams, Sage>(
+        "SAGE (Ma et al., BMVC 2022): saliency-weighted mask with the partner translated to the best of a set of shifts",
+    )
 }

@@ -34,38 +34,17 @@
 pub mod fine_grained;
 
 use mixbench_core::{
-    targets, Batch, MethodInfo, MixError, MixMethod, MixRng, Mixed, ParamInfo, Params, Result,
+    method_params, targets, Batch, MethodInfo, MixError, MixMethod, MixRng, Mixed, Params, Result,
 };
 use mixbench_cutmix::CutBox;
+use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 
 pub use fine_grained::{fine_grained_f32, fine_grained_u8, first_argmax};
 
-const PARAMS: &[ParamInfo] = &[
-    ParamInfo {
-        name: "prob",
-        default: "0.5",
-        doc: "probability that a batch is mixed (0.5, hard-coded in the reference)",
-    },
-    ParamInfo {
-        name: "alpha",
-        default: "1.0",
-        doc: "Beta(alpha, alpha) parameter of lambda (1.0, hard-coded in the reference)",
-    },
-    ParamInfo {
-        name: "saliency_input",
-        default: "float_bytes",
-        doc: "what the detector sees: float_bytes (the normalised f32 image, as the reference) or u8 (the 8-bit image, the intended detector)",
-    },
-    ParamInfo {
-        name: "per_image_boxes",
-        default: "false",
-        doc: "one box per image from its own partner's saliency instead of one box per batch",
-    },
-];
-
-/// What the fine-grained detector is given.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What the fine-grained detector is given; written `float_bytes` or `u8`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum SaliencyInput {
     /// The normalised `f32` image, read by OpenCV partly as raw bytes (the reference).
     FloatBytes,
@@ -73,15 +52,22 @@ pub enum SaliencyInput {
     U8,
 }
 
-impl std::str::FromStr for SaliencyInput {
-    type Err = ();
-
-    fn from_str(s: &str) -> std::result::Result<Self, ()> {
-        match s {
-            "float_bytes" => Ok(SaliencyInput::FloatBytes),
-            "u8" => Ok(SaliencyInput::U8),
-            _ => Err(()),
-        }
+method_params! {
+    /// Parameters of [`SaliencyMix`] (`--set key=value`, suite files); the defaults are the
+    /// values hard-coded in the reference script (see docs/methods/saliencymix.md).
+    pub struct SaliencyMixParams for "saliencymix" {
+        /// probability that a batch is mixed (0.5, hard-coded in the reference)
+        pub prob: f64 = 0.5,
+        /// Beta(alpha, alpha) parameter of lambda (1.0, hard-coded in the reference)
+        pub alpha: f64 = 1.0,
+        /// what the detector sees: float_bytes (the normalised f32 image, as the reference) or u8 (the 8-bit image, the intended detector)
+        pub saliency_input: SaliencyInput = SaliencyInput::FloatBytes,
+        /// one box per image from its own partner's saliency instead of one box per batch
+        pub per_image_boxes: bool = false,
+    }
+    fn validate(&self) -> Result<()> {
+        Self::in_range("prob", self.prob, 0.0, 1.0)?;
+        Self::in_range("alpha", self.alpha, 0.0, 1e6)
     }
 }
 
@@ -98,14 +84,21 @@ pub struct SaliencyMix {
     pub per_image_boxes: bool,
 }
 
-impl Default for SaliencyMix {
-    fn default() -> Self {
+impl From<SaliencyMixParams> for SaliencyMix {
+    fn from(p: SaliencyMixParams) -> Self {
         SaliencyMix {
-            prob: 0.5,
-            alpha: 1.0,
-            input: SaliencyInput::FloatBytes,
-            per_image_boxes: false,
+            prob: p.prob,
+            alpha: p.alpha,
+            input: p.saliency_input,
+            per_image_boxes: p.per_image_boxes,
         }
+    }
+}
+
+impl Default for SaliencyMix {
+    /// [`SaliencyMixParams`]' defaults.
+    fn default() -> Self {
+        SaliencyMixParams::default().into()
     }
 }
 
@@ -202,6 +195,10 @@ impl MixMethod for SaliencyMix {
         "saliencymix"
     }
 
+    fn saliency_map(&self, batch: &Batch) -> Result<Option<Tensor>> {
+        saliency_maps(&batch.images, self.input, &batch.mean, &batch.std).map(Some)
+    }
+
     fn mix(&self, batch: &Batch, rng: &mut MixRng) -> Result<Mixed> {
         batch.validate()?;
         let size = batch.images.size();
@@ -262,33 +259,14 @@ impl MixMethod for SaliencyMix {
     }
 }
 
-/// Builds [`SaliencyMix`] from `key=value` parameters.
+/// Builds [`SaliencyMix`] from `key=value` parameters (read as [`SaliencyMixParams`]).
 pub fn from_params(params: &Params) -> Result<SaliencyMix> {
-    params.expect_only(PARAMS)?;
-    let input_text: String = params.get("saliency_input", "float_bytes".to_string())?;
-    let input = input_text
-        .parse()
-        .map_err(|_| params.bad("saliency_input", &input_text, "float_bytes or u8"))?;
-    let per_image_text: String = params.get("per_image_boxes", "false".to_string())?;
-    let per_image_boxes = match per_image_text.as_str() {
-        "true" | "1" => true,
-        "false" | "0" => false,
-        other => return Err(params.bad("per_image_boxes", other, "true or false")),
-    };
-    Ok(SaliencyMix {
-        prob: params.get_in_range("prob", 0.5, 0.0, 1.0)?,
-        alpha: params.get_in_range("alpha", 1.0, 0.0, 1e6)?,
-        input,
-        per_image_boxes,
-    })
+    Ok(params.typed::<SaliencyMixParams>()?.into())
 }
 
 /// Registry entry of [`SaliencyMix`].
 pub fn info() -> MethodInfo {
-    MethodInfo {
-        name: "saliencymix",
-        summary: "SaliencyMix (Uddin et al., ICLR 2021): paste a box of the partner centred on its fine-grained saliency peak",
-        params: PARAMS,
-        build: |params: &Params| Ok(Box::new(from_params(params)?)),
-    }
+    MethodInfo::of::<SaliencyMixParams, SaliencyMix>(
+        "SaliencyMix (Uddin et al., ICLR 2021): paste a box of the partner centred on its fine-grained saliency peak",
+    )
 }
