@@ -7,7 +7,8 @@
 //! paths relative to the including file) reads those first and lays the including file's keys
 //! over them. Mappings merge key by key, everything else (lists included) is replaced; and
 //! `method_params: {<label>: {key: value}}` changes parameters of methods listed earlier, so a
-//! family of suites can share one recipe (the SAGE paper suites do).
+//! family of suites can share one recipe (the SAGE paper suites do). Data paths in any of the
+//! files are resolved against the folder of the file that is run, as for the merged document.
 
 use std::collections::BTreeMap;
 use std::fmt;
