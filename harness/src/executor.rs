@@ -155,10 +155,26 @@ impl Unit {
         }
     }
 
-    /// As [`Unit::run_here`], recording an error in the unit's `failed` marker before
+    /// As [`Unit::run_here`], with a panic (libtorch reports some errors by panicking) turned
+    /// into an error naming the unit, so that no panic ends a grid.
+    pub fn run_guarded(&self) -> Result<()> {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.run_here())) {
+            Ok(result) => result,
+            Err(payload) => {
+                let message = payload
+                    .downcast_ref::<String>()
+                    .map(String::as_str)
+                    .or_else(|| payload.downcast_ref::<&str>().copied())
+                    .unwrap_or("(no message)");
+                bail!("{} panicked: {message}", self.label())
+            }
+        }
+    }
+
+    /// As [`Unit::run_guarded`], recording an error in the unit's `failed` marker before
     /// returning it: what a child process started by [`execute`] does.
     pub fn run_recording_failure(&self) -> Result<()> {
-        self.run_here().inspect_err(|err| {
+        self.run_guarded().inspect_err(|err| {
             let _ = records::write_atomic(&self.failed_file(), format!("{err:#}\n").as_bytes());
         })
     }
@@ -217,7 +233,7 @@ pub fn prepare(unit: &Unit, settings: &str) -> Result<bool> {
 /// (with the child's reason when it ran in a child process) and returned.
 pub fn execute(unit: &Unit, isolation: Isolation) -> Result<()> {
     let result = match isolation {
-        Isolation::Inline => unit.run_here(),
+        Isolation::Inline => unit.run_guarded(),
         Isolation::Process => unit.run_in_child(),
     };
     if let Err(err) = &result {
@@ -272,4 +288,91 @@ pub fn run_units(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cell::CellConfig;
+    use crate::data::DataSpec;
+    use crate::evaluations::SettingError;
+    use crate::report::{Section, SectionSource};
+
+    /// An evaluation whose run panics with the settings as message, or succeeds when they
+    /// are `ok`.
+    struct Panicking;
+
+    impl SectionSource for Panicking {
+        fn section(&self, _: &Path) -> Result<Option<Section>> {
+            Ok(None)
+        }
+    }
+
+    impl EvaluationKind for Panicking {
+        fn name(&self) -> &'static str {
+            "panicking"
+        }
+        fn summary(&self) -> &'static str {
+            "panics"
+        }
+        fn resolve(&self, _: serde_norway::Value, _: &[DataSpec]) -> Result<String, SettingError> {
+            Ok(String::new())
+        }
+        fn applies_to(&self, _: &CellConfig) -> bool {
+            true
+        }
+        fn run(&self, _: &Path, settings: &str) -> Result<()> {
+            if settings != "ok" {
+                panic!("{settings}");
+            }
+            Ok(())
+        }
+    }
+
+    static PANICKING: Panicking = Panicking;
+
+    /// A panic inside a unit run inline fails that unit (recorded in its `failed` marker with
+    /// the panic's message) and the next unit still runs; a finished unit is skipped, and
+    /// changed settings run it again.
+    #[test]
+    fn inline_panics_fail_one_unit_and_markers_decide_what_runs() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+        for dir in [&a, &b] {
+            std::fs::create_dir_all(dir).unwrap();
+        }
+        let units = vec![
+            (Unit::evaluate(&a, &PANICKING), "boom".to_string()),
+            (Unit::evaluate(&b, &PANICKING), "ok".to_string()),
+        ];
+        let mut outcome = RunOutcome::default();
+        run_units(&units, Isolation::Inline, &mut outcome).unwrap();
+        assert_eq!(outcome.failed.len(), 1, "{:?}", outcome.failed);
+        assert_eq!(outcome.failed[0].0, "a (panicking)");
+        assert!(
+            outcome.failed[0].1.contains("panicked: boom"),
+            "{:?}",
+            outcome.failed
+        );
+        let failed = std::fs::read_to_string(a.join("panicking.failed")).unwrap();
+        assert!(failed.contains("panicked: boom"), "{failed}");
+        assert!(!a.join("panicking.done").exists());
+        assert_eq!(outcome.evaluated, ["b (panicking)"]);
+        assert_eq!(
+            std::fs::read_to_string(b.join("panicking.done"))
+                .unwrap()
+                .trim(),
+            records::short_hash("ok")
+        );
+
+        // Finished with the same settings: not prepared again. Other settings: prepared, with
+        // the old marker removed and the new settings written.
+        assert!(!prepare(&units[1].0, "ok").unwrap());
+        assert!(prepare(&units[1].0, "other").unwrap());
+        assert!(!b.join("panicking.done").exists());
+        assert_eq!(
+            std::fs::read_to_string(b.join("panicking.yaml")).unwrap(),
+            "other"
+        );
+    }
 }

@@ -142,6 +142,31 @@ fn binary_runs_a_suite_in_child_processes() {
     assert!(out.join("report.md").is_file() && out.join("summary.csv").is_file());
 }
 
+/// `mixbench run suite.yaml` with a bare file name runs from the current folder (it used to
+/// fail with "cannot make an empty path absolute"), and its output lands under `runs/`.
+#[test]
+fn binary_runs_a_suite_given_by_a_bare_file_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = SUITE
+        .replace("methods: [vanilla, mixup, cutmix]", "methods: [vanilla]")
+        .replace("epochs: 2", "epochs: 1");
+    std::fs::write(tmp.path().join("bare.yaml"), text).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_mixbench"))
+        .current_dir(tmp.path())
+        .args(["run", "bare.yaml"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(tmp
+        .path()
+        .join("runs/tiny/cells/synthetic-small_cnn-vanilla-s0/done")
+        .is_file());
+}
+
 /// A bad suite file exits non-zero with the file and line in the message.
 #[test]
 fn binary_rejects_a_bad_suite_with_file_and_line() {

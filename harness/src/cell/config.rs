@@ -178,3 +178,158 @@ impl Default for TrainingConfig {
         }
     }
 }
+
+impl TrainingConfig {
+    /// Checks every numeric setting: finite, in range, lists of consistent length and order.
+    /// The error names the offending key (the suite loader locates it in the file) and says
+    /// what a valid value looks like. Run when a suite is loaded, so a bad recipe never reaches
+    /// training (where NaN rates train to NaN losses and negative sizes panic in libtorch).
+    pub fn check(&self) -> std::result::Result<(), (&'static str, String)> {
+        let bad = |key: &'static str, message: String| Err((key, message));
+        if self.epochs == 0 {
+            return bad("epochs", "training.epochs: at least 1".into());
+        }
+        if self.batch_size < 2 {
+            return bad(
+                "batch_size",
+                format!(
+                    "training.batch_size: at least 2 (mixing needs a partner), got {}",
+                    self.batch_size
+                ),
+            );
+        }
+        if self.test_batch_size == 0 {
+            return bad(
+                "test_batch_size",
+                "training.test_batch_size: at least 1".into(),
+            );
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return bad(
+                "lr",
+                format!("training.lr: a finite positive number, got {}", self.lr),
+            );
+        }
+        if !(self.momentum.is_finite() && (0.0..1.0).contains(&self.momentum)) {
+            return bad(
+                "momentum",
+                format!(
+                    "training.momentum: a number in [0, 1), got {}",
+                    self.momentum
+                ),
+            );
+        }
+        if self.nesterov && self.momentum == 0.0 {
+            return bad(
+                "nesterov",
+                "training.nesterov: Nesterov momentum needs momentum > 0".into(),
+            );
+        }
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            return bad(
+                "weight_decay",
+                format!(
+                    "training.weight_decay: a finite number >= 0, got {}",
+                    self.weight_decay
+                ),
+            );
+        }
+        if self.milestones.windows(2).any(|w| w[0] >= w[1]) {
+            return bad(
+                "milestones",
+                format!(
+                    "training.milestones: strictly increasing epochs, got {:?}",
+                    self.milestones
+                ),
+            );
+        }
+        if self.gamma.is_empty() && !self.milestones.is_empty() {
+            return bad(
+                "gamma",
+                "training.gamma: one factor, or one per milestone".into(),
+            );
+        }
+        if self.gamma.len() > 1 && self.gamma.len() != self.milestones.len() {
+            return bad(
+                "gamma",
+                format!(
+                    "training.gamma: one factor, or one per milestone ({} milestones), got {} factors",
+                    self.milestones.len(),
+                    self.gamma.len()
+                ),
+            );
+        }
+        if let Some(g) = self.gamma.iter().find(|g| !(g.is_finite() && **g > 0.0)) {
+            return bad(
+                "gamma",
+                format!("training.gamma: finite positive factors, got {g}"),
+            );
+        }
+        if self.crop_padding < 0 {
+            return bad(
+                "crop_padding",
+                format!(
+                    "training.crop_padding: 0 (no crop) or more pixels, got {}",
+                    self.crop_padding
+                ),
+            );
+        }
+        if let Some(t) = self.threads.filter(|&t| t < 1) {
+            return bad("threads", format!("training.threads: at least 1, got {t}"));
+        }
+        if self.max_train_batches == Some(0) {
+            return bad(
+                "max_train_batches",
+                "training.max_train_batches: at least 1 (or leave it out)".into(),
+            );
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each bad value is refused with its key; the defaults (the SAGE recipe) pass.
+    #[test]
+    fn check_refuses_every_bad_number_and_names_its_key() {
+        assert_eq!(TrainingConfig::default().check(), Ok(()));
+        let cases: Vec<(&str, Box<dyn Fn(&mut TrainingConfig)>)> = vec![
+            ("epochs", Box::new(|t| t.epochs = 0)),
+            ("batch_size", Box::new(|t| t.batch_size = 1)),
+            ("test_batch_size", Box::new(|t| t.test_batch_size = 0)),
+            ("lr", Box::new(|t| t.lr = f64::NAN)),
+            ("lr", Box::new(|t| t.lr = -0.1)),
+            ("lr", Box::new(|t| t.lr = f64::INFINITY)),
+            ("momentum", Box::new(|t| t.momentum = 1.0)),
+            ("nesterov", Box::new(|t| t.momentum = 0.0)),
+            ("weight_decay", Box::new(|t| t.weight_decay = f64::INFINITY)),
+            ("weight_decay", Box::new(|t| t.weight_decay = -1e-4)),
+            ("milestones", Box::new(|t| t.milestones = vec![3, 2])),
+            ("milestones", Box::new(|t| t.milestones = vec![2, 2])),
+            ("gamma", Box::new(|t| t.gamma = vec![0.1, 0.2, 0.3])),
+            ("gamma", Box::new(|t| t.gamma = vec![])),
+            ("gamma", Box::new(|t| t.gamma = vec![f64::NAN])),
+            ("crop_padding", Box::new(|t| t.crop_padding = -1)),
+            ("threads", Box::new(|t| t.threads = Some(0))),
+            (
+                "max_train_batches",
+                Box::new(|t| t.max_train_batches = Some(0)),
+            ),
+        ];
+        for (key, change) in cases {
+            let mut t = TrainingConfig::default();
+            change(&mut t);
+            let err = t.check().unwrap_err();
+            assert_eq!(err.0, key, "{err:?}");
+            assert!(err.1.starts_with(&format!("training.{key}")), "{err:?}");
+        }
+        // One factor per milestone, and momentum 0 without Nesterov, are valid.
+        let mut t = TrainingConfig::default();
+        t.gamma = vec![0.1, 0.2];
+        t.nesterov = false;
+        t.momentum = 0.0;
+        assert_eq!(t.check(), Ok(()));
+    }
+}

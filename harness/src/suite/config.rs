@@ -134,7 +134,11 @@ impl LoadedSuite {
     pub fn from_file(path: &Path, registry: &Registry) -> Result<Self> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("reading suite file {}", path.display()))?;
-        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        // A bare file name (`suite.yaml`) has an empty parent: the current folder.
+        let base = match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
         Self::from_text(&text, path, &base, registry)
     }
 
@@ -179,13 +183,10 @@ impl LoadedSuite {
                 path.display()
             );
         }
-        let t = &suite.training;
-        if t.epochs == 0 || t.batch_size < 2 || t.test_batch_size == 0 {
-            bail!(
-                "{}: training needs epochs >= 1, batch_size >= 2 and test_batch_size >= 1",
-                path.display()
-            );
-        }
+        suite
+            .training
+            .check()
+            .map_err(|(key, message)| at(key, message))?;
         let evaluations = resolve_evaluations(&suite, &at)?;
         let mut methods = Vec::new();
         for entry in &suite.methods {
@@ -630,5 +631,36 @@ mod tests {
             "{}",
             s.evaluations[0].1
         );
+    }
+
+    /// Bad numbers in the recipe are refused at load time with the file, line and key.
+    #[test]
+    fn bad_training_numbers_are_located() {
+        for (change, line, key) in [
+            ("epochs: 2\n  lr: .nan", 10, "training.lr"),
+            (
+                "epochs: 2\n  weight_decay: .inf",
+                10,
+                "training.weight_decay",
+            ),
+            ("epochs: 2\n  lr: -0.1", 10, "training.lr"),
+            ("epochs: 2\n  milestones: [3, 2]", 10, "training.milestones"),
+            (
+                "epochs: 2\n  milestones: [1, 2]\n  gamma: [0.1, 0.1, 0.1]",
+                11,
+                "training.gamma",
+            ),
+            ("epochs: 2\n  crop_padding: -2", 10, "training.crop_padding"),
+            ("epochs: 2\n  threads: -1", 10, "training.threads"),
+            ("epochs: 0", 9, "training.epochs"),
+        ] {
+            let err = load(&BASE.replace("epochs: 2", change))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.starts_with(&format!("suite.yaml:{line}: {key}")),
+                "{change}: {err}"
+            );
+        }
     }
 }
