@@ -295,7 +295,8 @@ mod tests {
     #[test]
     fn check_refuses_every_bad_number_and_names_its_key() {
         assert_eq!(TrainingConfig::default().check(), Ok(()));
-        let cases: Vec<(&str, Box<dyn Fn(&mut TrainingConfig)>)> = vec![
+        type Change = Box<dyn Fn(&mut TrainingConfig)>;
+        let cases: Vec<(&str, Change)> = vec![
             ("epochs", Box::new(|t| t.epochs = 0)),
             ("batch_size", Box::new(|t| t.batch_size = 1)),
             ("test_batch_size", Box::new(|t| t.test_batch_size = 0)),
@@ -326,10 +327,12 @@ mod tests {
             assert!(err.1.starts_with(&format!("training.{key}")), "{err:?}");
         }
         // One factor per milestone, and momentum 0 without Nesterov, are valid.
-        let mut t = TrainingConfig::default();
-        t.gamma = vec![0.1, 0.2];
-        t.nesterov = false;
-        t.momentum = 0.0;
+        let t = TrainingConfig {
+            gamma: vec![0.1, 0.2],
+            nesterov: false,
+            momentum: 0.0,
+            ..Default::default()
+        };
         assert_eq!(t.check(), Ok(()));
     }
 }
