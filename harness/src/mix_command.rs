@@ -205,11 +205,21 @@ fn methods_with_saliency_map(registry: &Registry) -> Vec<&'static str> {
 
 fn load_batch(args: &BatchArgs, method: &dyn MixMethod) -> Result<Batch> {
     let batch = match (&args.input, &args.images) {
-        (Some(path), None) => read_batch(path, args.num_classes)?,
-        (None, Some(dir)) => folder_batch(dir, args, method)?,
+        (Some(path), None) => {
+            let batch = read_batch(path, args.num_classes)?;
+            batch
+                .validate()
+                .and_then(|()| batch.validate_values())
+                .with_context(|| format!("batch file {}", path.display()))?;
+            batch
+        }
+        (None, Some(dir)) => {
+            let batch = folder_batch(dir, args, method)?;
+            batch.validate()?;
+            batch
+        }
         _ => bail!("give one of --input FILE or --images DIR"),
     };
-    batch.validate()?;
     Ok(batch)
 }
 

@@ -478,3 +478,88 @@ fn comixup_mix_takes_init_and_reproduces_the_official_assignment() {
     let err = mix_file("comixup", &bad, &output, &[]).unwrap_err();
     assert!(format!("{err:#}").contains("init"), "{err:#}");
 }
+
+/// Bad batch tensors are refused before any method runs, naming the file, the tensor and what
+/// is wrong (lam NaN used to turn every Mixup output into NaN, 1.5 extrapolated).
+#[test]
+fn bad_batch_tensors_are_refused_with_the_tensor_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let b = 4;
+    let good: Vec<(String, Tensor)> = vec![
+        (
+            "images".into(),
+            Tensor::rand([b, 3, 8, 8], (Kind::Float, tch::Device::Cpu)),
+        ),
+        ("labels".into(), Tensor::from_slice(&[0i64, 1, 2, 1])),
+        ("perm".into(), Tensor::from_slice(&[1i64, 2, 3, 0])),
+        ("lam".into(), Tensor::from_slice(&[0.3f32])),
+    ];
+    let with = |name: &str, value: Tensor| -> Vec<(String, Tensor)> {
+        good.iter()
+            .map(|(n, t)| {
+                let t = if n == name {
+                    value.shallow_clone()
+                } else {
+                    t.shallow_clone()
+                };
+                (n.clone(), t)
+            })
+            .collect()
+    };
+    let nan_images = Tensor::rand([b, 3, 8, 8], (Kind::Float, tch::Device::Cpu));
+    let _ = nan_images.get(0).get(0).get(0).get(0).fill_(f64::NAN);
+    let cases = [
+        (with("lam", Tensor::from_slice(&[f32::NAN])), "`lam`"),
+        (with("lam", Tensor::from_slice(&[1.5f32])), "`lam`"),
+        (with("lam", Tensor::from_slice(&[-0.1f32])), "`lam`"),
+        (with("perm", Tensor::from_slice(&[0i64, 0, 1, 2])), "`perm`"),
+        (with("perm", Tensor::from_slice(&[0i64, 1, 2])), "`perm`"),
+        (
+            with("labels", Tensor::from_slice(&[0i64, 1, 2, 5])),
+            "`labels`",
+        ),
+        (
+            with("labels", Tensor::from_slice(&[0i64, 1, -1, 2])),
+            "`labels`",
+        ),
+        (with("images", nan_images), "`images`"),
+    ];
+    for (i, (named, tensor)) in cases.into_iter().enumerate() {
+        let path = tmp.path().join(format!("bad{i}.safetensors"));
+        Tensor::write_safetensors(&named, &path).unwrap();
+        let out = tmp.path().join(format!("out{i}.safetensors"));
+        let err = mix(&[
+            "--method",
+            "mixup",
+            "--input",
+            path.to_str().unwrap(),
+            "--num-classes",
+            "3",
+            "--output",
+            out.to_str().unwrap(),
+        ])
+        .unwrap_err();
+        let text = format!("{err:#}");
+        assert!(
+            text.contains(tensor) && text.contains(&format!("bad{i}.safetensors")),
+            "case {i}: {text}"
+        );
+        assert!(!out.exists(), "case {i}: nothing is written");
+    }
+    // The good batch mixes.
+    let path = tmp.path().join("good.safetensors");
+    Tensor::write_safetensors(&good, &path).unwrap();
+    let out = tmp.path().join("good-out.safetensors");
+    mix(&[
+        "--method",
+        "mixup",
+        "--input",
+        path.to_str().unwrap(),
+        "--num-classes",
+        "3",
+        "--output",
+        out.to_str().unwrap(),
+    ])
+    .unwrap();
+    assert!(out.is_file());
+}

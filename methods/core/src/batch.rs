@@ -84,7 +84,7 @@ impl Batch {
             );
             if lo < 0 || hi >= self.num_classes {
                 return Err(MixError::Shape(format!(
-                    "labels must lie in 0..{}, found {lo}..={hi}",
+                    "`labels` must lie in 0..{} (the number of classes), found {lo}..={hi}",
                     self.num_classes
                 )));
             }
@@ -102,7 +102,7 @@ impl Batch {
             sorted.sort_unstable();
             if sorted != (0..b).collect::<Vec<_>>() {
                 return Err(MixError::Shape(format!(
-                    "perm must be a permutation of 0..{b}"
+                    "`perm` must be a permutation of 0..{b} (each image's partner)"
                 )));
             }
         }
@@ -169,6 +169,34 @@ impl Batch {
             batch.std = Vec::<f64>::try_from(s.to_kind(Kind::Double).flatten(0, -1))?;
         }
         Ok(batch)
+    }
+
+    /// Checks the values of a batch read from a file, which [`Batch::validate`] (shapes and
+    /// indices, cheap enough for every training step) leaves alone: `images` and `grad`
+    /// finite, `lam` finite in `[0, 1]`, `std` finite and positive. Errors name the tensor.
+    pub fn validate_values(&self) -> Result<()> {
+        let all_finite = |t: &Tensor| t.isfinite().all().int64_value(&[]) == 1;
+        if !all_finite(&self.images) {
+            return Err(MixError::Shape(
+                "`images` holds NaN or infinite values".into(),
+            ));
+        }
+        if self.grad.as_ref().is_some_and(|g| !all_finite(g)) {
+            return Err(MixError::Shape(
+                "`grad` holds NaN or infinite values".into(),
+            ));
+        }
+        if let Some(lam) = self.lam.filter(|l| !(0.0..=1.0).contains(l)) {
+            return Err(MixError::Shape(format!(
+                "`lam` must be a number in [0, 1], got {lam}"
+            )));
+        }
+        if let Some(s) = self.std.iter().find(|s| !(s.is_finite() && **s > 0.0)) {
+            return Err(MixError::Shape(format!(
+                "`std` values must be finite and positive, got {s}"
+            )));
+        }
+        Ok(())
     }
 
     /// Batch size `B`.
