@@ -34,10 +34,15 @@ enum Command {
         #[command(flatten)]
         args: RunArgs,
     },
-    /// Rebuild summary CSVs, plots and report.md of a run folder from its cells' files.
+    /// Rebuild summary CSVs, plots and report.md of a run folder from its cells' files. Cells
+    /// whose files are unreadable or inconsistent are warned about, counted as failed, and make
+    /// the exit status 1.
     Report {
         /// Run folder (the one holding `cells/`).
         run_dir: PathBuf,
+        /// Exit 0 even when some cell files are unreadable (they are still reported as failed).
+        #[arg(long)]
+        accept_corrupt: bool,
     },
     /// Print libtorch, CUDA and cuDNN availability, devices and threads.
     Doctor {
@@ -142,10 +147,24 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             let loaded = LoadedSuite::from_file(&suite, &registry())?;
             run_suite(&loaded, &args)
         }
-        Command::Report { run_dir } => {
+        Command::Report {
+            run_dir,
+            accept_corrupt,
+        } => {
             let files = report::build_report(&run_dir, &evaluations::report_sections())?;
+            warn_corrupt(&run_dir, &files);
             println!("{}", files.report_md.display());
-            Ok(ExitCode::SUCCESS)
+            if files.corrupt.is_empty() || accept_corrupt {
+                Ok(ExitCode::SUCCESS)
+            } else {
+                eprintln!(
+                    "error: {} cell(s) of {} have unreadable or inconsistent files (counted as \
+                     failed; --accept-corrupt to exit 0)",
+                    files.corrupt.len(),
+                    run_dir.display()
+                );
+                Ok(ExitCode::FAILURE)
+            }
         }
         Command::Doctor { require_cuda } => doctor(require_cuda),
         Command::Data {
@@ -216,6 +235,7 @@ fn run_suite(loaded: &LoadedSuite, args: &RunArgs) -> Result<ExitCode> {
     let run_dir = args.out.clone().unwrap_or_else(|| loaded.output_dir());
     let outcome = suite::run(&loaded, &run_dir, &loaded.text)?;
     let files = report::build_report(&run_dir, &evaluations::report_sections())?;
+    warn_corrupt(&run_dir, &files);
     eprintln!(
         "{} cells trained, {} skipped (finished before), {} evaluations run, {} failed",
         outcome.trained.len(),
@@ -231,6 +251,16 @@ fn run_suite(loaded: &LoadedSuite, args: &RunArgs) -> Result<ExitCode> {
             eprintln!("failed: {cell}: {err}");
         }
         Ok(ExitCode::from(2))
+    }
+}
+
+/// One warning line per cell whose files the report could not read, naming its folder.
+fn warn_corrupt(run_dir: &Path, files: &report::ReportFiles) {
+    for (cell, problem) in &files.corrupt {
+        eprintln!(
+            "warning: {}: {problem}",
+            run_dir.join(crate::records::CELLS_DIR).join(cell).display()
+        );
     }
 }
 

@@ -316,3 +316,46 @@ fn paper_suites_share_the_recipe_and_set_sage_per_model() {
         assert_eq!(suite.suite.name, file.trim_end_matches(".yaml"), "{file}");
     }
 }
+
+/// `mixbench report` on a run with a garbled `metrics.csv` warns naming the cell folder, keeps
+/// the cell out of the done ones, exits 1, and exits 0 with `--accept-corrupt`.
+#[test]
+fn binary_report_fails_on_a_corrupt_cell_unless_accepted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = SUITE
+        .replace(
+            "methods: [vanilla, mixup, cutmix]",
+            "methods: [vanilla, mixup]",
+        )
+        .replace("epochs: 2", "epochs: 1");
+    run(&text, tmp.path());
+    let cell = tmp.path().join("cells/synthetic-small_cnn-mixup-s0");
+    let before = std::fs::read(cell.join("cell.json")).unwrap();
+    std::fs::write(cell.join("metrics.csv"), "epoch,lr\ngarbage,x\n").unwrap();
+    let report = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_mixbench"))
+            .arg("report")
+            .arg(tmp.path())
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let output = report(&[]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("warning:")
+            && stderr.contains("synthetic-small_cnn-mixup-s0")
+            && stderr.contains("metrics.csv"),
+        "{stderr}"
+    );
+    let summary = std::fs::read_to_string(tmp.path().join("summary.csv")).unwrap();
+    let mixup = summary
+        .lines()
+        .find(|l| l.contains("synthetic-small_cnn-mixup-s0"))
+        .unwrap();
+    assert!(mixup.contains(",failed,"), "{mixup}");
+    assert!(report(&["--accept-corrupt"]).status.success());
+    // The report never rewrites a cell's own files.
+    assert_eq!(std::fs::read(cell.join("cell.json")).unwrap(), before);
+}

@@ -44,6 +44,9 @@ pub(crate) struct Cell {
     pub metrics: Vec<EpochMetrics>,
     /// One-line error: the first line of `failed`, or why the cell's files could not be read.
     pub error: Option<String>,
+    /// Why the cell's files are unreadable or inconsistent (a garbled or empty `metrics.csv`,
+    /// a done cell without `cell.json`), when they are; the report warns about these.
+    pub corrupt: Option<String>,
 }
 
 /// Reads every cell folder of `run_dir`, in folder-name order.
@@ -66,13 +69,16 @@ fn load_cell(dir: &Path) -> Cell {
         records::read_cell_info,
         &mut problems,
     );
-    let metrics = read_optional(dir, records::METRICS, records::read_metrics, &mut problems)
-        .unwrap_or_default();
+    let metrics = read_optional(dir, records::METRICS, records::read_metrics, &mut problems);
+    let done = dir.join(records::DONE).exists();
+    if done && metrics.as_ref().is_some_and(Vec::is_empty) {
+        problems.push(format!("{} has no rows", records::METRICS));
+    }
+    let metrics = metrics.unwrap_or_default();
     let failed = dir
         .join(records::FAILED)
         .exists()
         .then(|| failure_message(dir));
-    let done = dir.join(records::DONE).exists();
     if done && failed.is_none() {
         if info.is_none() {
             problems.push(format!("{} missing", records::CELL_INFO));
@@ -81,7 +87,8 @@ fn load_cell(dir: &Path) -> Cell {
             problems.push(format!("{} missing", records::METRICS));
         }
     }
-    let problems = (!problems.is_empty()).then(|| format!("report: {}", problems.join("; ")));
+    let corrupt = (!problems.is_empty()).then(|| problems.join("; "));
+    let problems = corrupt.as_ref().map(|p| format!("report: {p}"));
     let (status, error) = match (failed, done) {
         (Some(message), _) => (Status::Failed, Some(message)),
         (None, true) if problems.is_some() => (Status::Failed, problems),
@@ -94,6 +101,7 @@ fn load_cell(dir: &Path) -> Cell {
         info,
         metrics,
         error,
+        corrupt,
     }
 }
 

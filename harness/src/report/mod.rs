@@ -76,6 +76,9 @@ pub struct ReportFiles {
     pub report_md: PathBuf,
     /// Every plot written, PNG and SVG, under `RUN_DIR/plots/`, in group order.
     pub plots: Vec<PathBuf>,
+    /// Cells whose files are unreadable or inconsistent, as `(cell, problem)`: counted as
+    /// failed in the report, never as done; callers warn about them.
+    pub corrupt: Vec<(String, String)>,
 }
 
 /// Rebuilds every derived file of a run from the cells' files alone.
@@ -117,11 +120,16 @@ pub fn build_report(run_dir: &Path, sections: &[&dyn SectionSource]) -> Result<R
     }
     write_file(&report_md, text.as_bytes())?;
 
+    let corrupt = cells
+        .iter()
+        .filter_map(|c| Some((c.name.clone(), c.corrupt.clone()?)))
+        .collect();
     Ok(ReportFiles {
         summary_csv,
         methods_csv,
         report_md,
         plots,
+        corrupt,
     })
 }
 

@@ -471,6 +471,37 @@ fn stale_plots_are_removed_and_unreadable_done_cells_reported() {
     );
     assert!(other.exists(), "a file that is not a plot was removed");
     assert_eq!(files.plots.len(), 6);
+    assert_eq!(files.corrupt.len(), 1, "{:?}", files.corrupt);
+    assert_eq!(files.corrupt[0].0, "svhn-resnet18-vanilla-s0");
+    assert!(
+        files.corrupt[0].1.contains("metrics.csv"),
+        "{:?}",
+        files.corrupt
+    );
+}
+
+/// A done cell whose `metrics.csv` holds only its header (or nothing) is failed and corrupt,
+/// never done with blank numbers.
+#[test]
+fn a_done_cell_with_empty_metrics_is_failed_not_done() {
+    for text in ["", "epoch,lr\n"] {
+        let (tmp, _) = built();
+        let dir = tmp.path().join("cells/svhn-resnet18-vanilla-s0");
+        std::fs::write(dir.join(records::METRICS), text).unwrap();
+        let files = build_report(tmp.path(), &[]).unwrap();
+        let rows = read_csv(&files.summary_csv);
+        let svhn = rows
+            .iter()
+            .find(|r| r["cell"] == "svhn-resnet18-vanilla-s0")
+            .unwrap();
+        assert_eq!(svhn["status"], "failed", "{text:?}");
+        assert_eq!(files.corrupt.len(), 1, "{text:?}: {:?}", files.corrupt);
+        let methods = std::fs::read_to_string(&files.methods_csv).unwrap();
+        assert!(!methods.contains("svhn"), "{methods}");
+    }
+    // The untouched fixture has nothing corrupt.
+    let (_tmp, files) = built();
+    assert!(files.corrupt.is_empty(), "{:?}", files.corrupt);
 }
 
 #[test]
