@@ -50,7 +50,8 @@ pub struct Suite {
     /// Training recipe shared by every cell.
     #[serde(default)]
     pub training: TrainingConfig,
-    /// Output folder, relative to the working directory; default `runs/<name>`.
+    /// Output folder; a relative one is relative to the suite file's folder, like every path
+    /// in a suite file. Default: `runs/<name>` under the current folder.
     #[serde(default)]
     pub output: Option<PathBuf>,
     /// Evaluations of the trained cells, by registered name (see `crate::evaluations`); none
@@ -247,12 +248,13 @@ impl LoadedSuite {
         })
     }
 
-    /// Output folder of the run.
+    /// Output folder of the run: `output` resolved against the suite file's folder, or
+    /// `runs/<name>` under the current folder.
     pub fn output_dir(&self) -> PathBuf {
-        self.suite
-            .output
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("runs").join(&self.suite.name))
+        match &self.suite.output {
+            Some(output) => crate::data::resolve_path(&self.base_dir, output),
+            None => PathBuf::from("runs").join(&self.suite.name),
+        }
     }
 }
 
@@ -462,6 +464,15 @@ mod tests {
         assert_eq!(s.suite.training.epochs, 2);
         assert_eq!(s.suite.training.lr, 0.2);
         assert_eq!(s.output_dir(), PathBuf::from("runs/t"));
+        // A relative `output` is relative to the suite file's folder, as data paths are.
+        let s = LoadedSuite::from_text(
+            &format!("{BASE}output: out/t\n"),
+            Path::new("suites/s.yaml"),
+            Path::new("suites"),
+            &registry(),
+        )
+        .unwrap();
+        assert_eq!(s.output_dir(), PathBuf::from("suites/out/t"));
     }
 
     #[test]
