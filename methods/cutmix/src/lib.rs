@@ -142,9 +142,12 @@ impl MixMethod for CutMix {
             mask: Some(cut.mask(b, h, w, device)),
             lam: lam_per_sample,
             perm,
+            // One box per batch, repeated per image: `[B, 4]` like SaliencyMix's.
             extras: vec![(
                 "box".into(),
-                Tensor::from_slice(&[cut.x1, cut.x2, cut.y1, cut.y2]),
+                Tensor::from_slice(&[cut.x1, cut.x2, cut.y1, cut.y2])
+                    .view([1, 4])
+                    .repeat([b, 1]),
             )],
         })
     }
@@ -195,6 +198,15 @@ mod tests {
         let unchanged = 1.0 - changed.mean(Kind::Float).double_value(&[]);
         let r = out.lam.double_value(&[0]);
         assert!((unchanged - r).abs() < 1e-9, "unchanged {unchanged} r {r}");
+        // `box` is `[B, 4]` (`x1, x2, y1, y2`), the same box for every image, and its area
+        // is the changed fraction.
+        let (name, boxes) = &out.extras[0];
+        assert_eq!(name, "box");
+        assert_eq!(boxes.size(), [4, 4]);
+        let rows = Vec::<i64>::try_from(boxes.flatten(0, -1)).unwrap();
+        assert!(rows.chunks(4).all(|r| r == &rows[..4]), "{rows:?}");
+        let area = (rows[1] - rows[0]) * (rows[3] - rows[2]);
+        assert!((1.0 - area as f64 / 1024.0 - r).abs() < 1e-9);
         // The mask is exactly the unchanged region.
         assert!(
             out.mask
