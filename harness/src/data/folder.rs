@@ -101,9 +101,14 @@ impl FolderSpec {
             .unwrap_or_else(|| "folder".into())
     }
 
-    /// Checks the fields that do not need the files (`test_fraction` is checked where it is
-    /// used).
-    fn check(&self) -> Result<()> {
+    /// Checks the fields that do not need the files (run when a suite is loaded, and again
+    /// before loading).
+    pub fn check(&self) -> Result<()> {
+        ensure!(
+            self.test_fraction > 0.0 && self.test_fraction < 1.0,
+            "folder data: test_fraction must be in (0, 1), got {}",
+            self.test_fraction
+        );
         if let Some(s) = self.image_size {
             ensure!(s > 0, "folder data: image_size must be positive");
         }

@@ -29,6 +29,30 @@ pub use images::{resolve_path, Dataset, ImageSet};
 pub use spec::DataSpec;
 
 impl DataSpec {
+    /// Checks the settings that need no files (sizes, counts, fractions, normalisation), so a
+    /// suite with an out-of-range value is refused when it is loaded, not when its cell runs.
+    pub fn check(&self) -> Result<()> {
+        match self {
+            DataSpec::Synthetic(s) => s.validate(),
+            DataSpec::Folder(s) => s.check(),
+            DataSpec::Fewshot(s) => {
+                anyhow::ensure!(
+                    !s.base.is_empty() && !s.novel.is_empty(),
+                    "fewshot data: `base` and `novel` must each name at least one class"
+                );
+                s.source.check()
+            }
+            DataSpec::MiniImagenet(s) => {
+                anyhow::ensure!(
+                    s.image_size > 0,
+                    "mini_imagenet: image_size must be positive"
+                );
+                Ok(())
+            }
+            DataSpec::Cifar10(_) | DataSpec::Cifar100(_) | DataSpec::CifarFs(_) => Ok(()),
+        }
+    }
+
     /// Loads the dataset; relative paths are resolved against `base_dir` (the suite file's folder).
     /// The returned data set is named by [`DataSpec::label`] and has passed
     /// [`Dataset::validate`].

@@ -188,6 +188,10 @@ impl LoadedSuite {
             .training
             .check()
             .map_err(|(key, message)| at(key, message))?;
+        for spec in &suite.datasets {
+            spec.check()
+                .map_err(|e| at(spec.kind(), format!("datasets: {e:#}")))?;
+        }
         let evaluations = resolve_evaluations(&suite, &at)?;
         let mut methods = Vec::new();
         for entry in &suite.methods {
@@ -670,6 +674,38 @@ mod tests {
                 .to_string();
             assert!(
                 err.starts_with(&format!("suite.yaml:{line}: {key}")),
+                "{change}: {err}"
+            );
+        }
+    }
+
+    /// Data settings that need no files are checked when the suite is loaded.
+    #[test]
+    fn out_of_range_data_settings_are_refused_at_load() {
+        for (change, expected) in [
+            ("synthetic: {classes: 0}", "classes must be at least 1"),
+            (
+                "synthetic: {classes: 3, size: 4}",
+                "size must be between 8 and 512",
+            ),
+            (
+                "synthetic: {classes: 3, background_reliance: 1.5}",
+                "background_reliance",
+            ),
+            (
+                "folder: {root: x, test_fraction: 1.5}",
+                "test_fraction must be in (0, 1)",
+            ),
+            (
+                "folder: {root: x, image_size: 0}",
+                "image_size must be positive",
+            ),
+        ] {
+            let err = load(&BASE.replace("synthetic: {classes: 3}", change))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.starts_with("suite.yaml:3: datasets:") && err.contains(expected),
                 "{change}: {err}"
             );
         }
