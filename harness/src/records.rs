@@ -138,13 +138,33 @@ pub fn csv_bytes<T: Serialize>(rows: impl IntoIterator<Item = T>) -> Result<Vec<
     Ok(w.into_inner()?)
 }
 
-/// Writes `bytes` to `path` atomically (temporary file in the same folder, then rename), so a
-/// crash never leaves a half-written result file.
+/// Writes `bytes` to `path` atomically: a temporary file `<name>.tmp` in the same folder,
+/// written and flushed to disk (fsync), then renamed over `path`, and the folder synced. A
+/// crash, a kill or a full disk leaves either the old file or the new one, never half of one;
+/// a failed write removes its temporary file and leaves `path` as it was.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    use std::io::Write;
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".tmp");
+    let tmp = path.with_file_name(name);
+    let written = std::fs::File::create(&tmp).and_then(|mut file| {
+        file.write_all(bytes)?;
+        file.sync_all()
+    });
+    if let Err(err) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(err).with_context(|| format!("writing {}", tmp.display()));
+    }
     std::fs::rename(&tmp, path)
-        .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
+        .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
+    // The rename is durable once the folder's entry is; best effort where folders cannot be
+    // opened for syncing.
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Ok(dir) = std::fs::File::open(dir) {
+            let _ = dir.sync_all();
+        }
+    }
+    Ok(())
 }
 
 /// The cell folders of a run directory, sorted by name.
@@ -157,4 +177,35 @@ pub fn cell_dirs(run_dir: &Path) -> Result<Vec<PathBuf>> {
         .collect();
     dirs.sort();
     Ok(dirs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A write that fails (its temporary file cannot be created: a folder stands there) is an
+    /// error naming the file and leaves the existing file byte for byte; a good write replaces
+    /// it and leaves no temporary file.
+    #[test]
+    fn a_failed_write_leaves_the_old_file_intact() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("metrics.csv");
+        write_atomic(&path, b"epoch\n0\n").unwrap();
+        std::fs::create_dir(tmp.path().join("metrics.csv.tmp")).unwrap();
+        let err = format!("{:#}", write_atomic(&path, b"epoch\n1\n").unwrap_err());
+        assert!(err.contains("metrics.csv.tmp"), "{err}");
+        assert_eq!(std::fs::read(&path).unwrap(), b"epoch\n0\n");
+        std::fs::remove_dir(tmp.path().join("metrics.csv.tmp")).unwrap();
+        write_atomic(&path, b"epoch\n1\n").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"epoch\n1\n");
+        let names: Vec<_> = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["metrics.csv"]);
+        // A folder that does not exist: the error names the file.
+        let missing = tmp.path().join("no-such-folder/done");
+        let err = format!("{:#}", write_atomic(&missing, b"x").unwrap_err());
+        assert!(err.contains("no-such-folder/done.tmp"), "{err}");
+    }
 }
