@@ -8,7 +8,7 @@ use mixbench::engine::augment::{Augment, Normalize};
 use mixbench::engine::loss::LossKind;
 use mixbench::engine::schedule::StepSchedule;
 use mixbench::engine::sgd::SgdConfig;
-use mixbench::engine::{DeviceImages, Trainer, TrainerConfig};
+use mixbench::engine::{DeviceImages, NonFinite, Trainer, TrainerConfig};
 use mixbench::methods::registry;
 use mixbench::models::ModelKind;
 use mixbench_core::Params;
@@ -57,6 +57,7 @@ fn train_step(c: &mut Criterion) {
                     std: vec![0.25; 3],
                 },
                 max_train_batches: Some(1),
+                on_nonfinite: NonFinite::Fail,
             };
             let mix = registry().build(method, &Params::new(method)).unwrap();
             let mut trainer = Trainer::new(model, 10, mix, config, Device::Cpu, 0);

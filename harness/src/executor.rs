@@ -166,7 +166,10 @@ impl Unit {
                     .map(String::as_str)
                     .or_else(|| payload.downcast_ref::<&str>().copied())
                     .unwrap_or("(no message)");
-                bail!("{} panicked: {message}", self.label())
+                // libtorch appends its C++ stack to the message: keep the first line of it.
+                let first = message.split("\\n").next().unwrap_or(message);
+                let first = first.lines().next().unwrap_or(first);
+                bail!("{} panicked: {first}", self.label())
             }
         }
     }

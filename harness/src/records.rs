@@ -92,6 +92,11 @@ pub struct EpochMetrics {
     pub time_eval: f64,
     /// Wall seconds of the whole epoch, evaluation included.
     pub time_epoch: f64,
+    /// Batches whose update was skipped for a non-finite loss or gradient
+    /// (`training.on_nonfinite: skip_batch`); absent in files written before the column
+    /// existed, read as 0.
+    #[serde(default)]
+    pub skipped_batches: usize,
 }
 
 /// First 16 hex digits of the SHA-256 of `text`: the settings hash of cell configurations

@@ -359,3 +359,47 @@ fn binary_report_fails_on_a_corrupt_cell_unless_accepted() {
     // The report never rewrites a cell's own files.
     assert_eq!(std::fs::read(cell.join("cell.json")).unwrap(), before);
 }
+
+/// A NaN or infinite training loss stops the cell with an error naming the epoch and batch
+/// (the grid goes on); with `on_nonfinite: skip_batch` the cell finishes and `metrics.csv`
+/// counts the skipped batches. A learning rate of 1e30 blows the weights up after the first
+/// update, so the losses after it are not finite.
+#[test]
+fn a_nonfinite_loss_fails_the_cell_or_skips_the_batch() {
+    let text = SUITE
+        .replace("lr: 0.05", "lr: 1.0e30")
+        .replace(
+            "methods: [vanilla, mixup, cutmix]",
+            "methods: [vanilla, mixup]",
+        )
+        .replace("epochs: 2", "epochs: 1");
+    let tmp = tempfile::tempdir().unwrap();
+    let outcome = run(&text, tmp.path());
+    assert_eq!(outcome.failed.len(), 2, "{:?}", outcome.failed);
+    for (cell, message) in &outcome.failed {
+        assert!(
+            message.contains("non-finite training loss") && message.contains("at epoch 0, batch"),
+            "{cell}: {message}"
+        );
+        assert!(tmp.path().join("cells").join(cell).join("failed").is_file());
+    }
+
+    let skipping = text.replace(
+        "  isolation: inline",
+        "  isolation: inline\n  on_nonfinite: skip_batch",
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let outcome = run(&skipping, tmp.path());
+    assert!(outcome.failed.is_empty(), "{:?}", outcome.failed);
+    for dir in records::cell_dirs(tmp.path()).unwrap() {
+        let rows = records::read_metrics(&dir).unwrap();
+        // 120 training images in batches of 20: 6 batches, the first one updates.
+        assert!(
+            (1..6).contains(&rows[0].skipped_batches),
+            "{}: {:?}",
+            dir.display(),
+            rows[0]
+        );
+        assert!(rows[0].train_loss.is_finite(), "{:?}", rows[0]);
+    }
+}

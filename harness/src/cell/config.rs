@@ -10,6 +10,7 @@ use mixbench_core::Params;
 
 use crate::data::DataSpec;
 use crate::engine::loss::LossKind;
+use crate::engine::NonFinite;
 use crate::models::ModelKind;
 use crate::records;
 
@@ -152,6 +153,10 @@ pub struct TrainingConfig {
     pub threads: Option<i32>,
     /// Stop each epoch after this many batches (quick checks).
     pub max_train_batches: Option<usize>,
+    /// What a batch with a NaN or infinite loss does: `fail` (default: the cell stops with an
+    /// error naming the epoch and batch) or `skip_batch` (no update; counted in `metrics.csv`).
+    #[serde(skip_serializing_if = "NonFinite::is_default")]
+    pub on_nonfinite: NonFinite,
     /// How cells are run.
     pub isolation: Isolation,
 }
@@ -174,6 +179,7 @@ impl Default for TrainingConfig {
             device: DeviceChoice::Auto,
             threads: None,
             max_train_batches: None,
+            on_nonfinite: NonFinite::Fail,
             isolation: Isolation::Process,
         }
     }

@@ -59,6 +59,7 @@ pub fn train_cell(dir: &Path) -> Result<()> {
             std: data.std.iter().map(|&v| v as f64).collect(),
         },
         max_train_batches: t.max_train_batches,
+        on_nonfinite: t.on_nonfinite,
     };
     let num_classes = data.num_classes() as i64;
     let mut trainer = Trainer::new(
@@ -120,6 +121,7 @@ pub fn train_cell(dir: &Path) -> Result<()> {
             time_optimizer: stats.time_optimizer,
             time_eval: eval.time,
             time_epoch: epoch_start.elapsed().as_secs_f64(),
+            skipped_batches: stats.skipped,
         };
         metrics.serialize(&row)?;
         metrics.flush()?;

@@ -9,4 +9,4 @@ pub mod sgd;
 pub mod timer;
 mod trainer;
 
-pub use trainer::{DeviceImages, EvalStats, TrainStats, Trainer, TrainerConfig};
+pub use trainer::{DeviceImages, EvalStats, NonFinite, TrainStats, Trainer, TrainerConfig};

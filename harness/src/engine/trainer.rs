@@ -1,6 +1,7 @@
 //! One model, one method, one optimizer: training epochs and evaluation.
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
 use tch::{nn, Device, Kind, Tensor};
 
 use mixbench_core::{Batch, MixMethod, MixRng};
@@ -50,6 +51,27 @@ impl DeviceImages {
     }
 }
 
+/// What training does with a batch whose loss is NaN or infinite.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NonFinite {
+    /// Stop the cell with an error naming the epoch, the batch and the loss (default).
+    #[default]
+    Fail,
+    /// Skip the batch's update (its gradients are also checked, and the batch skipped when one
+    /// is not finite) and count it in `metrics.csv`. Batch-norm running statistics of the
+    /// skipped forward pass are not rolled back.
+    SkipBatch,
+}
+
+impl NonFinite {
+    /// True for the default, [`NonFinite::Fail`] (left out of `config.yaml`, so that cells
+    /// configured before this setting existed keep their configuration hash).
+    pub fn is_default(&self) -> bool {
+        *self == NonFinite::Fail
+    }
+}
+
 /// Recipe of a training run.
 #[derive(Clone, Debug)]
 pub struct TrainerConfig {
@@ -69,6 +91,8 @@ pub struct TrainerConfig {
     pub normalize: Normalize,
     /// Stop each epoch after this many batches (quick checks); all batches when `None`.
     pub max_train_batches: Option<usize>,
+    /// What a non-finite loss does.
+    pub on_nonfinite: NonFinite,
 }
 
 /// Aggregates of one training epoch; times in wall seconds.
@@ -80,6 +104,8 @@ pub struct TrainStats {
     pub accuracy: f64,
     /// Batches processed.
     pub batches: usize,
+    /// Batches skipped for a non-finite loss or gradient (with [`NonFinite::SkipBatch`]).
+    pub skipped: usize,
     /// Gathering and augmenting batches.
     pub time_data: f64,
     /// Saliency pass.
@@ -226,14 +252,39 @@ impl Trainer {
             stats.time_mix += clock.split();
 
             let logits = self.model.forward_t(&mixed.images, true);
-            let loss = self.config.loss.loss(&logits, &mixed.targets);
-            (&loss * mixed_scale).backward();
+            // Logits first: the loss of non-finite logits is not even defined (libtorch's BCE
+            // refuses NaN probabilities).
+            let loss = is_finite(&logits)
+                .then(|| self.config.loss.loss(&logits, &mixed.targets))
+                .filter(is_finite);
+            let skip = loss.is_none();
+            if skip && self.config.on_nonfinite == NonFinite::Fail {
+                bail!(
+                    "non-finite training loss at epoch {epoch}, batch {step} (method `{}`, lr \
+                     {lr}; the logits are {}finite); `training.on_nonfinite: skip_batch` skips \
+                     such batches",
+                    self.method.name(),
+                    if is_finite(&logits) { "" } else { "not " }
+                );
+            }
+            if let Some(loss) = &loss {
+                (loss * mixed_scale).backward();
+            }
             stats.time_forward_backward += clock.split();
+            if skip || (self.config.on_nonfinite == NonFinite::SkipBatch && !self.grads_finite()) {
+                self.sgd.zero_grad();
+                stats.skipped += 1;
+                stats.time_optimizer += clock.split();
+                on_batch(step + 1, total);
+                continue;
+            }
 
             self.sgd.step(lr);
             stats.time_optimizer += clock.split();
 
-            loss_sum += loss.detach();
+            if let Some(loss) = &loss {
+                loss_sum += loss.detach();
+            }
             correct += logits
                 .argmax(1, false)
                 .eq_tensor(&mixed.targets.argmax(1, false))
@@ -241,11 +292,21 @@ impl Trainer {
             on_batch(step + 1, total);
         }
         stats.batches = total;
-        if total > 0 {
-            stats.loss = loss_sum.double_value(&[]) / total as f64;
-            stats.accuracy = 100.0 * correct.int64_value(&[]) as f64 / (total * bs) as f64;
+        let used = total - stats.skipped;
+        if used > 0 {
+            stats.loss = loss_sum.double_value(&[]) / used as f64;
+            stats.accuracy = 100.0 * correct.int64_value(&[]) as f64 / (used * bs) as f64;
         }
         Ok(stats)
+    }
+
+    /// Whether every parameter gradient is finite (one reduction per parameter; only run when
+    /// non-finite batches are skipped).
+    fn grads_finite(&self) -> bool {
+        self.vs
+            .trainable_variables()
+            .iter()
+            .all(|v| !v.grad().defined() || is_finite(&v.grad()))
     }
 
     /// Evaluates on `data` in eval mode (running BN statistics), in fixed order.
@@ -291,4 +352,9 @@ fn stream_seed(seed: u64, epoch: usize, stream: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
+}
+
+/// Whether every element of `t` is finite (a host sync).
+fn is_finite(t: &Tensor) -> bool {
+    t.isfinite().all().int64_value(&[]) == 1
 }

@@ -45,6 +45,7 @@ fn epoch_row(method: &str, epoch: usize, top1: f64) -> EpochMetrics {
         time_optimizer: t[4],
         time_eval: t[5],
         time_epoch: t.iter().sum::<f64>() + 0.125,
+        skipped_batches: 0,
     }
 }
 
