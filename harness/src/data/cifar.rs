@@ -304,11 +304,7 @@ fn read_names(
 
 /// Loads an unpacked CIFAR-10 folder with `train_per_file` records in each training batch and
 /// `test_records` in the test batch (the official counts are 10 000; tests use fewer).
-pub(crate) fn load_cifar10_dir(
-    dir: &Path,
-    train_per_file: usize,
-    test_records: usize,
-) -> Result<Dataset> {
+pub fn load_cifar10_dir(dir: &Path, train_per_file: usize, test_records: usize) -> Result<Dataset> {
     let fields = [LabelField {
         offset: 0,
         limit: 10,
@@ -355,7 +351,7 @@ pub(crate) fn load_cifar10_dir(
 /// Loads an unpacked CIFAR-100 folder with `train_records` / `test_records` records (the
 /// official counts are 50 000 / 10 000; tests use fewer). Both label bytes are checked
 /// whichever is used.
-pub(crate) fn load_cifar100_dir(
+pub fn load_cifar100_dir(
     dir: &Path,
     kind: LabelKind,
     train_records: usize,
