@@ -96,9 +96,10 @@ pub fn train_cell(dir: &Path) -> Result<()> {
     let test = DeviceImages::upload(&data.test, device);
     drop(data);
 
+    // Rewritten whole and atomically after every epoch (a few rows), so a kill never leaves
+    // half a row behind.
     let metrics_path = dir.join(records::METRICS);
-    let mut metrics = csv::Writer::from_path(&metrics_path)
-        .with_context(|| format!("creating {}", metrics_path.display()))?;
+    let mut rows: Vec<EpochMetrics> = Vec::with_capacity(t.epochs);
     let progress = Progress::new(&config.cell, t.epochs);
     for epoch in 0..t.epochs {
         let epoch_start = Instant::now();
@@ -123,11 +124,10 @@ pub fn train_cell(dir: &Path) -> Result<()> {
             time_epoch: epoch_start.elapsed().as_secs_f64(),
             skipped_batches: stats.skipped,
         };
-        metrics.serialize(&row)?;
-        metrics.flush()?;
         progress.epoch(&row);
+        rows.push(row);
+        records::write_atomic(&metrics_path, &records::csv_bytes(&rows)?)?;
     }
-    drop(metrics);
     trainer
         .vs
         .save(dir.join(records::CHECKPOINT))
