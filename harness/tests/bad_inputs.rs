@@ -286,6 +286,13 @@ fn bad_batch_files_and_flags() {
             replace("lam", Some(Tensor::from_slice(&[0.1f32, 0.2]))),
             &["`lam`"],
         ),
+        // Found by ci/fuzz.sh: a 0-dim `lam` crashed the reader (libtorch's select on a 0-dim
+        // tensor); it is now read as the one value it holds, and checked.
+        (
+            "0-dim lam of 1.5",
+            replace("lam", Some(Tensor::from(1.5f32))),
+            &["`lam`"],
+        ),
         (
             "perm repeats",
             replace("perm", Some(Tensor::from_slice(&[0i64, 0, 1, 2]))),

@@ -160,7 +160,8 @@ impl Batch {
                     lam.size()
                 )));
             }
-            batch.lam = Some(lam.to_kind(Kind::Double).double_value(&[0]));
+            // `[1]` or a 0-dim scalar alike (a 0-dim tensor has no index 0).
+            batch.lam = Some(lam.to_kind(Kind::Double).flatten(0, -1).double_value(&[0]));
         }
         if let Some(m) = named.get("mean") {
             batch.mean = Vec::<f64>::try_from(m.to_kind(Kind::Double).flatten(0, -1))?;
