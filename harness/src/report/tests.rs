@@ -446,20 +446,26 @@ fn rebuilding_gives_identical_files() {
     );
 }
 
+/// Replaces the svhn cell's `metrics.csv` of the built fixture in `run` with `text`, rebuilds
+/// the report, and returns its files and the cell's `summary.csv` row.
+fn rebuilt_with_svhn_metrics(run: &Path, text: &str) -> (ReportFiles, HashMap<String, String>) {
+    let dir = run.join("cells/svhn-resnet18-vanilla-s0");
+    std::fs::write(dir.join(records::METRICS), text).unwrap();
+    let files = build_report(run, &[]).unwrap();
+    let svhn = read_csv(&files.summary_csv)
+        .into_iter()
+        .find(|r| r["cell"] == "svhn-resnet18-vanilla-s0")
+        .unwrap();
+    (files, svhn)
+}
+
 #[test]
 fn stale_plots_are_removed_and_unreadable_done_cells_reported() {
     let (tmp, _) = built();
-    // The svhn cell's metrics become unreadable: the cell turns failed, its group disappears.
-    let dir = tmp.path().join("cells/svhn-resnet18-vanilla-s0");
-    std::fs::write(dir.join(records::METRICS), "epoch,lr\nnot-a-number,0.1\n").unwrap();
     let other = tmp.path().join("plots/notes.txt");
     std::fs::write(&other, "keep me").unwrap();
-    let files = build_report(tmp.path(), &[]).unwrap();
-    let rows = read_csv(&files.summary_csv);
-    let svhn = rows
-        .iter()
-        .find(|r| r["cell"] == "svhn-resnet18-vanilla-s0")
-        .unwrap();
+    // The svhn cell's metrics become unreadable: the cell turns failed, its group disappears.
+    let (files, svhn) = rebuilt_with_svhn_metrics(tmp.path(), "epoch,lr\nnot-a-number,0.1\n");
     assert_eq!(svhn["status"], "failed");
     assert!(
         svhn["error"].starts_with("report: ") && svhn["error"].contains("metrics.csv"),
@@ -487,14 +493,7 @@ fn stale_plots_are_removed_and_unreadable_done_cells_reported() {
 fn a_done_cell_with_empty_metrics_is_failed_not_done() {
     for text in ["", "epoch,lr\n"] {
         let (tmp, _) = built();
-        let dir = tmp.path().join("cells/svhn-resnet18-vanilla-s0");
-        std::fs::write(dir.join(records::METRICS), text).unwrap();
-        let files = build_report(tmp.path(), &[]).unwrap();
-        let rows = read_csv(&files.summary_csv);
-        let svhn = rows
-            .iter()
-            .find(|r| r["cell"] == "svhn-resnet18-vanilla-s0")
-            .unwrap();
+        let (files, svhn) = rebuilt_with_svhn_metrics(tmp.path(), text);
         assert_eq!(svhn["status"], "failed", "{text:?}");
         assert_eq!(files.corrupt.len(), 1, "{text:?}: {:?}", files.corrupt);
         let methods = std::fs::read_to_string(&files.methods_csv).unwrap();
