@@ -60,7 +60,7 @@ fn train_step(c: &mut Criterion) {
                 on_nonfinite: NonFinite::Fail,
             };
             let mix = registry().build(method, &Params::new(method)).unwrap();
-            let mut trainer = Trainer::new(model, 10, mix, config, Device::Cpu, 0);
+            let mut trainer = Trainer::new(model, 10, mix, config, Device::Cpu, 0).unwrap();
             let mut epoch = 0;
             group.bench_function(BenchmarkId::new(model.name(), method), |b| {
                 b.iter(|| {

@@ -69,7 +69,7 @@ pub fn train_cell(dir: &Path) -> Result<()> {
         trainer_config,
         device,
         config.seed,
-    );
+    )?;
     let info = CellInfo {
         cell: config.cell.clone(),
         suite: config.suite.clone(),

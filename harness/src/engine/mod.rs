@@ -9,4 +9,6 @@ pub mod sgd;
 pub mod timer;
 mod trainer;
 
-pub use trainer::{DeviceImages, EvalStats, NonFinite, TrainStats, Trainer, TrainerConfig};
+pub use trainer::{
+    mixed_logits, DeviceImages, EvalStats, NonFinite, TrainStats, Trainer, TrainerConfig,
+};

@@ -4,7 +4,7 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use tch::{nn, Device, Kind, Tensor};
 
-use mixbench_core::{Batch, MixMethod, MixRng};
+use mixbench_core::{Batch, MixMethod, MixRng, MixSite, Mixed};
 
 use super::augment::{Augment, Normalize};
 use super::loss::LossKind;
@@ -13,7 +13,7 @@ use super::schedule::StepSchedule;
 use super::sgd::{Sgd, SgdConfig};
 use super::timer::Stopwatch;
 use crate::data::ImageSet;
-use crate::models::{Classifier, ModelKind};
+use crate::models::{Classifier, MixHook, ModelKind};
 
 /// A split of a dataset held on the training device: u8 images and i64 labels.
 pub struct DeviceImages {
@@ -145,7 +145,7 @@ pub struct Trainer {
 
 impl Trainer {
     /// Builds `model` on `device`, its weights drawn from libtorch's generator seeded with
-    /// `seed`.
+    /// `seed`. Fails when the method may mix at a layer the model does not offer.
     pub fn new(
         model: ModelKind,
         num_classes: i64,
@@ -153,18 +153,28 @@ impl Trainer {
         config: TrainerConfig,
         device: Device,
         seed: u64,
-    ) -> Self {
+    ) -> Result<Self> {
         // libtorch's generator is global: hold a lock from seeding to the last draw so that
         // trainers built concurrently in one process (tests, inline runs) stay deterministic.
         static INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let model_kind = model;
         let vs = nn::VarStore::new(device);
         let model = {
             let _guard = INIT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             tch::manual_seed(seed as i64);
             model.build(&vs.root(), num_classes)
         };
+        if method.max_mix_layer() > model.hidden_mix_layers() {
+            bail!(
+                "method `{}` mixes at layers up to {}, but model `{}` offers mixing layers 0..={}",
+                method.name(),
+                method.max_mix_layer(),
+                model_kind,
+                model.hidden_mix_layers()
+            );
+        }
         let sgd = Sgd::new(vs.trainable_variables(), config.sgd);
-        Trainer {
+        Ok(Trainer {
             vs,
             model,
             sgd,
@@ -172,7 +182,7 @@ impl Trainer {
             config,
             num_classes,
             device,
-        }
+        })
     }
 
     /// The model.
@@ -251,7 +261,7 @@ impl Trainer {
             })?;
             stats.time_mix += clock.split();
 
-            let logits = self.model.forward_t(&mixed.images, true);
+            let logits = mixed_logits(self.model.as_ref(), &mixed, true);
             // Logits first: the loss of non-finite logits is not even defined (libtorch's BCE
             // refuses NaN probabilities).
             let loss = is_finite(&logits)
@@ -339,6 +349,20 @@ impl Trainer {
             top1: 100.0 * top1 as f64 / n,
             top5: 100.0 * top5 as f64 / n,
             time: clock.split(),
+        }
+    }
+}
+
+/// Logits of a mixed batch: the plain forward pass on the images of a method that mixes its
+/// inputs; for a mix at a hidden layer ([`MixSite::Hidden`]), the forward pass whose hidden
+/// state at that layer is blended by [`Mixed::blend_hidden`].
+pub fn mixed_logits(model: &dyn Classifier, mixed: &Mixed, train: bool) -> Tensor {
+    match mixed.site {
+        MixSite::Input => model.forward_t(&mixed.images, train),
+        MixSite::Hidden(layer) => {
+            let blend = |h: &Tensor| mixed.blend_hidden(h);
+            let hook = MixHook { layer, mix: &blend };
+            model.forward_hooked_t(&mixed.images, train, &hook)
         }
     }
 }

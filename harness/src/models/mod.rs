@@ -20,7 +20,7 @@ use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 use tch::{nn, Tensor};
 
-pub use classifier::Classifier;
+pub use classifier::{Classifier, MixHook};
 
 /// The architectures mixbench can build.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -122,6 +122,8 @@ mod tests {
     use super::*;
     use tch::{Device, Kind};
 
+    use super::classifier::MixHook;
+
     fn count(kind: ModelKind, classes: i64) -> i64 {
         let vs = nn::VarStore::new(Device::Cpu);
         let _model = kind.build(&vs.root(), classes);
@@ -158,6 +160,44 @@ mod tests {
             let features = model.features_t(&xs, false);
             assert_eq!(features.size(), [2, dim], "{kind}");
             assert_eq!(model.forward_t(&xs, true).size(), [2, 7], "{kind}");
+        }
+    }
+
+    /// Mixing layer 0 is the input and 1, 2 the documented stage outputs; each hook runs
+    /// exactly once, and a hook that returns its input changes nothing.
+    #[test]
+    fn mixing_layers_are_the_documented_stage_outputs() {
+        tch::manual_seed(0);
+        let xs = Tensor::randn([2, 3, 32, 32], (Kind::Float, Device::Cpu));
+        for (kind, hidden) in [
+            (ModelKind::SmallCnn, [[16, 16, 16], [32, 16, 16]]),
+            (ModelKind::PreactResnet18, [[64, 32, 32], [128, 16, 16]]),
+            (ModelKind::Wrn16_8, [[128, 32, 32], [256, 16, 16]]),
+            (ModelKind::Resnext29_4_24, [[256, 32, 32], [512, 16, 16]]),
+            (ModelKind::Resnet12, [[64, 16, 16], [160, 8, 8]]),
+        ] {
+            let vs = nn::VarStore::new(Device::Cpu);
+            let model = kind.build(&vs.root(), 7);
+            assert_eq!(model.hidden_mix_layers(), 2, "{kind}");
+            let plain = model.forward_t(&xs, false);
+            for layer in 0..=2 {
+                let seen = std::cell::RefCell::new(Vec::new());
+                let record = |h: &Tensor| {
+                    seen.borrow_mut().push(h.size());
+                    h.shallow_clone()
+                };
+                let hook = MixHook {
+                    layer,
+                    mix: &record,
+                };
+                let out = model.forward_hooked_t(&xs, false, &hook);
+                let expected = match layer {
+                    0 => vec![2, 3, 32, 32],
+                    k => [&[2][..], &hidden[k - 1][..]].concat(),
+                };
+                assert_eq!(seen.into_inner(), [expected], "{kind} layer {layer}");
+                assert!(out.equal(&plain), "{kind} layer {layer}");
+            }
         }
     }
 

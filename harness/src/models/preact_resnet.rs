@@ -4,7 +4,7 @@
 
 use tch::{nn, Tensor};
 
-use super::classifier::Classifier;
+use super::classifier::{Classifier, MixHook};
 use super::init::{batch_norm, conv, linear};
 
 /// Pre-activation basic block `PB(in, out, stride)`.
@@ -81,11 +81,21 @@ impl PreActResNet18 {
 }
 
 impl Classifier for PreActResNet18 {
-    fn features_t(&self, xs: &Tensor, train: bool) -> Tensor {
-        let h = self
-            .blocks
-            .iter()
-            .fold(xs.apply(&self.stem), |h, b| b.forward_t(&h, train));
+    fn hidden_mix_layers(&self) -> usize {
+        2
+    }
+
+    /// Mixing layers: 1 is the output of layer1 (64x32x32 for 32x32 input), 2 that of layer2
+    /// (128x16x16), as the reference's `layer_mix`.
+    fn features_hooked_t(&self, xs: &Tensor, train: bool, hook: Option<&MixHook>) -> Tensor {
+        let mut h = MixHook::at(hook, 0, xs.shallow_clone()).apply(&self.stem);
+        for (i, block) in self.blocks.iter().enumerate() {
+            h = block.forward_t(&h, train);
+            // Two blocks per stage: blocks 1 and 3 end layer1 and layer2.
+            if i == 1 || i == 3 {
+                h = MixHook::at(hook, i / 2 + 1, h);
+            }
+        }
         h.adaptive_avg_pool2d([1, 1]).flatten(1, -1)
     }
 

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use tch::nn::{self, ConvConfig, Init};
 use tch::{Kind, Tensor};
 
-use super::classifier::Classifier;
+use super::classifier::{Classifier, MixHook};
 use super::init::{batch_norm, linear};
 
 /// Channels of the four blocks.
@@ -159,11 +159,22 @@ impl ResNet12 {
 }
 
 impl Classifier for ResNet12 {
-    fn features_t(&self, xs: &Tensor, train: bool) -> Tensor {
+    fn hidden_mix_layers(&self) -> usize {
+        2
+    }
+
+    /// Mixing layers (not in RFS, which has no Manifold Mixup; chosen like the CIFAR models'):
+    /// 1 is the output of the first block (64x16x16 for 32x32 input), 2 that of the second
+    /// (160x8x8).
+    fn features_hooked_t(&self, xs: &Tensor, train: bool, hook: Option<&MixHook>) -> Tensor {
         let block_size = if xs.size()[2] >= 64 { 5 } else { 2 };
-        let h = self.blocks.iter().fold(xs.shallow_clone(), |h, b| {
-            b.forward_t(&h, train, block_size)
-        });
+        let mut h = MixHook::at(hook, 0, xs.shallow_clone());
+        for (i, block) in self.blocks.iter().enumerate() {
+            h = block.forward_t(&h, train, block_size);
+            if i < 2 {
+                h = MixHook::at(hook, i + 1, h);
+            }
+        }
         h.adaptive_avg_pool2d([1, 1]).flatten(1, -1)
     }
 

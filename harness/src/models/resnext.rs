@@ -5,7 +5,7 @@
 use tch::nn::{self, ConvConfig, Init, LinearConfig};
 use tch::Tensor;
 
-use super::classifier::Classifier;
+use super::classifier::{Classifier, MixHook};
 use super::init::batch_norm;
 
 const CARDINALITY: i64 = 4;
@@ -130,9 +130,24 @@ impl ResNeXt29 {
 }
 
 impl Classifier for ResNeXt29 {
-    fn features_t(&self, xs: &Tensor, train: bool) -> Tensor {
-        let h = xs.apply(&self.stem).apply_t(&self.stem_bn, train).relu();
-        let h = self.blocks.iter().fold(h, |h, b| b.forward_t(&h, train));
+    fn hidden_mix_layers(&self) -> usize {
+        2
+    }
+
+    /// Mixing layers: 1 is the output of stage_1 (256x32x32 for 32x32 input), 2 that of
+    /// stage_2 (512x16x16), as the reference's `layer_mix`.
+    fn features_hooked_t(&self, xs: &Tensor, train: bool, hook: Option<&MixHook>) -> Tensor {
+        let mut h = MixHook::at(hook, 0, xs.shallow_clone())
+            .apply(&self.stem)
+            .apply_t(&self.stem_bn, train)
+            .relu();
+        for (i, block) in self.blocks.iter().enumerate() {
+            h = block.forward_t(&h, train);
+            // Three blocks per stage: blocks 2 and 5 end stage_1 and stage_2.
+            if i == 2 || i == 5 {
+                h = MixHook::at(hook, i / 3 + 1, h);
+            }
+        }
         h.adaptive_avg_pool2d([1, 1]).flatten(1, -1)
     }
 

@@ -5,7 +5,7 @@
 
 use tch::{nn, Tensor};
 
-use super::classifier::Classifier;
+use super::classifier::{Classifier, MixHook};
 use super::init::{batch_norm, conv, linear};
 
 /// Channels of the four conv layers; a max-pool follows the first and the third.
@@ -42,12 +42,21 @@ impl SmallCnn {
 }
 
 impl Classifier for SmallCnn {
-    fn features_t(&self, xs: &Tensor, train: bool) -> Tensor {
-        let mut h = xs.shallow_clone();
+    fn hidden_mix_layers(&self) -> usize {
+        2
+    }
+
+    /// Mixing layers: 1 is the output of the first conv layer and its pool (16x16x16 for 32x32
+    /// input), 2 that of the second conv layer (32x16x16).
+    fn features_hooked_t(&self, xs: &Tensor, train: bool, hook: Option<&MixHook>) -> Tensor {
+        let mut h = MixHook::at(hook, 0, xs.shallow_clone());
         for (i, (conv, bn)) in self.layers.iter().enumerate() {
             h = h.apply(conv).apply_t(bn, train).relu();
             if i == 0 || i == 2 {
                 h = h.max_pool2d_default(2);
+            }
+            if i < 2 {
+                h = MixHook::at(hook, i + 1, h);
             }
         }
         h.adaptive_avg_pool2d([1, 1]).flatten(1, -1)

@@ -4,7 +4,7 @@
 
 use tch::{nn, Tensor};
 
-use super::classifier::Classifier;
+use super::classifier::{Classifier, MixHook};
 use super::init::{batch_norm, conv, linear};
 
 /// Wide basic block `WB(in, out, stride)`.
@@ -83,11 +83,22 @@ impl WideResNet {
 }
 
 impl Classifier for WideResNet {
-    fn features_t(&self, xs: &Tensor, train: bool) -> Tensor {
-        let h = self
-            .blocks
-            .iter()
-            .fold(xs.apply(&self.stem), |h, b| b.forward_t(&h, train));
+    fn hidden_mix_layers(&self) -> usize {
+        2
+    }
+
+    /// Mixing layers: 1 is the output of layer1 (128x32x32 for WRN16-8 on 32x32 input), 2 that
+    /// of layer2 (256x16x16), as the reference's `layer_mix`.
+    fn features_hooked_t(&self, xs: &Tensor, train: bool, hook: Option<&MixHook>) -> Tensor {
+        let mut h = MixHook::at(hook, 0, xs.shallow_clone()).apply(&self.stem);
+        let per_group = self.blocks.len() / 3;
+        for (i, block) in self.blocks.iter().enumerate() {
+            h = block.forward_t(&h, train);
+            let stage = (i + 1) / per_group;
+            if (i + 1) % per_group == 0 && stage <= 2 {
+                h = MixHook::at(hook, stage, h);
+            }
+        }
         h.apply_t(&self.bn, train)
             .relu()
             .adaptive_avg_pool2d([1, 1])

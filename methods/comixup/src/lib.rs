@@ -32,8 +32,8 @@ pub mod solve;
 
 use mixbench_core::maps;
 use mixbench_core::{
-    method_params, Batch, Composition, MethodInfo, MixError, MixMethod, MixRng, Mixed, Params,
-    Result, SaliencyRequest,
+    method_params, Batch, Composition, MethodInfo, MixError, MixMethod, MixRng, MixSite, Mixed,
+    Params, Result, SaliencyRequest,
 };
 use rayon::prelude::*;
 use tch::{Device, Kind, Tensor};
@@ -353,6 +353,7 @@ impl CoMixup {
             Tensor::cat(&images, 0)
         };
         let mixed = Mixed {
+            site: MixSite::Input,
             images,
             lam: targets.amax([1i64].as_slice(), false),
             targets,

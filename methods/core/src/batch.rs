@@ -22,6 +22,9 @@ pub struct Batch {
     pub perm: Option<Tensor>,
     /// Raw mixing-ratio draw, before any method-specific scaling; drawn when absent.
     pub lam: Option<f64>,
+    /// Mixing layer of methods that mix inside the model (Manifold Mixup: 0 is the input, `k`
+    /// the output of the model's `k`-th stage); drawn when absent, ignored by input methods.
+    pub layer: Option<usize>,
     /// Initial labelling of methods that optimise a block labelling from a random start
     /// (Co-Mixup: i64 `[B, g, g]`, input indices local to each partition); drawn when absent.
     pub init: Option<Tensor>,
@@ -47,6 +50,7 @@ impl Batch {
             grad: None,
             perm: None,
             lam: None,
+            layer: None,
             init: None,
             perturbation: None,
             mean: vec![0.0; channels],
@@ -124,8 +128,8 @@ impl Batch {
     }
 
     /// A batch from tensors named as in `mixbench mix`: `images` f32 `[B, C, H, W]`, `labels`
-    /// integer `[B]`, optional `grad`, `perm`, `lam` (one value), `init`, `mean`, `std`
-    /// (`[C]`). `K` is `num_classes`, or the largest label plus one. Absent `mean`/`std` keep
+    /// integer `[B]`, optional `grad`, `perm`, `lam` (one value), `layer` (one non-negative
+    /// integer), `init`, `mean`, `std` (`[C]`). `K` is `num_classes`, or the largest label plus one. Absent `mean`/`std` keep
     /// the unit normalisation of [`Batch::new`].
     pub fn from_named(named: &crate::NamedTensors, num_classes: Option<i64>) -> Result<Batch> {
         let source = named.source();
@@ -162,6 +166,18 @@ impl Batch {
             }
             // `[1]` or a 0-dim scalar alike (a 0-dim tensor has no index 0).
             batch.lam = Some(lam.to_kind(Kind::Double).flatten(0, -1).double_value(&[0]));
+        }
+        if let Some(layer) = named.get("layer") {
+            let value = (layer.numel() == 1 && !layer.is_floating_point())
+                .then(|| layer.to_kind(Kind::Int64).flatten(0, -1).int64_value(&[0]))
+                .filter(|k| *k >= 0);
+            batch.layer = Some(value.ok_or_else(|| {
+                MixError::Shape(format!(
+                    "{source}: `layer` must hold one non-negative integer, got {:?} {:?}",
+                    layer.kind(),
+                    layer.size()
+                ))
+            })? as usize);
         }
         if let Some(m) = named.get("mean") {
             batch.mean = Vec::<f64>::try_from(m.to_kind(Kind::Double).flatten(0, -1))?;
@@ -230,10 +246,22 @@ pub fn from_pixels(pixels: &Tensor, mean: &[f64], std: &[f64]) -> Tensor {
     (pixels - channel_constants(mean, pixels)) / channel_constants(std, pixels)
 }
 
+/// Where a method mixes: the images, or a hidden state of the model.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MixSite {
+    /// The input images are mixed; the model runs its plain forward pass on them.
+    #[default]
+    Input,
+    /// The model's hidden state after its `k`-th stage (`k >= 1`) is mixed, by
+    /// [`Mixed::blend_hidden`], during the forward pass (Manifold Mixup).
+    Hidden(usize),
+}
+
 /// What a method returns: mixed images, soft targets, and what it did, for tests and plots.
 #[derive(Debug)]
 pub struct Mixed {
-    /// Mixed normalised images, f32 `[B, C, H, W]`.
+    /// Mixed normalised images, f32 `[B, C, H, W]`; for a [`MixSite::Hidden`] mix, the
+    /// unmixed images that enter the model.
     pub images: Tensor,
     /// Soft targets, f32 `[B, K]`, rows summing to 1.
     pub targets: Tensor,
@@ -245,4 +273,17 @@ pub struct Mixed {
     pub perm: Tensor,
     /// Method-specific outputs (such as SAGE's chosen shift), named as documented.
     pub extras: Vec<(String, Tensor)>,
+    /// Where the mix happens; the engine's forward pass applies a hidden mix.
+    pub site: MixSite,
+}
+
+impl Mixed {
+    /// A hidden state `h` `[B, ...]` mixed as the images of a pairwise blend are:
+    /// `lam_i h_i + (1 - lam_i) h_perm(i)` per sample (Manifold Mixup's rule).
+    pub fn blend_hidden(&self, h: &Tensor) -> Tensor {
+        let mut shape = vec![-1i64];
+        shape.resize(h.dim(), 1);
+        let lam = self.lam.to_kind(h.kind()).view(shape.as_slice());
+        h * &lam + h.index_select(0, &self.perm) * (1.0 - lam)
+    }
 }

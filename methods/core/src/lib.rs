@@ -20,7 +20,7 @@ pub mod targets;
 pub mod tensors;
 pub mod vanilla;
 
-pub use batch::{Batch, Mixed};
+pub use batch::{Batch, MixSite, Mixed};
 pub use error::MixError;
 pub use method::{
     Composition, MixMethod, ModelMode, ParamGrads, Perturbation, SaliencyLoss, SaliencyRequest,

@@ -166,6 +166,12 @@ pub trait MixMethod: Send {
         Composition::Blend
     }
 
+    /// The deepest mixing layer this method may draw (see [`crate::MixSite`]): 0, the
+    /// default, for methods that only mix inputs. Training checks that the model offers it.
+    fn max_mix_layer(&self) -> usize {
+        0
+    }
+
     /// Weight of the mixed batch's loss in the update; SAGE weights it by `update_ratio` and
     /// the kept saliency-pass gradients by `1 - update_ratio`. 1 for every other method.
     fn mixed_loss_scale(&self) -> f64 {

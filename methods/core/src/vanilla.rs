@@ -2,7 +2,7 @@
 
 use tch::{Kind, Tensor};
 
-use crate::{method_params, targets, Batch, MethodInfo, MixMethod, MixRng, Mixed, Result};
+use crate::{method_params, targets, Batch, MethodInfo, MixMethod, MixRng, MixSite, Mixed, Result};
 
 method_params! {
     /// Parameters of [`Vanilla`]: none.
@@ -28,6 +28,7 @@ impl MixMethod for Vanilla {
         let b = batch.len();
         let device = batch.images.device();
         Ok(Mixed {
+            site: MixSite::Input,
             images: batch.images.shallow_clone(),
             targets: targets::one_hot(&batch.labels, batch.num_classes),
             mask: None,

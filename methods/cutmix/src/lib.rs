@@ -10,7 +10,9 @@
 //! mix with probability 0.5 on CIFAR (`cutmix_prob`); the SAGE comparison applies it always,
 //! which is the default here (`prob = 1`).
 
-use mixbench_core::{method_params, targets, Batch, MethodInfo, MixMethod, MixRng, Mixed, Result};
+use mixbench_core::{
+    method_params, targets, Batch, MethodInfo, MixMethod, MixRng, MixSite, Mixed, Result,
+};
 use tch::{Kind, Tensor};
 
 method_params! {
@@ -137,6 +139,7 @@ impl MixMethod for CutMix {
         let device = batch.images.device();
         let lam_per_sample = Tensor::full([b], r, (Kind::Float, device));
         Ok(Mixed {
+            site: MixSite::Input,
             images,
             targets: targets::pairwise(&batch.labels, &perm, &lam_per_sample, batch.num_classes),
             mask: Some(cut.mask(b, h, w, device)),

@@ -5,7 +5,9 @@
 //! `x_mix = lam x + (1 - lam) x_pi` in normalised space, target
 //! `lam e(y) + (1 - lam) e(y_pi)`. Draw order in mixbench: permutation, `lam`.
 
-use mixbench_core::{method_params, targets, Batch, MethodInfo, MixMethod, MixRng, Mixed, Result};
+use mixbench_core::{
+    method_params, targets, Batch, MethodInfo, MixMethod, MixRng, MixSite, Mixed, Result,
+};
 use tch::{Kind, Tensor};
 
 method_params! {
@@ -54,6 +56,7 @@ impl MixMethod for Mixup {
         let options = (Kind::Float, x.device());
         let lam_per_sample = Tensor::full([size[0]], lam, options);
         Ok(Mixed {
+            site: MixSite::Input,
             targets: targets::pairwise(&batch.labels, &perm, &lam_per_sample, batch.num_classes),
             mask: Some(Tensor::full([size[0], 1, size[2], size[3]], lam, options)),
             images,

@@ -44,7 +44,7 @@ pub mod transport;
 use mixbench_core::graphcut::SwapSolver;
 use mixbench_core::{
     batch, method_params, targets, Batch, Composition, MethodInfo, MixError, MixMethod, MixRng,
-    Mixed, Params, Perturbation, Result, SaliencyRequest,
+    MixSite, Mixed, Params, Perturbation, Result, SaliencyRequest,
 };
 use rayon::prelude::*;
 use serde::de::{self, Unexpected, Visitor};
@@ -578,6 +578,7 @@ impl PuzzleMix {
         let ratio = to_device(&ratios, &[b]);
         let label_tensor: Vec<i64> = labels.iter().map(|&l| l as i64).collect();
         let mixed = Mixed {
+            site: MixSite::Input,
             images: to_device(&images, &[b, c, h, w]),
             targets: targets::pairwise(&batch.labels, &draws.perm, &ratio, batch.num_classes),
             mask: Some(mask),

@@ -61,8 +61,8 @@ pub mod native;
 pub mod search;
 
 use mixbench_core::{
-    method_params, targets, Batch, Composition, MethodInfo, MixError, MixMethod, MixRng, Mixed,
-    ModelMode, ParamGrads, Params, Result, SaliencyLoss, SaliencyRequest,
+    method_params, targets, Batch, Composition, MethodInfo, MixError, MixMethod, MixRng, MixSite,
+    Mixed, ModelMode, ParamGrads, Params, Result, SaliencyLoss, SaliencyRequest,
 };
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
@@ -354,6 +354,7 @@ impl Sage {
         };
         let shift: Vec<i64> = chosen.iter().flat_map(|&(dr, dc)| [dr, dc]).collect();
         let mixed = Mixed {
+            site: MixSite::Input,
             images,
             targets: targets::pairwise(&batch.labels, &perm, &lam, batch.num_classes),
             mask: Some(m),

@@ -34,7 +34,8 @@
 pub mod fine_grained;
 
 use mixbench_core::{
-    method_params, targets, Batch, MethodInfo, MixError, MixMethod, MixRng, Mixed, Params, Result,
+    method_params, targets, Batch, MethodInfo, MixError, MixMethod, MixRng, MixSite, Mixed, Params,
+    Result,
 };
 use mixbench_cutmix::CutBox;
 use serde::{Deserialize, Serialize};
@@ -249,6 +250,7 @@ impl MixMethod for SaliencyMix {
             .flat_map(|c| [c.x1, c.x2, c.y1, c.y2])
             .collect();
         Ok(Mixed {
+            site: MixSite::Input,
             images,
             targets: targets::pairwise(&batch.labels, &perm, &lam_per_sample, batch.num_classes),
             mask: Some(mask),
