@@ -11,6 +11,7 @@ pub fn registry() -> Registry {
     Registry::new(vec![
         mixbench_core::vanilla::info(),
         mixbench_mixup::info(),
+        mixbench_manifold::info(),
         mixbench_cutmix::info(),
         mixbench_saliencymix::info(),
         mixbench_sage::info(),

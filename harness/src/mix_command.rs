@@ -8,7 +8,9 @@
 //! as SAGE's `upper_lambda`; Puzzle Mix's prior `lam`), `mean`, `std` f32 `[C]` (pixel units;
 //! default: the CIFAR-10 constants for 3 channels, 0 and 1 otherwise; Puzzle Mix's boundary
 //! term reads raw pixels through them), `init` i64 `[B, g, g]` (Co-Mixup's initial labelling,
-//! input indices local to each partition). Absent `perm`/`lam`/`init` are drawn from `--seed`.
+//! input indices local to each partition), `layer` i64 `[1]` (the mixing layer of Manifold
+//! Mixup; only 0, the input, can be mixed without a model, and it is the default here). Absent
+//! `perm`/`lam`/`init` are drawn from `--seed`.
 //!
 //! `mix` output: `mixed` f32 `[B, C, H, W]`, `targets` f32 `[B, K]`, `lam` f32 `[B]`, `perm`
 //! i64 `[B]`, `mask` f32 `[B, 1, H, W]` for pairwise methods, and the method's extras under
@@ -30,7 +32,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, ensure, Context, Result};
 use mixbench_core::{
-    Batch, MixError, MixMethod, MixRng, ModelMode, NamedTensors, Params, Registry,
+    Batch, MixError, MixMethod, MixRng, MixSite, ModelMode, NamedTensors, Params, Registry,
 };
 use tch::{nn, Device, Kind, Tensor};
 
@@ -102,11 +104,20 @@ pub fn run_mix(args: &MixArgs, registry: &Registry) -> Result<()> {
         "nothing to write: give --output and/or --grid"
     );
     let method = build(&args.batch, registry)?;
-    let batch = load_batch(&args.batch, method.as_ref())?;
+    let mut batch = load_batch(&args.batch, method.as_ref())?;
+    // Mixing a hidden state needs a model's forward pass: here, methods that mix inside the
+    // model (Manifold Mixup) mix the input, unless the batch file asks for another layer.
+    batch.layer.get_or_insert(0);
     let mut rng = MixRng::seed_from(args.batch.seed);
     let mixed = method
         .mix(&batch, &mut rng)
         .with_context(|| format!("applying `{}`", args.batch.method))?;
+    if let MixSite::Hidden(layer) = mixed.site {
+        bail!(
+            "`layer` {layer} in the batch is a hidden layer of a model; `mixbench mix` mixes \
+             images (layer 0), and hidden layers are mixed during training (`mixbench run`)"
+        );
+    }
     if let Some(path) = &args.output {
         let mut named: Vec<(String, Tensor)> = vec![
             ("mixed".into(), mixed.images.shallow_clone()),

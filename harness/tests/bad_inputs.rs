@@ -382,6 +382,15 @@ fn bad_batch_files_and_flags() {
     let named = good();
     Tensor::write_safetensors(&named, &good_path).unwrap();
     let input = good_path.to_str().unwrap();
+    let with_layer = |file: &str, layer: Tensor| {
+        let path = tmp.path().join(file);
+        let mut named = good();
+        named.push(("layer", layer));
+        Tensor::write_safetensors(&named, &path).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let hidden = with_layer("hidden.safetensors", Tensor::from_slice(&[2i64]));
+    let float_layer = with_layer("float-layer.safetensors", Tensor::from_slice(&[1.0f32]));
     let flags: &[(&str, &[&str], i32, &[&str])] = &[
         (
             "unknown method",
@@ -444,6 +453,68 @@ fn bad_batch_files_and_flags() {
             ],
             1,
             &["alpha"],
+        ),
+        (
+            "Manifold Mixup at a hidden layer without a model",
+            &[
+                "mix",
+                "--method",
+                "manifold",
+                "--input",
+                &hidden,
+                "--output",
+                "o.safetensors",
+            ],
+            1,
+            &["`layer` 2", "hidden layer", "mixbench run"],
+        ),
+        (
+            "layer that is not an integer",
+            &[
+                "mix",
+                "--method",
+                "manifold",
+                "--input",
+                &float_layer,
+                "--output",
+                "o.safetensors",
+            ],
+            1,
+            &["`layer`", "float-layer.safetensors"],
+        ),
+        (
+            "Manifold Mixup deeper than the models offer",
+            &[
+                "mix",
+                "--method",
+                "manifold",
+                "--set",
+                "max_layer=3",
+                "--input",
+                input,
+                "--output",
+                "o.safetensors",
+            ],
+            1,
+            &["max_layer", "0..=2"],
+        ),
+        (
+            "Manifold Mixup layer range upside down",
+            &[
+                "mix",
+                "--method",
+                "manifold",
+                "--set",
+                "min_layer=2",
+                "--set",
+                "max_layer=1",
+                "--input",
+                input,
+                "--output",
+                "o.safetensors",
+            ],
+            1,
+            &["min_layer", "max_layer = 1"],
         ),
         (
             "nothing to write",

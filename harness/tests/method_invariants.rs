@@ -12,7 +12,7 @@
 //! distributions only (`methods/comixup` tests how they are formed from the assignment).
 
 use mixbench::methods::registry;
-use mixbench_core::{Batch, Composition, MixMethod, MixRng, Params};
+use mixbench_core::{Batch, Composition, MixMethod, MixRng, MixSite, Params};
 use tch::{Device, Kind, Tensor};
 
 const B: i64 = 8;
@@ -115,6 +115,36 @@ fn lambda_is_the_mask_mean_and_images_follow_the_mask() {
             out.images.allclose(&expected, 1e-5, 1e-6, false),
             "{name}: mixed != mask blend"
         );
+    });
+}
+
+/// A mix at a hidden layer leaves the images to the model and blends its hidden states with
+/// the result's own `lam` and `perm`, the rule its targets follow.
+#[test]
+fn hidden_mixes_leave_the_images_and_blend_by_lambda_and_partner() {
+    each_method(|name, method| {
+        for seed in 0..12 {
+            let batch = batch(seed, method);
+            let out = method
+                .mix(&batch, &mut MixRng::seed_from(seed as u64))
+                .unwrap();
+            let MixSite::Hidden(layer) = out.site else {
+                continue;
+            };
+            assert!(
+                layer >= 1 && layer <= method.max_mix_layer(),
+                "{name}: layer {layer}"
+            );
+            assert!(out.images.equal(&batch.images), "{name}");
+            assert!(out.mask.is_none(), "{name}");
+            let h = Tensor::randn([B, 4, 2, 2], (Kind::Float, Device::Cpu));
+            let lam = out.lam.view([B, 1, 1, 1]);
+            let expected = &h * &lam + h.index_select(0, &out.perm) * (1.0 - &lam);
+            assert!(
+                out.blend_hidden(&h).allclose(&expected, 1e-6, 1e-6, false),
+                "{name}"
+            );
+        }
     });
 }
 

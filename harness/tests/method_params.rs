@@ -56,6 +56,7 @@ fn typed_parameters_round_trip_for_every_registered_method() {
     let checked = [
         round_trip::<mixbench_core::vanilla::VanillaParams>(),
         round_trip::<mixbench_mixup::MixupParams>(),
+        round_trip::<mixbench_manifold::ManifoldParams>(),
         round_trip::<mixbench_cutmix::CutMixParams>(),
         round_trip::<mixbench_saliencymix::SaliencyMixParams>(),
         round_trip::<mixbench_sage::SageParams>(),

@@ -478,3 +478,36 @@ fn comixup_mix_takes_init_and_reproduces_the_official_assignment() {
     let err = mix_file("comixup", &bad, &output, &[]).unwrap_err();
     assert!(format!("{err:#}").contains("init"), "{err:#}");
 }
+
+/// Without a model, Manifold Mixup mixes at layer 0: the result is Mixup's with the same
+/// `alpha` and seed, bit for bit (the layer is fixed, so no draw shifts the stream).
+#[test]
+fn manifold_mixes_the_input_as_mixup_does() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fixture = read(&root().join("harness/tests/fixtures/official_manifold.safetensors"));
+    let input = batch_file(
+        tmp.path(),
+        &fixture,
+        &[("images", "images"), ("labels", "labels")],
+    );
+    let (ours, theirs) = (
+        tmp.path().join("m.safetensors"),
+        tmp.path().join("x.safetensors"),
+    );
+    mix_file("manifold", &input, &ours, &["--seed", "5"]).unwrap();
+    mix_file(
+        "mixup",
+        &input,
+        &theirs,
+        &["--seed", "5", "--set", "alpha=2.0"],
+    )
+    .unwrap();
+    let (ours, theirs) = (read(&ours), read(&theirs));
+    for name in ["mixed", "targets", "lam", "perm", "mask"] {
+        assert!(get(&ours, name).equal(&get(&theirs, name)), "{name}");
+    }
+    assert!(
+        get(&ours, "lam").double_value(&[0]) != 1.0,
+        "nothing was mixed"
+    );
+}

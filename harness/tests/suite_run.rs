@@ -290,6 +290,7 @@ fn paper_suites_share_the_recipe_and_set_sage_per_model() {
             [
                 "vanilla",
                 "mixup",
+                "manifold",
                 "cutmix",
                 "saliencymix",
                 "sage",
@@ -299,7 +300,7 @@ fn paper_suites_share_the_recipe_and_set_sage_per_model() {
             "{file}"
         );
         assert_eq!(
-            suite.methods[4].params,
+            suite.methods[5].params,
             [
                 "mixup_alpha=1.0".to_string(),
                 "rand_pos=0.01".into(),
