@@ -1,7 +1,8 @@
 //! Manifold Mixup with a model: the hidden mix against a separate forward pass, and against the
-//! official code: the mixed forward pass of SamsungLabs/SAGE's PreActResNet18
-//! (`mixup_hidden=True`) on real CIFAR-10 images, one case per mixing layer (0: the input, 1:
-//! after layer1, 2: after layer2), with the same weights, draws and layer. The fixture and how
+//! official code: the mixed forward pass of SamsungLabs/SAGE's PreActResNet18, WRN16-8 and
+//! ResNeXt29-4-24 (`mixup_hidden=True`) on real CIFAR-10 images, one case per mixing layer (0:
+//! the input, 1 and 2: after the first and second stage), with the same weights, draws and
+//! layer. The fixture and how
 //! it was made: `tests/fixtures/README.md` (`tools/official/manifold_fixture.py` regenerates it
 //! from a checkout of the official code).
 
@@ -39,10 +40,16 @@ fn test_init(name: &str, shape: &[i64]) -> Tensor {
     Tensor::from_slice(&values).view(shape)
 }
 
-/// The official name of a mixbench PreActResNet18 variable (its projection shortcut is an
-/// `nn.Sequential` there).
-fn official_name(name: &str) -> String {
-    name.replace("shortcut.", "shortcut.0.")
+/// The official name of a mixbench variable of `model` (projection shortcuts are
+/// `nn.Sequential`s there; WRN's final BN is `bn1`).
+fn official_name(model: ModelKind, name: &str) -> String {
+    match model {
+        ModelKind::Wrn16_8 if name.starts_with("bn.") => name.replacen("bn.", "bn1.", 1),
+        ModelKind::Resnext29_4_24 => name
+            .replace("downsample_conv.", "downsample.0.")
+            .replace("downsample_bn.", "downsample.1."),
+        _ => name.replace("shortcut.", "shortcut.0."),
+    }
 }
 
 fn fixture() -> NamedTensors {
@@ -51,64 +58,68 @@ fn fixture() -> NamedTensors {
     NamedTensors::read(&path).unwrap()
 }
 
+/// The mixed forward pass of each CIFAR model at layers 0, 1 and 2 gives the official logits
+/// and targets; mixing one layer off does not.
 #[test]
 fn mixed_forward_matches_the_official_code_at_every_layer() {
     let fx = fixture();
-    let vs = nn::VarStore::new(Device::Cpu);
-    let model = ModelKind::PreactResnet18.build(&vs.root(), 10);
-    tch::no_grad(|| {
-        for (name, mut var) in vs.variables() {
-            let official = official_name(&name);
-            var.copy_(&test_init(&official, &var.size()));
-        }
-    });
     let images = fx.get("images").unwrap();
     let labels = fx.get("labels").unwrap();
-    for (case, expected_layer) in [("a", 0usize), ("b", 1), ("c", 2)] {
-        let get = |name: &str| fx.get(&format!("{case}_{name}")).unwrap();
-        let layer = get("layer").int64_value(&[0]) as usize;
-        assert_eq!(layer, expected_layer, "case {case}");
-        let mut batch = Batch::new(images.shallow_clone(), labels.shallow_clone(), 10);
-        batch.layer = Some(layer);
-        batch.perm = Some(get("perm"));
-        batch.lam = Some(get("lam").double_value(&[0]));
-        let mixed = ManifoldMixup::default()
-            .mix(&batch, &mut MixRng::seed_from(0))
-            .unwrap();
-        let site = if layer == 0 {
-            MixSite::Input
-        } else {
-            MixSite::Hidden(layer)
-        };
-        assert_eq!(mixed.site, site, "case {case}");
-        let logits = mixed_logits(model.as_ref(), &mixed, true);
-        let diff = (&logits - get("logits")).abs().max().double_value(&[]);
-        assert!(
-            diff < 1e-4,
-            "case {case} (layer {layer}): logits differ by {diff}"
-        );
-        let targets = get("targets").to_kind(Kind::Float);
-        assert!(
-            mixed.targets.allclose(&targets, 1e-6, 1e-6, false),
-            "case {case}: targets differ"
-        );
-        println!("case {case} (layer {layer}): max |logit difference| {diff:.2e}");
+    for kind in [
+        ModelKind::PreactResnet18,
+        ModelKind::Wrn16_8,
+        ModelKind::Resnext29_4_24,
+    ] {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let model = kind.build(&vs.root(), 10);
+        tch::no_grad(|| {
+            for (name, mut var) in vs.variables() {
+                var.copy_(&test_init(&official_name(kind, &name), &var.size()));
+            }
+        });
+        for (case, expected_layer) in [("a", 0usize), ("b", 1), ("c", 2)] {
+            let get = |field: &str| fx.get(&format!("{kind}.{case}.{field}")).unwrap();
+            let layer = get("layer").int64_value(&[0]) as usize;
+            assert_eq!(layer, expected_layer, "{kind} case {case}");
+            let mut batch = Batch::new(images.shallow_clone(), labels.shallow_clone(), 10);
+            batch.layer = Some(layer);
+            batch.perm = Some(get("perm"));
+            batch.lam = Some(get("lam").double_value(&[0]));
+            let mixed = ManifoldMixup::default()
+                .mix(&batch, &mut MixRng::seed_from(0))
+                .unwrap();
+            let site = if layer == 0 {
+                MixSite::Input
+            } else {
+                MixSite::Hidden(layer)
+            };
+            assert_eq!(mixed.site, site, "{kind} case {case}");
+            let logits = mixed_logits(model.as_ref(), &mixed, true);
+            let diff = (&logits - get("logits")).abs().max().double_value(&[]);
+            assert!(diff < 1e-4, "{kind} layer {layer}: logits differ by {diff}");
+            let targets = get("targets").to_kind(Kind::Float);
+            assert!(
+                mixed.targets.allclose(&targets, 1e-6, 1e-6, false),
+                "{kind} layer {layer}: targets differ"
+            );
+            println!("{kind} layer {layer}: max |logit difference| {diff:.2e}");
 
-        // The fixture tells layers apart: the same draws mixed one layer deeper (or, at the
-        // deepest, at the input) miss its logits by far more than the tolerance.
-        batch.layer = Some((layer + 1) % 3);
-        let other = ManifoldMixup::default()
-            .mix(&batch, &mut MixRng::seed_from(0))
-            .unwrap();
-        let off = (mixed_logits(model.as_ref(), &other, true) - get("logits"))
-            .abs()
-            .max()
-            .double_value(&[]);
-        assert!(
-            off > 1e-2,
-            "case {case}: layer {} also matches ({off})",
-            (layer + 1) % 3
-        );
+            // The fixture tells layers apart: the same draws mixed one layer deeper (or, at
+            // the deepest, at the input) miss its logits by far more than the tolerance.
+            batch.layer = Some((layer + 1) % 3);
+            let other = ManifoldMixup::default()
+                .mix(&batch, &mut MixRng::seed_from(0))
+                .unwrap();
+            let off = (mixed_logits(model.as_ref(), &other, true) - get("logits"))
+                .abs()
+                .max()
+                .double_value(&[]);
+            assert!(
+                off > 1e-2,
+                "{kind} layer {layer}: layer {} also matches ({off})",
+                (layer + 1) % 3
+            );
+        }
     }
 }
 

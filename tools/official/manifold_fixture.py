@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Regenerates harness/tests/fixtures/official_manifold.safetensors: the official Manifold
-Mixup forward pass (SamsungLabs/SAGE, `models/preresnet.py` with `mixup_hidden=True`, which
-calls `mixup.py::mixup_process`) on real CIFAR-10 images, for harness/tests/manifold_parity.rs.
+Mixup forward pass (SamsungLabs/SAGE: PreActResNet18, WRN16-8 and the ResNeXt29-4-24 class
+`main.py` builds for non-SAGE methods, each called with `mixup_hidden=True`, which runs
+`mixup.py::mixup_process`) on real CIFAR-10 images, for harness/tests/manifold.rs.
 
 The official code is imported from the user's own checkout (never copied here):
 
@@ -13,7 +14,7 @@ fixture's README). Runs on CPU; the official code hard-codes `device='cuda'` in 
 and `mixup_process`, so `torch.zeros`/`torch.ones` map that device to the CPU while it runs.
 
 Weights: every tensor of the official model's state dict is filled by `test_init` below, a
-counter-based formula that harness/tests/manifold_parity.rs evaluates identically, so that the
+counter-based formula that harness/tests/manifold.rs evaluates identically, so that the
 fixture holds only inputs, draws and outputs (not 45 MB of weights).
 """
 import argparse
@@ -96,24 +97,38 @@ def main():
     sys.path.insert(0, os.path.abspath(args.sage))
     torch.zeros, torch.ones = on_cpu(torch.zeros), on_cpu(torch.ones)
     from models.preresnet import preactresnet18
-
-    torch.manual_seed(0)
-    model = preactresnet18(num_classes=NUM_CLASSES)
-    with torch.no_grad():
-        for name, tensor in model.state_dict().items():
-            if not name.endswith("num_batches_tracked"):
-                tensor.copy_(test_init(name, tuple(tensor.shape)))
-    model.train()
+    from models.resnext import resnext29_4_24_new
+    from models.wide_resnet import wrn16_8
 
     images, labels = load_images(args.cifar)
     out = {"images": images.contiguous(), "labels": labels}
+    # mixbench's model names, and the official constructors `main.py` calls for them.
+    for model_name, build in [
+        ("preact_resnet18", preactresnet18),
+        ("wrn16_8", wrn16_8),
+        ("resnext29_4_24", resnext29_4_24_new),
+    ]:
+        model = build(num_classes=NUM_CLASSES)
+        with torch.no_grad():
+            for name, tensor in model.state_dict().items():
+                if not name.endswith("num_batches_tracked"):
+                    tensor.copy_(test_init(name, tuple(tensor.shape)))
+        model.train()
+        run_cases(model, model_name, images, labels, out)
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    save_file(out, args.out)
+    print(f"wrote {args.out}")
+
+
+def run_cases(model, model_name, images, labels, out):
+    """One mixed forward pass per mixing layer 0, 1, 2 (cases a, b, c), stored under
+    `<model_name>.<case>.<field>`. Each case uses the first seed whose official layer draw
+    `random.randint(0, 2)` gives its layer."""
     mix_args = SimpleNamespace(
         mixup_alpha=ALPHA, in_batch=False, mean=None, std=None, box=False, graph=False,
         beta=None, gamma=None, eta=None, neigh_size=None, n_labels=None, transport=False,
         t_eps=None, t_size=None,
     )
-    # One case per layer of the official draw `random.randint(0, 2)`: the first seed that
-    # draws it.
     for case, layer in zip("abc", range(3)):
         seed = next(s for s in range(1000) if random.Random(s).randint(0, 2) == layer)
         random.seed(seed)
@@ -125,15 +140,13 @@ def main():
         np.random.randint(1, 5)
         perm = np.random.permutation(len(labels))
         lam = np.random.beta(ALPHA, ALPHA)
-        out[f"{case}_layer"] = torch.tensor([layer], dtype=torch.int64)
-        out[f"{case}_perm"] = torch.from_numpy(perm.astype(np.int64))
-        out[f"{case}_lam"] = torch.tensor([lam], dtype=torch.float64)
-        out[f"{case}_logits"] = logits.detach().contiguous()
-        out[f"{case}_targets"] = targets.detach().contiguous()
-        print(f"case {case}: seed {seed}, layer {layer}, lam {lam:.6f}, perm {perm.tolist()}")
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    save_file(out, args.out)
-    print(f"wrote {args.out}")
+        key = f"{model_name}.{case}."
+        out[key + "layer"] = torch.tensor([layer], dtype=torch.int64)
+        out[key + "perm"] = torch.from_numpy(perm.astype(np.int64))
+        out[key + "lam"] = torch.tensor([lam], dtype=torch.float64)
+        out[key + "logits"] = logits.detach().contiguous()
+        out[key + "targets"] = targets.detach().contiguous()
+        print(f"{model_name} case {case}: seed {seed}, layer {layer}, lam {lam:.6f}, perm {perm.tolist()}")
 
 
 if __name__ == "__main__":
