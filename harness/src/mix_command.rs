@@ -26,13 +26,18 @@
 //! constants; a method that needs model saliency then needs `--checkpoint` and `--model` to
 //! compute the input gradient (SAGE's saliency pass, in eval mode: no BN statistics change).
 //! `--grid OUT.png` draws one row per image: input, saliency (when the method has one), mask
-//! and mixed image (`mix`), or input and saliency (`saliency`).
+//! and mixed image (`mix`), or input and saliency (`saliency`), with column titles, a legend for
+//! the grey-scale columns and, per row, the image's class (folder names with `--images`,
+//! `class K` for batch files) and for `mix` its partner's class and lambda ([`grid`]).
+
+mod grid;
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, ensure, Context, Result};
 use mixbench_core::{
-    Batch, MixError, MixMethod, MixRng, MixSite, ModelMode, NamedTensors, Params, Registry,
+    Batch, Composition, MixError, MixMethod, MixRng, MixSite, Mixed, ModelMode, NamedTensors,
+    Params, Registry,
 };
 use tch::{nn, Device, Kind, Tensor};
 
@@ -104,7 +109,7 @@ pub fn run_mix(args: &MixArgs, registry: &Registry) -> Result<()> {
         "nothing to write: give --output and/or --grid"
     );
     let method = build(&args.batch, registry)?;
-    let mut batch = load_batch(&args.batch, method.as_ref())?;
+    let (mut batch, classes) = load_batch(&args.batch, method.as_ref())?;
     // Mixing a hidden state needs a model's forward pass: here, methods that mix inside the
     // model (Manifold Mixup) mix the input, unless the batch file asks for another layer.
     batch.layer.get_or_insert(0);
@@ -134,18 +139,73 @@ pub fn run_mix(args: &MixArgs, registry: &Registry) -> Result<()> {
         write(path, named)?;
     }
     if let Some(path) = &args.batch.grid {
-        let saliency = method.saliency_map(&batch).ok().flatten();
-        let mut columns = vec![denormalise(&batch.images, &batch.mean, &batch.std)];
-        if let Some(s) = saliency {
-            columns.push(grey(&normalise_per_image(&s)));
+        let mut columns = vec![input_column(&batch)];
+        if let Some(s) = method.saliency_map(&batch).ok().flatten() {
+            columns.push(saliency_column(&s));
         }
         if let Some(mask) = &mixed.mask {
-            columns.push(grey(&mask.squeeze_dim(1)));
+            columns.push(grid::Column {
+                title: "mask",
+                legend: &["white: own image", "black: partner"],
+                images: grey(&mask.squeeze_dim(1)),
+            });
         }
-        columns.push(denormalise(&mixed.images, &batch.mean, &batch.std));
-        draw_grid(path, &columns)?;
+        columns.push(grid::Column {
+            title: "mixed",
+            legend: &[],
+            images: denormalise(&mixed.images, &batch.mean, &batch.std),
+        });
+        grid::draw(
+            path,
+            &columns,
+            &mix_labels(&batch, &mixed, &classes, method.as_ref())?,
+        )?;
     }
     Ok(())
+}
+
+/// The grid's input column.
+fn input_column(batch: &Batch) -> grid::Column {
+    grid::Column {
+        title: "input",
+        legend: &[],
+        images: denormalise(&batch.images, &batch.mean, &batch.std),
+    }
+}
+
+/// The grid's saliency column (each map scaled to its maximum).
+fn saliency_column(map: &Tensor) -> grid::Column {
+    grid::Column {
+        title: "saliency",
+        // Each map is scaled to its own maximum for display.
+        legend: &["bright: salient"],
+        images: grey(&normalise_per_image(map)),
+    }
+}
+
+/// Per row of a mix grid: the image's class, its partner's class and lambda (for a joint
+/// method, which has no partner, its largest label weight).
+fn mix_labels(
+    batch: &Batch,
+    mixed: &Mixed,
+    classes: &[String],
+    method: &dyn MixMethod,
+) -> Result<Vec<String>> {
+    let labels = Vec::<i64>::try_from(batch.labels.to_device(Device::Cpu))?;
+    let perm = Vec::<i64>::try_from(mixed.perm.to_device(Device::Cpu))?;
+    let lam = Vec::<f32>::try_from(mixed.lam.to_device(Device::Cpu).to_kind(Kind::Float))?;
+    let name = |label: i64| classes[label as usize].as_str();
+    Ok((0..labels.len())
+        .map(|i| {
+            let own = name(labels[i]);
+            if method.composition() == Composition::Joint {
+                format!("{own}\nmixed jointly\ntop label {:.2}", lam[i])
+            } else {
+                let partner = name(labels[perm[i] as usize]);
+                format!("{own}\n+ {partner} (#{})\nlambda {:.2}", perm[i], lam[i])
+            }
+        })
+        .collect())
 }
 
 /// Runs `mixbench saliency`.
@@ -155,17 +215,19 @@ pub fn run_saliency(args: &SaliencyArgs, registry: &Registry) -> Result<()> {
         "nothing to write: give --output and/or --grid"
     );
     let method = build(&args.batch, registry)?;
-    let batch = load_batch(&args.batch, method.as_ref())?;
+    let (batch, classes) = load_batch(&args.batch, method.as_ref())?;
     let saliency = saliency_for(method.as_ref(), &batch, registry)?;
     if let Some(path) = &args.output {
         write(path, vec![("saliency".into(), saliency.shallow_clone())])?;
     }
     if let Some(path) = &args.batch.grid {
-        let columns = vec![
-            denormalise(&batch.images, &batch.mean, &batch.std),
-            grey(&normalise_per_image(&saliency)),
-        ];
-        draw_grid(path, &columns)?;
+        let columns = [input_column(&batch), saliency_column(&saliency)];
+        let labels = Vec::<i64>::try_from(batch.labels.to_device(Device::Cpu))?;
+        let rows: Vec<String> = labels
+            .iter()
+            .map(|&l| classes[l as usize].clone())
+            .collect();
+        grid::draw(path, &columns, &rows)?;
     }
     Ok(())
 }
@@ -214,24 +276,30 @@ fn methods_with_saliency_map(registry: &Registry) -> Vec<&'static str> {
         .collect()
 }
 
-fn load_batch(args: &BatchArgs, method: &dyn MixMethod) -> Result<Batch> {
-    let batch = match (&args.input, &args.images) {
+/// The batch of `--input` or `--images`, checked, with a name per class (`class K` for batch
+/// files, the class folder names for image folders).
+fn load_batch(args: &BatchArgs, method: &dyn MixMethod) -> Result<(Batch, Vec<String>)> {
+    match (&args.input, &args.images) {
         (Some(path), None) => {
             let batch = read_batch(path, args.num_classes)?;
             batch
                 .validate()
                 .and_then(|()| batch.validate_values())
                 .with_context(|| format!("batch file {}", path.display()))?;
-            batch
+            let classes = (0..batch.num_classes)
+                .map(|k| format!("class {k}"))
+                .collect();
+            Ok((batch, classes))
         }
         (None, Some(dir)) => {
-            let batch = folder_batch(dir, args, method)?;
+            let (batch, mut classes) = folder_batch(dir, args, method)?;
             batch.validate()?;
-            batch
+            // `--num-classes` above the folders found: the extra classes have no folder.
+            classes.extend((classes.len() as i64..batch.num_classes).map(|k| format!("class {k}")));
+            Ok((batch, classes))
         }
         _ => bail!("give one of --input FILE or --images DIR"),
-    };
-    Ok(batch)
+    }
 }
 
 fn read_batch(path: &Path, num_classes: Option<i64>) -> Result<Batch> {
@@ -274,9 +342,28 @@ fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(entries)
 }
 
-fn folder_batch(dir: &Path, args: &BatchArgs, method: &dyn MixMethod) -> Result<Batch> {
+/// The images of `dir` (class folders or loose images) as a normalised batch, with the class
+/// folder names (`class 0` for loose images).
+fn folder_batch(
+    dir: &Path,
+    args: &BatchArgs,
+    method: &dyn MixMethod,
+) -> Result<(Batch, Vec<String>)> {
     let entries = sorted_entries(dir)?;
     let classes: Vec<&PathBuf> = entries.iter().filter(|p| p.is_dir()).collect();
+    let class_names: Vec<String> = if classes.is_empty() {
+        vec!["class 0".into()]
+    } else {
+        classes
+            .iter()
+            .map(|c| {
+                c.file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect()
+    };
     let mut files: Vec<(PathBuf, i64)> = Vec::new();
     if classes.is_empty() {
         files.extend(
@@ -382,7 +469,7 @@ fn folder_batch(dir: &Path, args: &BatchArgs, method: &dyn MixMethod) -> Result<
     batch.grad = grad;
     batch.mean = mean;
     batch.std = std;
-    Ok(batch)
+    Ok((batch, class_names))
 }
 
 fn write(path: &Path, named: Vec<(String, Tensor)>) -> Result<()> {
@@ -426,38 +513,4 @@ fn normalise_per_image(map: &Tensor) -> Tensor {
         .clamp_min(1e-30)
         .view([b, 1, 1]);
     map / max
-}
-
-/// One row per image, one column per tensor (`[B, 3, H, W]` in `[0, 1]`), each cell scaled up
-/// to at least 96 pixels with a 2-pixel grey gap.
-fn draw_grid(path: &Path, columns: &[Tensor]) -> Result<()> {
-    let size = columns[0].size();
-    let (b, h, w) = (size[0], size[2] as u32, size[3] as u32);
-    let scale = (96 / h.max(w)).max(1);
-    let (cell_h, cell_w, gap) = (h * scale, w * scale, 2u32);
-    let ncols = columns.len() as u32;
-    let mut img = image::RgbImage::from_pixel(
-        ncols * (cell_w + gap) + gap,
-        b as u32 * (cell_h + gap) + gap,
-        image::Rgb([128, 128, 128]),
-    );
-    for (col, t) in columns.iter().enumerate() {
-        let data = Vec::<f32>::try_from(t.permute([0, 2, 3, 1]).contiguous().flatten(0, -1))?;
-        for i in 0..b as u32 {
-            for y in 0..cell_h {
-                for x in 0..cell_w {
-                    let (sy, sx) = (y / scale, x / scale);
-                    let base = (((i * h + sy) * w + sx) * 3) as usize;
-                    let px = [0, 1, 2].map(|k| (data[base + k] * 255.0).round() as u8);
-                    img.put_pixel(
-                        gap + col as u32 * (cell_w + gap) + x,
-                        gap + i * (cell_h + gap) + y,
-                        image::Rgb(px),
-                    );
-                }
-            }
-        }
-    }
-    img.save(path)
-        .with_context(|| format!("writing {}", path.display()))
 }

@@ -285,8 +285,27 @@ fn image_folders_work_and_model_saliency_needs_a_checkpoint() {
         "4",
     ])
     .unwrap();
-    let png = image::open(&grid).unwrap();
-    assert_eq!(png.height(), 4 * (96 + 2) + 2);
+    // A labelled grid: a 150-pixel label column, a header of a title and a one-line legend
+    // (8 + 2 x 16 + 4 pixels), then one 96-pixel row per image with 2-pixel gaps.
+    let png = image::open(&grid).unwrap().to_rgb8();
+    let header = 8 + 2 * 16 + 4;
+    assert_eq!(png.height(), header + 4 * (96 + 2) + 2);
+    assert_eq!(png.width(), 150 + 2 * (96 + 2) + 2);
+    // Text is drawn where it should be: a class name left of every row, a title above each
+    // column (dark pixels on the light grey page).
+    let dark = |xs: std::ops::Range<u32>, ys: std::ops::Range<u32>| {
+        xs.flat_map(|x| ys.clone().map(move |y| (x, y)))
+            .filter(|&(x, y)| png.get_pixel(x, y).0.iter().all(|&c| c < 100))
+            .count()
+    };
+    for row in 0..4 {
+        let top = header + 2 + row * 98;
+        assert!(dark(0..150, top..top + 24) > 10, "no label left of row {row}");
+    }
+    for col in 0..2 {
+        let left = 152 + col * 98;
+        assert!(dark(left..left + 96, 0..24) > 10, "no title above column {col}");
+    }
     let output = dir.path().join("out.safetensors");
     let err = mix(&[
         "--method",
