@@ -110,7 +110,9 @@ pub fn summary_lines(outcomes: &[Outcome]) -> Vec<String> {
                 None => o.verdict.name().to_string(),
             };
             let p = match (o.p, o.p_holm) {
-                (Some(p), Some(h)) => format!(" [p {p:.4}, Holm {h:.4}]"),
+                (Some(p), Some(h)) => {
+                    format!(" [p {}, Holm {}]", verdict::fmt_p(p), verdict::fmt_p(h))
+                }
                 _ => String::new(),
             };
             format!("{verdict:<32} {}/{}: {}{p}", o.file, o.id, o.detail)

@@ -191,11 +191,20 @@ pub fn verify_file(file: &ClaimsFile, run: &RunData, options: Options) -> Vec<Ou
     pending.into_iter().map(|p| p.outcome).collect()
 }
 
-fn fmt_p(p: f64) -> String {
+/// A p-value for reading: four decimals, or scientific notation below 1e-4.
+pub fn fmt_p(p: f64) -> String {
     if p < 1e-4 {
         format!("{p:.1e}")
     } else {
         format!("{p:.4}")
+    }
+}
+
+fn seeds_text(n: usize) -> String {
+    if n == 1 {
+        "1 seed".into()
+    } else {
+        format!("{n} seeds")
     }
 }
 
@@ -332,9 +341,9 @@ fn evaluate(claim: &Claim, file: &ClaimsFile, run: &RunData, options: Options) -
             .collect::<Vec<_>>()
             .join("/");
         run_protocol.push(format!(
-            "{}: {epochs_text} epochs, {} seeds",
+            "{}: {epochs_text} epochs, {}",
             method.label(),
-            s.seeds()
+            seeds_text(s.seeds())
         ));
         if let Some(want) = claim.protocol.epochs {
             if epochs.iter().any(|&e| e != want) {
@@ -347,9 +356,9 @@ fn evaluate(claim: &Claim, file: &ClaimsFile, run: &RunData, options: Options) -
         if let Some(want) = claim.protocol.seeds {
             if s.seeds() < want {
                 differences.push(format!(
-                    "{} has {} seeds where the claim assumes {want}",
+                    "{} has {} where the claim assumes {want}",
                     method.label(),
-                    s.seeds()
+                    seeds_text(s.seeds())
                 ));
             }
         }
