@@ -397,8 +397,8 @@ mod tests {
     fn t_cdf_matches_closed_forms() {
         assert!(close(t_cdf(1.0, 1.0), 0.75, 1e-12));
         assert!(close(t_cdf(-1.0, 1.0), 0.25, 1e-12));
-        for t in [-3.0, -0.4, 0.0, 0.7, 2.5, 10.0] {
-            let exact = 0.5 + t / (2.0 * (2.0 + t * t as f64).sqrt());
+        for t in [-3.0f64, -0.4, 0.0, 0.7, 2.5, 10.0] {
+            let exact = 0.5 + t / (2.0 * (2.0 + t * t).sqrt());
             assert!(close(t_cdf(t, 2.0), exact, 1e-12), "{t}");
         }
         assert_eq!(t_cdf(f64::INFINITY, 3.0), 1.0);
