@@ -229,3 +229,92 @@ fn the_small_fewshot_run_decides_its_fewshot_claims() {
     );
     assert!(stdout.contains("fails"), "{stdout}");
 }
+
+/// A suite that names a claims file: `run` records it in the run folder, and `verify RUN_DIR`
+/// without `--claims` checks it; changing the suite's claims replaces the recorded copy.
+#[test]
+fn run_records_the_suites_claims_and_verify_uses_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let suite = "\
+name: tiny
+datasets:
+  - synthetic: {classes: 3, train_per_class: 20, test_per_class: 5, size: 16, seed: 1}
+models: [small_cnn]
+methods: [vanilla, mixup]
+seeds: [0, 1]
+training: {epochs: 1, batch_size: 20, lr: 0.05, milestones: [1], device: cpu, threads: 1, isolation: inline}
+claims: mine.yaml
+";
+    let claims = "\
+title: mine
+source: a test
+claims:
+  - id: above-zero
+    kind: value
+    source: top-1 is a percentage
+    dataset: synthetic
+    model: small_cnn
+    method: vanilla
+    at_least: -1
+  - id: two-epochs
+    kind: value
+    source: a protocol this run does not follow
+    dataset: synthetic
+    model: small_cnn
+    method: vanilla
+    at_least: -1
+    protocol: {epochs: 2}
+";
+    std::fs::write(tmp.path().join("suite.yaml"), suite).unwrap();
+    std::fs::write(tmp.path().join("mine.yaml"), claims).unwrap();
+    let run = tmp.path().join("run");
+    let mixbench = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_mixbench"))
+            .current_dir(tmp.path())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = mixbench(&["run", "suite.yaml", "--out", "run"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(run.join("claims/mine.yaml")).unwrap(),
+        claims
+    );
+    let out = mixbench(&["verify", "run"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let mut reader = csv::Reader::from_path(run.join(CLAIMS_CSV)).unwrap();
+    let outcomes: Vec<Outcome> = reader.deserialize().map(|r| r.unwrap()).collect();
+    // Top-1 of two seeds is above -1: holds, unless the two seeds tie exactly (no spread).
+    let first = verdict_of(&outcomes, "above-zero");
+    assert!(
+        first.verdict == Verdict::Holds || first.p.is_none(),
+        "{first:?}"
+    );
+    assert_eq!(
+        verdict_of(&outcomes, "two-epochs").reason.map(|r| r.name()),
+        Some("protocol differs")
+    );
+    // The rebuilt report keeps the claims section (from claims.csv).
+    let out = mixbench(&["report", "run"]);
+    assert!(out.status.success());
+    let report = std::fs::read_to_string(run.join("report.md")).unwrap();
+    assert!(
+        report.contains("\n## Claims\n") && report.contains("two-epochs"),
+        "{report}"
+    );
+    // A suite without claims drops the recorded copy on its next run.
+    std::fs::write(
+        tmp.path().join("suite.yaml"),
+        suite.replace("claims: mine.yaml\n", ""),
+    )
+    .unwrap();
+    let out = mixbench(&["run", "suite.yaml", "--out", "run"]);
+    assert!(out.status.success());
+    assert!(!run.join("claims/mine.yaml").exists());
+}
