@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use super::chart::{self, Point};
-use super::verdict::{Outcome, Verdict};
+use super::verdict::{fmt_p, Outcome, Verdict};
 use crate::records;
 use crate::report::{sanitise, Section, SectionSource, PLOTS_DIR, REPORT_MD};
 
@@ -95,7 +95,7 @@ pub fn markdown(outcomes: &[Outcome], plots: &[String]) -> String {
                 _ => String::new(),
             };
             let p = match (o.p, o.p_holm) {
-                (Some(p), Some(h)) => format!("{p:.3} ({h:.3})"),
+                (Some(p), Some(h)) => format!("{} ({})", fmt_p(p), fmt_p(h)),
                 _ => String::new(),
             };
             md.push_str(&format!(

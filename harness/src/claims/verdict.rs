@@ -191,9 +191,12 @@ pub fn verify_file(file: &ClaimsFile, run: &RunData, options: Options) -> Vec<Ou
     pending.into_iter().map(|p| p.outcome).collect()
 }
 
-/// A p-value for reading: four decimals, or scientific notation below 1e-4.
+/// A p-value for reading: four decimals, scientific notation below 1e-4, `< 1e-16` below that.
 pub fn fmt_p(p: f64) -> String {
-    if p < 1e-4 {
+    if p < 1e-16 {
+        // Below what f64 resolves next to 1 (the t tail is computed as 1 - CDF).
+        "< 1e-16".into()
+    } else if p < 1e-4 {
         format!("{p:.1e}")
     } else {
         format!("{p:.4}")
