@@ -12,7 +12,7 @@ use crate::data::fetch::{self, FetchTarget};
 use crate::executor::Unit;
 use crate::methods::registry;
 use crate::suite::config::LoadedSuite;
-use crate::{evaluations, report, suite, system};
+use crate::{claims, evaluations, report, suite, system};
 
 /// Benchmark and reproduction harness for mixed-sample data augmentation.
 #[derive(Debug, Parser)]
@@ -43,6 +43,25 @@ enum Command {
         /// Exit 0 even when some cell files are unreadable (they are still reported as failed).
         #[arg(long)]
         accept_corrupt: bool,
+    },
+    /// Check claims (a paper's, or your own) on a run: match each claim to the run's cells,
+    /// test it and say whether it holds, fails or is inconclusive (and why). Writes
+    /// claims.csv, charts and the report's Claims section. Exit 0: no claim fails; 1: some
+    /// claim fails (or, with --strict, is inconclusive); 2: an error.
+    Verify {
+        /// Run folder (the one holding summary.csv).
+        run_dir: PathBuf,
+        /// Claims file (YAML); repeat for several. Default: the claims files the run's suite
+        /// names (recorded in RUN_DIR/claims/).
+        #[arg(long = "claims", value_name = "FILE")]
+        claims: Vec<PathBuf>,
+        /// Test claims whose protocol (epochs, seeds, method parameters) differs from the
+        /// run's instead of calling them inconclusive; the difference is still reported.
+        #[arg(long)]
+        accept_protocol: bool,
+        /// Count inconclusive claims as failures in the exit status.
+        #[arg(long)]
+        strict: bool,
     },
     /// Print libtorch, CUDA and cuDNN availability, devices and threads.
     Doctor {
@@ -140,9 +159,22 @@ fn dispatch(command: Command) -> Result<ExitCode> {
                 Path::new("quickstart.yaml"),
                 Path::new("."),
                 &registry(),
-            )?;
-            run_suite(&suite, &args)
+            )?
+            .with_builtin_claims(crate::QUICKSTART_CLAIMS_NAME, crate::QUICKSTART_CLAIMS);
+            let code = run_suite(&suite, &args)?;
+            if code != ExitCode::SUCCESS {
+                return Ok(code);
+            }
+            // The quickstart ends by checking its own claims on the run it just made.
+            let run_dir = args.out.clone().unwrap_or_else(|| suite.output_dir());
+            Ok(verify_command(&run_dir, &[], false, false))
         }
+        Command::Verify {
+            run_dir,
+            claims,
+            accept_protocol,
+            strict,
+        } => Ok(verify_command(&run_dir, &claims, accept_protocol, strict)),
         Command::Run { suite, args } => {
             let loaded = LoadedSuite::from_file(&suite, &registry())?;
             run_suite(&loaded, &args)
@@ -151,7 +183,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             run_dir,
             accept_corrupt,
         } => {
-            let files = report::build_report(&run_dir, &evaluations::report_sections())?;
+            let files = report::build_report(&run_dir, &report_sections())?;
             warn_corrupt(&run_dir, &files);
             println!("{}", files.report_md.display());
             if files.corrupt.is_empty() || accept_corrupt {
@@ -234,7 +266,7 @@ fn run_suite(loaded: &LoadedSuite, args: &RunArgs) -> Result<ExitCode> {
     }
     let run_dir = args.out.clone().unwrap_or_else(|| loaded.output_dir());
     let outcome = suite::run(&loaded, &run_dir, &loaded.text)?;
-    let files = report::build_report(&run_dir, &evaluations::report_sections())?;
+    let files = report::build_report(&run_dir, &report_sections())?;
     warn_corrupt(&run_dir, &files);
     eprintln!(
         "{} cells trained, {} skipped (finished before), {} evaluations run, {} failed",
@@ -244,6 +276,12 @@ fn run_suite(loaded: &LoadedSuite, args: &RunArgs) -> Result<ExitCode> {
         outcome.failed.len()
     );
     println!("{}", files.report_md.display());
+    if !loaded.claims.is_empty() {
+        eprintln!(
+            "the suite names claims: `mixbench verify {}` checks them",
+            run_dir.display()
+        );
+    }
     if outcome.failed.is_empty() {
         Ok(ExitCode::SUCCESS)
     } else {
@@ -251,6 +289,51 @@ fn run_suite(loaded: &LoadedSuite, args: &RunArgs) -> Result<ExitCode> {
             eprintln!("failed: {cell}: {err}");
         }
         Ok(ExitCode::from(2))
+    }
+}
+
+/// The report's sections above the training summary: every evaluation's, then the claims
+/// (rebuilt from `claims.csv` when the run was verified).
+fn report_sections() -> Vec<&'static dyn report::SectionSource> {
+    let mut sections = evaluations::report_sections();
+    sections.push(&claims::ClaimsSection);
+    sections
+}
+
+/// `mixbench verify`: verdicts on the terminal, files in the run folder, and the exit status
+/// (0 no failure, 1 a failure or, with `strict`, an inconclusive claim, 2 an error).
+fn verify_command(
+    run_dir: &Path,
+    files: &[PathBuf],
+    accept_protocol: bool,
+    strict: bool,
+) -> ExitCode {
+    let result = (|| -> Result<claims::Verification> {
+        let paths = if files.is_empty() {
+            claims::recorded_claims(run_dir)?
+        } else {
+            files.to_vec()
+        };
+        let parsed = paths
+            .iter()
+            .map(|p| claims::ClaimsFile::from_file(p))
+            .collect::<Result<Vec<_>>>()?;
+        claims::verify(run_dir, &parsed, claims::Options { accept_protocol })
+    })();
+    match result {
+        Ok(verification) => {
+            for line in claims::summary_lines(&verification.outcomes) {
+                println!("{line}");
+            }
+            for path in &verification.written {
+                eprintln!("wrote {}", path.display());
+            }
+            ExitCode::from(verification.exit_code(strict))
+        }
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
     }
 }
 

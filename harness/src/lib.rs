@@ -8,9 +8,10 @@
 //!
 //! Modules form layers that only import downward (checked by `tests/layers.rs`; see
 //! `docs/architecture.md`): `system`, `records` < `data`, `models`, `methods`, `report` <
-//! `engine` < `cell` < `evaluations` < `executor` < `suite`, `mix_command` < `cli`.
+//! `engine` < `cell` < `evaluations` < `executor`, `claims` < `suite`, `mix_command` < `cli`.
 
 pub mod cell;
+pub mod claims;
 pub mod cli;
 pub mod data;
 pub mod engine;
@@ -26,3 +27,10 @@ pub mod system;
 
 /// The quickstart suite, compiled in so `mixbench quickstart` needs no files.
 pub const QUICKSTART_SUITE: &str = include_str!("../../suites/quickstart.yaml");
+
+/// File name of the quickstart's claims file, as its suite names it (`claims:`).
+pub const QUICKSTART_CLAIMS_NAME: &str = "quickstart-claims.yaml";
+
+/// The quickstart's claims (`suites/quickstart-claims.yaml`), compiled in like the suite; the
+/// quickstart ends by verifying them on its run.
+pub const QUICKSTART_CLAIMS: &str = include_str!("../../suites/quickstart-claims.yaml");

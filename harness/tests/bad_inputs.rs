@@ -667,3 +667,168 @@ fn damaged_run_folders() {
         &expect(0, &[]),
     );
 }
+
+/// A small valid claims file; cases change one thing in it. Line numbers refer to this text.
+const CLAIMS: &str = "\
+title: t
+source: s
+claims:
+  - id: a
+    kind: value
+    source: here
+    dataset: synthetic
+    model: small_cnn
+    method: vanilla
+    value: 50
+    tolerance: 5
+  - id: b
+    kind: order
+    source: here
+    dataset: synthetic
+    model: small_cnn
+    a: mixup
+    b: vanilla
+";
+
+/// Claims files and `verify` arguments: refused with exit status 2 and the file, line and
+/// closest valid name, before anything in the run folder is written.
+#[test]
+fn bad_claims_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = existing_run(tmp.path());
+    let before = snapshot(&run);
+    let cases: &[(&str, &str, &str, &[&str])] = &[
+        (
+            "claims yaml syntax",
+            "claims:\n",
+            "claims: [\n",
+            &["case.yaml:"],
+        ),
+        (
+            "unknown claim key",
+            "    tolerance: 5",
+            "    tolerence: 5",
+            &["case.yaml:11", "did you mean `tolerance`"],
+        ),
+        (
+            "unknown kind",
+            "kind: order",
+            "kind: ordr",
+            &["case.yaml:13", "did you mean `order`"],
+        ),
+        (
+            "unknown metric",
+            "    b: vanilla\n",
+            "    b: vanilla\n    metric: top_1\n",
+            &["case.yaml:19", "did you mean `top1`"],
+        ),
+        (
+            "unknown statistic",
+            "    tolerance: 5\n",
+            "    tolerance: 5\n    protocol: {statistic: median}\n",
+            &["case.yaml:12", "median_last10"],
+        ),
+        (
+            "value without tolerance",
+            "    tolerance: 5\n",
+            "",
+            &["case.yaml:10", "needs a `tolerance`"],
+        ),
+        (
+            "duplicate id",
+            "id: b",
+            "id: a",
+            &["case.yaml:", "used twice"],
+        ),
+        (
+            "key of another kind",
+            "    b: vanilla\n",
+            "    b: vanilla\n    tolerance: 1\n",
+            &["case.yaml:19", "does not apply to order claims"],
+        ),
+        (
+            "alpha out of range",
+            "source: s\n",
+            "source: s\nalpha: 0.7\n",
+            &["case.yaml:3", "alpha"],
+        ),
+    ];
+    for (case, from, to, needles) in cases {
+        assert!(CLAIMS.contains(from), "{case}");
+        std::fs::write(tmp.path().join("case.yaml"), CLAIMS.replacen(from, to, 1)).unwrap();
+        check(
+            case,
+            tmp.path(),
+            &["verify", run.to_str().unwrap(), "--claims", "case.yaml"],
+            &expect(2, needles),
+        );
+        assert!(snapshot(&run) == before, "{case}: the run folder changed");
+    }
+    // Arguments and folders: a missing claims file, a run without claims, a folder that is
+    // not a run.
+    check(
+        "missing claims file",
+        tmp.path(),
+        &["verify", run.to_str().unwrap(), "--claims", "nowhere.yaml"],
+        &expect(2, &["nowhere.yaml"]),
+    );
+    check(
+        "run without claims",
+        tmp.path(),
+        &["verify", run.to_str().unwrap()],
+        &expect(2, &["no claims to verify", "--claims"]),
+    );
+    std::fs::write(tmp.path().join("good-claims.yaml"), CLAIMS).unwrap();
+    check(
+        "not a run folder",
+        tmp.path(),
+        &[
+            "verify",
+            tmp.path().to_str().unwrap(),
+            "--claims",
+            "good-claims.yaml",
+        ],
+        &expect(2, &["no summary.csv"]),
+    );
+    assert!(snapshot(&run) == before, "the run folder changed");
+    // A suite whose claims file is missing or malformed is refused before anything trains.
+    for (case, claims, needles) in [
+        (
+            "suite names a missing claims file",
+            "claims: gone.yaml\n",
+            &["case.yaml:17", "gone.yaml"][..],
+        ),
+        (
+            "suite names a malformed claims file",
+            "claims: bad-claims.yaml\n",
+            &["bad-claims.yaml:11", "did you mean `tolerance`"],
+        ),
+    ] {
+        std::fs::write(
+            tmp.path().join("bad-claims.yaml"),
+            CLAIMS.replace("    tolerance: 5", "    tolerence: 5"),
+        )
+        .unwrap();
+        std::fs::write(tmp.path().join("case.yaml"), format!("{SUITE}{claims}")).unwrap();
+        check(
+            case,
+            tmp.path(),
+            &["run", "case.yaml", "--out", run.to_str().unwrap()],
+            &expect(1, needles),
+        );
+        assert!(snapshot(&run) == before, "{case}: the run folder changed");
+    }
+    // The good file verifies (exit 0: one seed, every claim inconclusive) and writes claims.csv.
+    check(
+        "good claims",
+        tmp.path(),
+        &[
+            "verify",
+            run.to_str().unwrap(),
+            "--claims",
+            "good-claims.yaml",
+        ],
+        &expect(0, &[]),
+    );
+    assert!(run.join("claims.csv").exists());
+}

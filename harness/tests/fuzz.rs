@@ -1,5 +1,5 @@
-//! Property-based fuzzing of everything mixbench reads from users: suite files, CIFAR binary
-//! files, `.npy` files, batch files (safetensors) and mini-ImageNet split CSVs. Each target
+//! Property-based fuzzing of everything mixbench reads from users: suite files, claims files,
+//! CIFAR binary files, `.npy` files, batch files (safetensors) and mini-ImageNet split CSVs. Each target
 //! starts from a valid input, applies random edits (overwritten, inserted and deleted bytes,
 //! truncation; odd YAML scalars for suite files) and asserts that the reader returns, with a
 //! value or an error, and never panics.
@@ -10,6 +10,7 @@
 
 use std::path::Path;
 
+use mixbench::claims::ClaimsFile;
 use mixbench::data::cifar::{load_cifar100_dir, load_cifar10_dir, LabelKind};
 use mixbench::data::fewshot::read_split_csv;
 use mixbench::evaluations::robustness::npy;
@@ -240,5 +241,11 @@ proptest! {
         let text = "filename,label\nn0153282900000005.jpg,n01532829\n\nn0153282900000006.jpg,n01532829\nn0174916200000001.jpg,n01749162\n";
         std::fs::write(&path, apply(text.as_bytes(), &edits)).unwrap();
         let _ = read_split_csv(&path);
+    }
+
+    #[test]
+    fn claims_parser_never_panics(edits in edits()) {
+        let text = apply(mixbench::QUICKSTART_CLAIMS.as_bytes(), &edits);
+        let _ = ClaimsFile::parse(&String::from_utf8_lossy(&text), Path::new("fuzz-claims.yaml"));
     }
 }

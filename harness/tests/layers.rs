@@ -19,7 +19,7 @@ const LAYERS: &[&[&str]] = &[
     &["engine"],
     &["cell"],
     &["evaluations"],
-    &["executor"],
+    &["executor", "claims"],
     &["suite", "mix_command"],
     &["cli"],
 ];

@@ -21,6 +21,7 @@ use serde_norway::{Mapping, Value};
 use mixbench_core::Registry;
 
 use crate::cell::{MethodSpec, TrainingConfig};
+use crate::claims::ClaimsFile;
 use crate::data::DataSpec;
 use crate::evaluations::{self, EvaluationKind};
 use crate::models::ModelKind;
@@ -58,6 +59,31 @@ pub struct Suite {
     /// by default.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub evaluations: BTreeMap<String, Value>,
+    /// Claims files the run is checked against (`mixbench verify`, see `crate::claims`): one
+    /// path or a list, relative to the suite file's folder like every path. The run records
+    /// a copy of each in `RUN_DIR/claims/`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims: Option<ClaimsKey>,
+}
+
+/// The `claims:` key: one file or a list.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ClaimsKey {
+    /// One claims file.
+    One(PathBuf),
+    /// Several, verified in order.
+    Many(Vec<PathBuf>),
+}
+
+/// A claims file a suite names: its resolved path, and its text when it is compiled in (the
+/// quickstart's) rather than read from disk.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClaimsSource {
+    /// The path, resolved against the suite file's folder.
+    pub path: PathBuf,
+    /// Built-in text, used instead of reading `path`.
+    pub text: Option<String>,
 }
 
 fn default_seeds() -> Vec<u64> {
@@ -92,6 +118,8 @@ pub struct LoadedSuite {
     pub evaluations: Vec<(&'static dyn EvaluationKind, String)>,
     /// The suite as run: the file's text, or, when it includes others, the merged document.
     pub text: String,
+    /// The claims files the suite names (`claims:`), in order.
+    pub claims: Vec<ClaimsSource>,
 }
 
 impl fmt::Debug for LoadedSuite {
@@ -242,6 +270,17 @@ impl LoadedSuite {
                 .build(&spec.name, &params)
                 .map_err(|e| at(&spec.name, e.to_string()))?;
         }
+        let claims = match &suite.claims {
+            None => Vec::new(),
+            Some(ClaimsKey::One(p)) => vec![p.clone()],
+            Some(ClaimsKey::Many(ps)) => ps.clone(),
+        }
+        .into_iter()
+        .map(|p| ClaimsSource {
+            path: crate::data::resolve_path(base_dir, &p),
+            text: None,
+        })
+        .collect();
         Ok(LoadedSuite {
             suite,
             path: path.to_path_buf(),
@@ -249,7 +288,54 @@ impl LoadedSuite {
             methods,
             evaluations,
             text,
+            claims,
         })
+    }
+
+    /// Gives the claims files named `name` (file name) the built-in `text`, so a compiled-in
+    /// suite (the quickstart) needs no files on disk.
+    pub fn with_builtin_claims(mut self, name: &str, text: &str) -> Self {
+        for source in &mut self.claims {
+            if source.path.file_name().is_some_and(|n| n == name) {
+                source.text = Some(text.to_string());
+            }
+        }
+        self
+    }
+
+    /// Reads and checks every claims file the suite names: `(file name, text)` pairs, in
+    /// order. A missing or malformed file is an error naming the suite file and the claims
+    /// file's line.
+    pub fn read_claims(&self) -> Result<Vec<(String, String)>> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        for source in &self.claims {
+            let text = match &source.text {
+                Some(text) => text.clone(),
+                None => std::fs::read_to_string(&source.path).with_context(|| {
+                    format!(
+                        "{}{}: claims: reading {}",
+                        self.path.display(),
+                        line_of(&self.text, "claims"),
+                        source.path.display()
+                    )
+                })?,
+            };
+            ClaimsFile::parse(&text, &source.path)
+                .with_context(|| format!("{}: claims file of the suite", self.path.display()))?;
+            let name = source
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "claims.yaml".into());
+            if out.iter().any(|(n, _)| *n == name) {
+                bail!(
+                    "{}: claims: two claims files are named `{name}`",
+                    self.path.display()
+                );
+            }
+            out.push((name, text));
+        }
+        Ok(out)
     }
 
     /// Output folder of the run: `output` resolved against the suite file's folder, or

@@ -1,7 +1,8 @@
 //! Running a suite: load the suite file ([`config`]), expand its grid into cells, and hand the
 //! executor ([`crate::executor`]) first every cell's training, then every configured
 //! evaluation of every finished cell. Finished units are skipped, failures are recorded without
-//! losing the grid.
+//! losing the grid. The claims files the suite names are checked first and recorded in the run
+//! folder for `mixbench verify` ([`crate::claims`]).
 
 pub mod config;
 
@@ -48,10 +49,12 @@ pub fn expand(suite: &LoadedSuite) -> Result<Vec<CellConfig>> {
 /// `suite_text` is saved as the run's `suite.yaml`.
 pub fn run(suite: &LoadedSuite, run_dir: &Path, suite_text: &str) -> Result<RunOutcome> {
     let cells = expand(suite)?;
+    let claims = suite.read_claims()?;
     let cells_dir = run_dir.join(records::CELLS_DIR);
     std::fs::create_dir_all(&cells_dir)
         .with_context(|| format!("creating {}", run_dir.display()))?;
     records::write_atomic(&run_dir.join("suite.yaml"), suite_text.as_bytes())?;
+    record_claims(run_dir, &claims)?;
     let mut outcome = RunOutcome {
         run_dir: run_dir.to_path_buf(),
         ..Default::default()
@@ -77,4 +80,24 @@ pub fn run(suite: &LoadedSuite, run_dir: &Path, suite_text: &str) -> Result<RunO
     }
     executor::run_units(&evaluations, isolation, &mut outcome)?;
     Ok(outcome)
+}
+
+/// Copies the suite's claims files into `RUN_DIR/claims/` (what `mixbench verify RUN_DIR`
+/// checks without `--claims`), removing copies of files the suite no longer names.
+fn record_claims(run_dir: &Path, claims: &[(String, String)]) -> Result<()> {
+    let dir = run_dir.join(crate::claims::RUN_CLAIMS_DIR);
+    for old in crate::claims::recorded_claims(run_dir)? {
+        let name = old.file_name().map(|n| n.to_string_lossy().into_owned());
+        if !claims.iter().any(|(n, _)| Some(n) == name.as_ref()) {
+            std::fs::remove_file(&old).with_context(|| format!("removing {}", old.display()))?;
+        }
+    }
+    if claims.is_empty() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    for (name, text) in claims {
+        records::write_atomic(&dir.join(name), text.as_bytes())?;
+    }
+    Ok(())
 }

@@ -1,0 +1,141 @@
+//! The claims chart: published (x) against measured (y) values, one point per claim with its
+//! interval as a vertical bar and the diagonal `y = x` where a reproduction lands, drawn with
+//! plotters on PNG and SVG like the report's other charts (same size, font and palette).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use crate::records;
+use crate::report::charts::{colour, draw_no_data, plot_error, FONT};
+
+/// Size of every plot, as the training plots.
+const SIZE: (u32, u32) = (960, 600);
+
+/// One claim on the chart.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Point {
+    /// Short label (the claim id).
+    pub label: String,
+    /// Published value.
+    pub published: f64,
+    /// Measured estimate.
+    pub measured: f64,
+    /// Interval of the estimate.
+    pub interval: (f64, f64),
+    /// Verdict word, shown after the label.
+    pub verdict: String,
+}
+
+fn draw<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    title: &str,
+    axis: &str,
+    points: &[Point],
+) -> Result<()> {
+    let values = points
+        .iter()
+        .flat_map(|p| [p.published, p.measured, p.interval.0, p.interval.1])
+        .filter(|v| v.is_finite());
+    let Some((lo, hi)) = values.fold(None, |acc: Option<(f64, f64)>, v| match acc {
+        None => Some((v, v)),
+        Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
+    }) else {
+        return draw_no_data(area, title);
+    };
+    let pad = if hi > lo { 0.08 * (hi - lo) } else { 1.0 };
+    let (lo, hi) = (lo - pad, hi + pad);
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, (FONT, 20))
+        .margin(16)
+        .x_label_area_size(48)
+        .y_label_area_size(64)
+        .build_cartesian_2d(lo..hi, lo..hi)
+        .map_err(plot_error)?;
+    chart
+        .configure_mesh()
+        .x_desc(format!("published {axis}"))
+        .y_desc(format!("measured {axis}"))
+        .label_style((FONT, 15))
+        .axis_desc_style((FONT, 16))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()
+        .map_err(plot_error)?;
+    let grey = RGBColor(110, 110, 110);
+    chart
+        .draw_series(DashedLineSeries::new(
+            [(lo, lo), (hi, hi)],
+            8,
+            6,
+            grey.stroke_width(2),
+        ))
+        .map_err(plot_error)?;
+    for (i, p) in points.iter().enumerate() {
+        let c = colour(i);
+        chart
+            .draw_series(std::iter::once(ErrorBar::new_vertical(
+                p.published,
+                p.interval.0,
+                p.measured,
+                p.interval.1,
+                c.stroke_width(2),
+                10,
+            )))
+            .map_err(plot_error)?;
+        chart
+            .draw_series(std::iter::once(Circle::new(
+                (p.published, p.measured),
+                6,
+                c.filled(),
+            )))
+            .map_err(plot_error)?;
+        chart
+            .draw_series(std::iter::once(Text::new(
+                format!("{} ({})", p.label, p.verdict),
+                (p.published, p.measured),
+                (FONT, 14)
+                    .into_font()
+                    .color(&c)
+                    .pos(Pos::new(HPos::Left, VPos::Bottom)),
+            )))
+            .map_err(plot_error)?;
+    }
+    Ok(())
+}
+
+/// Draws the chart to `<dir>/<stem>.png` and `.svg` (each atomically); returns both paths.
+pub fn write(
+    dir: &Path,
+    stem: &str,
+    title: &str,
+    axis: &str,
+    points: &[Point],
+) -> Result<Vec<PathBuf>> {
+    crate::report::ensure_font()?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let png = dir.join(format!("{stem}.png"));
+    let tmp = dir.join(format!(".{stem}.partial.png"));
+    (|| -> Result<()> {
+        let root = BitMapBackend::new(&tmp, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(plot_error)?;
+        draw(&root, title, axis, points)?;
+        root.present().map_err(plot_error)
+    })()
+    .with_context(|| format!("drawing {}", png.display()))?;
+    std::fs::rename(&tmp, &png)
+        .with_context(|| format!("renaming {} to {}", tmp.display(), png.display()))?;
+    let svg_path = dir.join(format!("{stem}.svg"));
+    let mut svg = String::new();
+    (|| -> Result<()> {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(plot_error)?;
+        draw(&root, title, axis, points)?;
+        root.present().map_err(plot_error)
+    })()
+    .with_context(|| format!("drawing {}", svg_path.display()))?;
+    records::write_atomic(&svg_path, svg.as_bytes())?;
+    Ok(vec![png, svg_path])
+}

@@ -1,0 +1,969 @@
+//! Claims files: YAML that states what a paper (or you) claims, as data with sources. Parsing
+//! is strict like the suite files': unknown keys, kinds, metrics or statistics are errors
+//! naming the file, the line and the closest valid name; each kind says which keys it needs.
+//! The format is described in the README (*Claims and verify*); a claim comparing one method
+//! with several (`b: [x, y]`) is expanded into one claim per pair, with ids `<id>/<b>`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context, Result};
+use serde::Deserialize;
+use serde_norway::Value;
+
+use super::stats::Bounds;
+
+/// What a claim asserts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// A method's metric equals a published value within a tolerance (or lies above / below a
+    /// bound).
+    Value,
+    /// Method `a` beats method `b` on a metric, by more than `margin`.
+    Order,
+    /// The ratio of `a`'s metric to `b`'s (a runtime ratio) lies within bounds.
+    Ratio,
+    /// Several comparisons of `a` with `b` hold together (e.g. higher clean accuracy and robust
+    /// accuracy not lower).
+    Relation,
+    /// `a` and `b` do not differ by more than `margin`.
+    Equivalence,
+}
+
+impl Kind {
+    /// The name as written in files and `claims.csv`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Value => "value",
+            Kind::Order => "order",
+            Kind::Ratio => "ratio",
+            Kind::Relation => "relation",
+            Kind::Equivalence => "equivalence",
+        }
+    }
+}
+
+/// Which epoch's accuracy a claim assumes (see docs/training.md, *Evaluation*): the last, the
+/// best, or the median of the last 10.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Statistic {
+    /// `top1_last` / `top5_last` of `summary.csv`.
+    Last,
+    /// `top1_best` / `top5_best`.
+    Best,
+    /// `top1_median_last10` (top-1 only).
+    MedianLast10,
+}
+
+impl Statistic {
+    /// The name as written in files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Statistic::Last => "last",
+            Statistic::Best => "best",
+            Statistic::MedianLast10 => "median_last10",
+        }
+    }
+}
+
+/// A metric a claim compares, and where in a run folder it is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Metric {
+    /// Test top-1 (%), `summary.csv`, at the protocol's statistic.
+    Top1,
+    /// Test top-5 (%), `summary.csv` (`last` or `best`).
+    Top5,
+    /// Mean wall seconds per epoch, `summary.csv` `epoch_time_mean`.
+    EpochTime,
+    /// Mean seconds per epoch in the mixing method, `mix_time_mean`.
+    MixTime,
+    /// Mean seconds per epoch in the saliency pass, `saliency_time_mean`.
+    SaliencyTime,
+    /// Clean top-1 of the robustness evaluation, `robustness-cells.csv`.
+    CleanTop1,
+    /// Average robust top-1, `robustness-cells.csv`.
+    RobustTop1,
+    /// Few-shot query accuracy (%) of N-way K-shot episodes, `fewshot-episodes.csv`.
+    Fewshot {
+        /// Classes per episode.
+        ways: usize,
+        /// Support images per class.
+        shots: usize,
+    },
+}
+
+/// Metric names other than the few-shot pattern `fewshot_<N>way_<K>shot`.
+const METRICS: [&str; 7] = [
+    "top1",
+    "top5",
+    "epoch_time",
+    "mix_time",
+    "saliency_time",
+    "clean_top1",
+    "robust_top1",
+];
+
+impl Metric {
+    /// Parses a metric name; unknown names get the closest valid one.
+    pub fn parse(name: &str) -> Result<Self> {
+        Ok(match name {
+            "top1" => Metric::Top1,
+            "top5" => Metric::Top5,
+            "epoch_time" => Metric::EpochTime,
+            "mix_time" => Metric::MixTime,
+            "saliency_time" => Metric::SaliencyTime,
+            "clean_top1" => Metric::CleanTop1,
+            "robust_top1" => Metric::RobustTop1,
+            _ => {
+                let fewshot = name
+                    .strip_prefix("fewshot_")
+                    .and_then(|r| r.split_once("way_"))
+                    .and_then(|(w, s)| {
+                        Some((w.parse().ok()?, s.strip_suffix("shot")?.parse().ok()?))
+                    });
+                match fewshot {
+                    Some((ways, shots)) if ways >= 2 && shots >= 1 => {
+                        Metric::Fewshot { ways, shots }
+                    }
+                    _ => bail!(
+                        "unknown metric `{name}`{}; metrics: {}, fewshot_<N>way_<K>shot",
+                        mixbench_core::did_you_mean(
+                            name,
+                            METRICS.iter().copied().chain(["fewshot_5way_1shot"])
+                        ),
+                        METRICS.join(", ")
+                    ),
+                }
+            }
+        })
+    }
+
+    /// Whether the metric is a time (seconds), for ratios and for charts.
+    pub fn is_time(self) -> bool {
+        matches!(
+            self,
+            Metric::EpochTime | Metric::MixTime | Metric::SaliencyTime
+        )
+    }
+}
+
+impl fmt::Display for Metric {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Metric::Fewshot { ways, shots } => write!(f, "fewshot_{ways}way_{shots}shot"),
+            Metric::Top1 => f.write_str("top1"),
+            Metric::Top5 => f.write_str("top5"),
+            Metric::EpochTime => f.write_str("epoch_time"),
+            Metric::MixTime => f.write_str("mix_time"),
+            Metric::SaliencyTime => f.write_str("saliency_time"),
+            Metric::CleanTop1 => f.write_str("clean_top1"),
+            Metric::RobustTop1 => f.write_str("robust_top1"),
+        }
+    }
+}
+
+/// The protocol a claim assumes, as written (every key optional; a claim's keys are laid over
+/// the file's).
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProtocolSpec {
+    /// Training epochs of every cell.
+    pub epochs: Option<usize>,
+    /// Seeds (runs) the published figure averages.
+    pub seeds: Option<usize>,
+    /// Which epoch's accuracy (default `last`).
+    pub statistic: Option<Statistic>,
+}
+
+impl ProtocolSpec {
+    /// `self` laid over `base`.
+    fn over(&self, base: &ProtocolSpec) -> ProtocolSpec {
+        ProtocolSpec {
+            epochs: self.epochs.or(base.epochs),
+            seeds: self.seeds.or(base.seeds),
+            statistic: self.statistic.or(base.statistic),
+        }
+    }
+}
+
+/// The protocol of one claim, resolved.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Protocol {
+    /// Epochs every matched cell must have trained (`None`: any).
+    pub epochs: Option<usize>,
+    /// Seeds the run must have for each method (`None`: any, at least the statistical minimum).
+    pub seeds: Option<usize>,
+    /// Which epoch's accuracy.
+    pub statistic: Statistic,
+}
+
+/// A method as a claim names it: the label of the run's cells (`method` column of
+/// `summary.csv`), optionally with parameters the cells must have been run with.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum MethodRef {
+    /// Just the label.
+    Label(String),
+    /// A label with parameters: `{method: sage, params: {upper_lambda: 0.6}}`.
+    WithParams {
+        /// The label.
+        method: String,
+        /// Parameters as the suite sets them (`key: value`).
+        params: BTreeMap<String, Value>,
+    },
+}
+
+impl MethodRef {
+    /// The label.
+    pub fn label(&self) -> &str {
+        match self {
+            MethodRef::Label(l) | MethodRef::WithParams { method: l, .. } => l,
+        }
+    }
+
+    /// Required parameters as `key=value` texts (empty for a bare label).
+    pub fn params(&self) -> Vec<(String, String)> {
+        match self {
+            MethodRef::Label(_) => Vec::new(),
+            MethodRef::WithParams { params, .. } => params
+                .iter()
+                .map(|(k, v)| (k.clone(), scalar_text(v)))
+                .collect(),
+        }
+    }
+}
+
+impl fmt::Display for MethodRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())?;
+        let params = self.params();
+        if !params.is_empty() {
+            let text: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            write!(f, " ({})", text.join(";"))?;
+        }
+        Ok(())
+    }
+}
+
+fn scalar_text(value: &Value) -> String {
+    match value {
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.clone(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// One method or a list (`b: vanilla` or `b: [vanilla, mixup]`).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(MethodRef),
+    Many(Vec<MethodRef>),
+}
+
+/// How a part of a `relation` compares `a` with `b`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Compare {
+    /// `a - b > margin`.
+    Greater,
+    /// `a - b < -margin`.
+    Less,
+    /// `a - b > -margin` (non-inferiority).
+    NotLess,
+    /// `a - b < margin`.
+    NotGreater,
+}
+
+impl Compare {
+    /// The bounds on `a - b` the comparison asserts.
+    pub fn bounds(self, margin: f64) -> Bounds {
+        let inf = f64::INFINITY;
+        match self {
+            Compare::Greater => Bounds {
+                low: margin,
+                high: inf,
+            },
+            Compare::Less => Bounds {
+                low: -inf,
+                high: -margin,
+            },
+            Compare::NotLess => Bounds {
+                low: -margin,
+                high: inf,
+            },
+            Compare::NotGreater => Bounds {
+                low: -inf,
+                high: margin,
+            },
+        }
+    }
+
+    /// The name as written in files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Compare::Greater => "greater",
+            Compare::Less => "less",
+            Compare::NotLess => "not_less",
+            Compare::NotGreater => "not_greater",
+        }
+    }
+}
+
+/// A part of a relation, as written.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PartSpec {
+    metric: String,
+    compare: Compare,
+    #[serde(default)]
+    margin: f64,
+}
+
+/// A part of a relation, resolved.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Part {
+    /// Metric compared.
+    pub metric: Metric,
+    /// How.
+    pub compare: Compare,
+    /// Margin (same units as the metric).
+    pub margin: f64,
+}
+
+/// One claim as written in the file (every key of every kind; [`ClaimsFile::parse`] checks
+/// which apply).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClaimSpec {
+    id: String,
+    kind: Kind,
+    source: String,
+    #[serde(default)]
+    note: Option<String>,
+    dataset: String,
+    model: String,
+    #[serde(default)]
+    metric: Option<String>,
+    #[serde(default)]
+    method: Option<MethodRef>,
+    #[serde(default)]
+    a: Option<MethodRef>,
+    #[serde(default)]
+    b: Option<OneOrMany>,
+    #[serde(default)]
+    value: Option<f64>,
+    #[serde(default)]
+    tolerance: Option<f64>,
+    #[serde(default)]
+    at_least: Option<f64>,
+    #[serde(default)]
+    at_most: Option<f64>,
+    #[serde(default)]
+    margin: Option<f64>,
+    #[serde(default)]
+    parts: Option<Vec<PartSpec>>,
+    #[serde(default)]
+    protocol: ProtocolSpec,
+}
+
+/// Bootstrap settings of a file.
+#[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BootstrapSpec {
+    /// Resamples (default 10,000).
+    #[serde(default = "default_reps")]
+    pub reps: usize,
+    /// Seed of the resampling stream (default 0).
+    #[serde(default)]
+    pub seed: u64,
+}
+
+impl Default for BootstrapSpec {
+    fn default() -> Self {
+        BootstrapSpec {
+            reps: default_reps(),
+            seed: 0,
+        }
+    }
+}
+
+fn default_reps() -> usize {
+    10_000
+}
+
+fn default_alpha() -> f64 {
+    0.05
+}
+
+/// A claims file as written.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSpec {
+    title: String,
+    source: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default = "default_alpha")]
+    alpha: f64,
+    #[serde(default)]
+    bootstrap: BootstrapSpec,
+    #[serde(default)]
+    protocol: ProtocolSpec,
+    claims: Vec<ClaimSpec>,
+}
+
+/// One claim, resolved and checked.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Claim {
+    /// Unique id within the file (`<id>/<b>` for expanded pairs).
+    pub id: String,
+    /// What it asserts.
+    pub kind: Kind,
+    /// Where the number or statement comes from (paper, table or figure, row).
+    pub source: String,
+    /// Free text (what could not be checked, how the number was read).
+    pub note: String,
+    /// Data set label, as in the run's `dataset` column.
+    pub dataset: String,
+    /// Model name.
+    pub model: String,
+    /// Metric (for `relation`, the first part's).
+    pub metric: Metric,
+    /// The method (`value`) or the first of a comparison.
+    pub a: MethodRef,
+    /// The second of a comparison (the baseline of a ratio).
+    pub b: Option<MethodRef>,
+    /// The published value (`value`: the metric; `ratio`: the ratio), when there is one.
+    pub published: Option<f64>,
+    /// The bounds the claim puts on its parameter (`value`: the mean; `order`, `equivalence`:
+    /// `a - b`; `ratio`: `a / b`). Unused by `relation`, whose parts carry their own.
+    pub bounds: Bounds,
+    /// Parts of a `relation`.
+    pub parts: Vec<Part>,
+    /// Protocol assumed.
+    pub protocol: Protocol,
+    /// Line of the claim in its file.
+    pub line: usize,
+}
+
+/// A claims file, parsed and checked.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClaimsFile {
+    /// Where it was read from (for messages and `claims.csv`).
+    pub path: PathBuf,
+    /// Short title.
+    pub title: String,
+    /// The paper or other source of the file's claims.
+    pub source: String,
+    /// Free text.
+    pub description: String,
+    /// Family-wise error rate of the file's decisions (Holm), default 0.05.
+    pub alpha: f64,
+    /// Bootstrap settings of `ratio` claims.
+    pub bootstrap: BootstrapSpec,
+    /// The claims, pairs expanded, in file order.
+    pub claims: Vec<Claim>,
+}
+
+impl ClaimsFile {
+    /// Reads and checks a claims file.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading claims file {}", path.display()))?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses and checks claims text; `path` names it in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Self> {
+        let spec: FileSpec = serde_norway::from_str(text).map_err(|e| parse_error(path, &e))?;
+        let file_line = |token: &str| format!("{}{}", path.display(), line_suffix(text, 0, token));
+        if !(spec.alpha > 0.0 && spec.alpha < 0.5) {
+            bail!(
+                "{}: alpha must be in (0, 0.5), got {}",
+                file_line("alpha"),
+                spec.alpha
+            );
+        }
+        if spec.bootstrap.reps < 100 {
+            bail!("{}: bootstrap.reps must be at least 100", file_line("reps"));
+        }
+        if spec.claims.is_empty() {
+            bail!("{}: `claims` lists no claim", file_line("claims"));
+        }
+        let mut claims: Vec<Claim> = Vec::new();
+        let mut written: Vec<&str> = Vec::new();
+        for c in &spec.claims {
+            let start = id_line(text, &c.id);
+            let at = |token: &str, message: String| {
+                anyhow!(
+                    "{}{}: claim `{}`: {message}",
+                    path.display(),
+                    line_suffix(text, start, token),
+                    c.id
+                )
+            };
+            if written.contains(&c.id.as_str()) {
+                return Err(at("id", format!("id `{}` is used twice", c.id)));
+            }
+            written.push(&c.id);
+            for claim in resolve_claim(c, &spec.protocol, start + 1, &at)? {
+                if claims.iter().any(|o| o.id == claim.id) {
+                    return Err(at("id", format!("id `{}` is used twice", claim.id)));
+                }
+                claims.push(claim);
+            }
+        }
+        Ok(ClaimsFile {
+            path: path.to_path_buf(),
+            title: spec.title,
+            source: spec.source,
+            description: spec.description,
+            alpha: spec.alpha,
+            bootstrap: spec.bootstrap,
+            claims,
+        })
+    }
+
+    /// The file's name without extension, for `claims.csv` and plot names.
+    pub fn stem(&self) -> String {
+        self.path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "claims".into())
+    }
+}
+
+/// Which keys each kind takes (besides id, kind, source, note, dataset, model, protocol).
+fn allowed(kind: Kind) -> &'static [&'static str] {
+    match kind {
+        Kind::Value => &[
+            "metric",
+            "method",
+            "value",
+            "tolerance",
+            "at_least",
+            "at_most",
+        ],
+        Kind::Order => &["metric", "a", "b", "margin"],
+        Kind::Equivalence => &["metric", "a", "b", "margin"],
+        Kind::Ratio => &[
+            "metric",
+            "a",
+            "b",
+            "value",
+            "tolerance",
+            "at_least",
+            "at_most",
+        ],
+        Kind::Relation => &["a", "b", "parts"],
+    }
+}
+
+/// Resolves one written claim into one claim per compared pair.
+fn resolve_claim(
+    c: &ClaimSpec,
+    file_protocol: &ProtocolSpec,
+    line: usize,
+    at: &dyn Fn(&str, String) -> anyhow::Error,
+) -> Result<Vec<Claim>> {
+    let present: Vec<(&str, bool)> = vec![
+        ("metric", c.metric.is_some()),
+        ("method", c.method.is_some()),
+        ("a", c.a.is_some()),
+        ("b", c.b.is_some()),
+        ("value", c.value.is_some()),
+        ("tolerance", c.tolerance.is_some()),
+        ("at_least", c.at_least.is_some()),
+        ("at_most", c.at_most.is_some()),
+        ("margin", c.margin.is_some()),
+        ("parts", c.parts.is_some()),
+    ];
+    for (key, is_set) in &present {
+        if *is_set && !allowed(c.kind).contains(key) {
+            return Err(at(
+                key,
+                format!(
+                    "`{key}` does not apply to {} claims (their keys: {})",
+                    c.kind.name(),
+                    allowed(c.kind).join(", ")
+                ),
+            ));
+        }
+    }
+    let need = |key: &str, set: bool| {
+        if set {
+            Ok(())
+        } else {
+            Err(at(
+                "kind",
+                format!("a {} claim needs `{key}`", c.kind.name()),
+            ))
+        }
+    };
+    if c.id.trim().is_empty() || c.id.contains(',') {
+        return Err(at("id", "an id is non-empty and has no comma".into()));
+    }
+    let metric = match &c.metric {
+        Some(m) => Metric::parse(m).map_err(|e| at("metric", e.to_string()))?,
+        None => Metric::Top1,
+    };
+    let protocol = c.protocol.over(file_protocol);
+    let statistic = protocol.statistic.unwrap_or(Statistic::Last);
+    if statistic == Statistic::MedianLast10 && metric == Metric::Top5 {
+        return Err(at(
+            "statistic",
+            "top5 is recorded at the last and the best epoch only (statistic `last` or `best`)"
+                .into(),
+        ));
+    }
+    if protocol.seeds == Some(0) || protocol.epochs == Some(0) {
+        return Err(at(
+            "protocol",
+            "protocol `seeds` and `epochs` are at least 1".into(),
+        ));
+    }
+    let protocol = Protocol {
+        epochs: protocol.epochs,
+        seeds: protocol.seeds,
+        statistic,
+    };
+    for (key, v) in [
+        ("value", c.value),
+        ("tolerance", c.tolerance),
+        ("at_least", c.at_least),
+        ("at_most", c.at_most),
+        ("margin", c.margin),
+    ] {
+        if let Some(v) = v {
+            if !v.is_finite() {
+                return Err(at(key, format!("`{key}` must be a finite number, got {v}")));
+            }
+        }
+    }
+    if c.tolerance.is_some_and(|t| t <= 0.0) || c.margin.is_some_and(|m| m < 0.0) {
+        let key = if c.tolerance.is_some() {
+            "tolerance"
+        } else {
+            "margin"
+        };
+        return Err(at(
+            key,
+            "`tolerance` must be positive and `margin` not negative".into(),
+        ));
+    }
+    let inf = f64::INFINITY;
+    // value / ratio: the published value with a tolerance, or bounds, not both.
+    let value_bounds = || -> Result<Bounds> {
+        match (c.value, c.tolerance, c.at_least, c.at_most) {
+            (Some(v), Some(t), None, None) => Ok(Bounds { low: v - t, high: v + t }),
+            (_, None, lo, hi) if lo.is_some() || hi.is_some() => {
+                let b = Bounds { low: lo.unwrap_or(-inf), high: hi.unwrap_or(inf) };
+                if b.low >= b.high {
+                    return Err(at("at_least", "`at_least` must be below `at_most`".into()));
+                }
+                Ok(b)
+            }
+            (Some(_), None, None, None) => Err(at(
+                "value",
+                format!("a {} claim with a `value` needs a `tolerance` (or give `at_least` / `at_most`)", c.kind.name()),
+            )),
+            (None, Some(_), _, _) => Err(at("tolerance", "`tolerance` needs a `value`".into())),
+            (_, Some(_), _, _) => Err(at(
+                "tolerance",
+                "give `value` with `tolerance`, or `at_least` / `at_most`, not both".into(),
+            )),
+            _ => Err(at(
+                "kind",
+                format!("a {} claim needs `value` and `tolerance`, or `at_least` / `at_most`", c.kind.name()),
+            )),
+        }
+    };
+    let base = |a: MethodRef, b: Option<MethodRef>, bounds: Bounds, parts: Vec<Part>| Claim {
+        id: c.id.clone(),
+        kind: c.kind,
+        source: c.source.clone(),
+        note: c.note.clone().unwrap_or_default(),
+        dataset: c.dataset.clone(),
+        model: c.model.clone(),
+        metric: parts.first().map(|p: &Part| p.metric).unwrap_or(metric),
+        a,
+        b,
+        published: c.value,
+        bounds,
+        parts,
+        protocol: protocol.clone(),
+        line,
+    };
+    if c.kind == Kind::Value {
+        need("method", c.method.is_some())?;
+        let bounds = value_bounds()?;
+        return Ok(vec![base(
+            c.method.clone().unwrap(),
+            None,
+            bounds,
+            Vec::new(),
+        )]);
+    }
+    need("a", c.a.is_some())?;
+    need("b", c.b.is_some())?;
+    let bs = match c.b.clone().unwrap() {
+        OneOrMany::One(b) => vec![b],
+        OneOrMany::Many(bs) if !bs.is_empty() => bs,
+        OneOrMany::Many(_) => return Err(at("b", "`b` lists no method".into())),
+    };
+    let a = c.a.clone().unwrap();
+    let (bounds, parts) = match c.kind {
+        Kind::Order => (Compare::Greater.bounds(c.margin.unwrap_or(0.0)), Vec::new()),
+        Kind::Equivalence => {
+            need("margin", c.margin.is_some_and(|m| m > 0.0))?;
+            let m = c.margin.unwrap();
+            (Bounds { low: -m, high: m }, Vec::new())
+        }
+        Kind::Ratio => {
+            let b = value_bounds()?;
+            if b.low < 0.0 && b.high <= 0.0 {
+                return Err(at("value", "a ratio of times is positive".into()));
+            }
+            (b, Vec::new())
+        }
+        Kind::Relation => {
+            let specs = c.parts.clone().unwrap_or_default();
+            need("parts", !specs.is_empty())?;
+            let mut parts = Vec::new();
+            for p in specs {
+                if !(p.margin.is_finite() && p.margin >= 0.0) {
+                    return Err(at(
+                        "margin",
+                        "a part's `margin` is a number, not negative".into(),
+                    ));
+                }
+                parts.push(Part {
+                    metric: Metric::parse(&p.metric).map_err(|e| at(&p.metric, e.to_string()))?,
+                    compare: p.compare,
+                    margin: p.margin,
+                });
+            }
+            (
+                Bounds {
+                    low: -inf,
+                    high: inf,
+                },
+                parts,
+            )
+        }
+        Kind::Value => unreachable!("handled above"),
+    };
+    let many = bs.len() > 1;
+    Ok(bs
+        .into_iter()
+        .map(|b| {
+            let mut claim = base(a.clone(), Some(b.clone()), bounds, parts.clone());
+            if many {
+                claim.id = format!("{}/{}", c.id, b.label());
+            }
+            claim
+        })
+        .collect())
+}
+
+/// 0-based index of the line holding `id: <id>` (0 when not found).
+fn id_line(text: &str, id: &str) -> usize {
+    text.lines()
+        .position(|l| {
+            let code = l
+                .split(" #")
+                .next()
+                .unwrap_or("")
+                .trim()
+                .trim_start_matches("- ");
+            code.strip_prefix("id:")
+                .map(|v| v.trim().trim_matches(|c| c == '"' || c == '\'') == id)
+                .unwrap_or(false)
+        })
+        .unwrap_or(0)
+}
+
+/// `:N` for the first line at or after line index `from` where `token` is a key (`token:`),
+/// else where it appears as a word, else the line `from` itself.
+fn line_suffix(text: &str, from: usize, token: &str) -> String {
+    let lines = || text.lines().enumerate().skip(from);
+    let code = |line: &str| line.split('#').next().unwrap_or("").to_string();
+    let as_key = lines().find(|(_, line)| {
+        let code = code(line);
+        let code = code.trim_start().trim_start_matches("- ");
+        code.starts_with(&format!("{token}:"))
+            || code.starts_with('{') && code.contains(&format!("{token}:"))
+    });
+    let as_word = || {
+        lines().find(|(_, line)| {
+            code(line)
+                .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-' || c == '.'))
+                .any(|w| w == token)
+        })
+    };
+    let found = as_key.or_else(as_word);
+    format!(":{}", found.map(|(i, _)| i).unwrap_or(from) + 1)
+}
+
+/// A parse error with file, line and column, and a did-you-mean for unknown fields and
+/// variants.
+fn parse_error(path: &Path, err: &serde_norway::Error) -> anyhow::Error {
+    let message = err.to_string();
+    let location = err
+        .location()
+        .map(|l| format!(":{}:{}", l.line(), l.column()))
+        .unwrap_or_default();
+    anyhow!("{}{location}: {message}{}", path.display(), hint(&message))
+}
+
+/// For serde's "unknown field `x`, expected one of `a`, `b`" (and "unknown variant"), a
+/// did-you-mean suffix.
+fn hint(message: &str) -> String {
+    for prefix in ["unknown field `", "unknown variant `"] {
+        if let Some(rest) = message.split(prefix).nth(1) {
+            if let Some((name, expected)) = rest.split_once('`') {
+                let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+                return mixbench_core::did_you_mean(name, candidates.iter().copied());
+            }
+        }
+    }
+    String::new()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILE: &str = "\
+title: t
+source: a paper
+protocol: {epochs: 300, seeds: 3, statistic: median_last10}
+claims:
+  - id: v
+    kind: value
+    source: Table 1
+    dataset: cifar100
+    model: preact_resnet18
+    method: sage
+    value: 79.91
+    tolerance: 1.0
+  - id: o
+    kind: order
+    source: Table 1
+    dataset: cifar100
+    model: preact_resnet18
+    a: sage
+    b: [vanilla, {method: cutmix, params: {prob: 1.0}}]
+    margin: 0.5
+";
+
+    fn parse(text: &str) -> Result<ClaimsFile> {
+        ClaimsFile::parse(text, Path::new("claims.yaml"))
+    }
+
+    #[test]
+    fn parses_and_expands_pairs() {
+        let f = parse(FILE).unwrap();
+        assert_eq!(f.alpha, 0.05);
+        let ids: Vec<&str> = f.claims.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["v", "o/vanilla", "o/cutmix"]);
+        let v = &f.claims[0];
+        assert_eq!(
+            v.bounds,
+            Bounds {
+                low: 78.91,
+                high: 80.91
+            }
+        );
+        assert_eq!(v.protocol.statistic, Statistic::MedianLast10);
+        assert_eq!(v.protocol.epochs, Some(300));
+        assert_eq!(v.line, 5);
+        let o = &f.claims[2];
+        assert_eq!(
+            o.bounds,
+            Bounds {
+                low: 0.5,
+                high: f64::INFINITY
+            }
+        );
+        assert_eq!(
+            o.b.as_ref().unwrap().params(),
+            [("prob".into(), "1.0".into())]
+        );
+    }
+
+    #[test]
+    fn errors_name_file_line_and_suggestion() {
+        for (change, with, needles) in [
+            (
+                "    tolerance: 1.0\n",
+                "    tolerence: 1.0\n",
+                &["claims.yaml:12", "did you mean `tolerance`"][..],
+            ),
+            (
+                "kind: order",
+                "kind: ordre",
+                &["claims.yaml:14", "did you mean `order`"],
+            ),
+            (
+                "statistic: median_last10",
+                "statistic: median",
+                &["claims.yaml:3", "median_last10"],
+            ),
+            (
+                "    margin: 0.5\n",
+                "    margin: 0.5\n    metric: top_1\n",
+                &["claims.yaml:21", "did you mean `top1`"],
+            ),
+            (
+                "    margin: 0.5\n",
+                "    margin: 0.5\n    tolerance: 1\n",
+                &["claims.yaml:21", "does not apply to order claims"],
+            ),
+            (
+                "    tolerance: 1.0\n",
+                "",
+                &["claims.yaml:11", "needs a `tolerance`"],
+            ),
+            ("id: o", "id: v", &["claims.yaml:5", "used twice"]),
+            (
+                "    method: sage\n",
+                "",
+                &["claims.yaml:6", "needs `method`"],
+            ),
+        ] {
+            assert!(FILE.contains(change), "{change}");
+            let err = parse(&FILE.replacen(change, with, 1))
+                .unwrap_err()
+                .to_string();
+            for needle in needles {
+                assert!(
+                    err.contains(needle),
+                    "{change} -> {with}: `{needle}` not in {err}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn metrics_parse_with_the_fewshot_pattern() {
+        assert_eq!(
+            Metric::parse("fewshot_5way_1shot").unwrap(),
+            Metric::Fewshot { ways: 5, shots: 1 }
+        );
+        assert_eq!(
+            Metric::parse("fewshot_5way_1shot").unwrap().to_string(),
+            "fewshot_5way_1shot"
+        );
+        assert!(Metric::parse("fewshot_5way").is_err());
+        assert!(Metric::parse("epoch_tme")
+            .unwrap_err()
+            .to_string()
+            .contains("`epoch_time`"));
+    }
+}
