@@ -16,7 +16,12 @@ and `mixup_process`, so `torch.zeros`/`torch.ones` map that device to the CPU wh
 Weights: every tensor of the official model's state dict is filled by `test_init` below, a
 counter-based formula that harness/tests/manifold.rs evaluates identically, so that the
 fixture holds only inputs, draws and outputs (not 45 MB of weights).
+
+Runs with torch's CPU kernels capped at AVX2 (see cpu_isa.py), like the other fixture scripts,
+so that the bytes do not depend on whether the CPU has AVX-512.
 """
+import cpu_isa  # noqa: F401  (first: pins torch's CPU kernels to AVX2 before torch loads)
+
 import argparse
 import hashlib
 import io
