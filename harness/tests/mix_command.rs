@@ -300,11 +300,17 @@ fn image_folders_work_and_model_saliency_needs_a_checkpoint() {
     };
     for row in 0..4 {
         let top = header + 2 + row * 98;
-        assert!(dark(0..150, top..top + 24) > 10, "no label left of row {row}");
+        assert!(
+            dark(0..150, top..top + 24) > 10,
+            "no label left of row {row}"
+        );
     }
     for col in 0..2 {
         let left = 152 + col * 98;
-        assert!(dark(left..left + 96, 0..24) > 10, "no title above column {col}");
+        assert!(
+            dark(left..left + 96, 0..24) > 10,
+            "no title above column {col}"
+        );
     }
     let output = dir.path().join("out.safetensors");
     let err = mix(&[
