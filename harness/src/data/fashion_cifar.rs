@@ -149,8 +149,8 @@ pub fn read_fashion_split(dir: &Path, prefix: &str) -> Result<Items> {
         }
     };
     let images_path = find(format!("{prefix}-images-idx3-ubyte"))?;
-    let labels_path = find(format!("{prefix}-labels-idx1-ubyte"))?;
     let images = read_idx(&images_path)?;
+    let labels_path = find(format!("{prefix}-labels-idx1-ubyte"))?;
     let labels = read_idx(&labels_path)?;
     ensure!(
         images.dims.len() == 3 && images.dims[1] == ITEM && images.dims[2] == ITEM,
