@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use mixbench::evaluations::background::{self, bg_gap, top1_of};
 use mixbench::evaluations;
+use mixbench::evaluations::background::{self, bg_gap, top1_of};
 use mixbench::methods::registry;
 use mixbench::records;
 use mixbench::report::build_report;
@@ -102,7 +102,10 @@ fn background_evaluation_runs_reports_and_separates_a_background_shortcut() {
         assert!(run_dir.join(file).is_file(), "{file} missing");
     }
     let md = std::fs::read_to_string(run_dir.join("report.md")).unwrap();
-    assert!(md.contains("## Background reliance") && md.contains("| vanilla | 1 |"), "{md}");
+    assert!(
+        md.contains("## Background reliance") && md.contains("| vanilla | 1 |"),
+        "{md}"
+    );
     let methods = std::fs::read_to_string(run_dir.join("background-methods.csv")).unwrap();
     assert!(methods.starts_with("dataset,model,method,n,original_mean,original_std,"));
     assert_eq!(methods.lines().count(), 3);
@@ -112,9 +115,15 @@ fn background_evaluation_runs_reports_and_separates_a_background_shortcut() {
 fn background_settings_errors_name_file_and_line() {
     let err = |text: &str| load(text).unwrap_err().to_string();
     let e = err(&SUITE.replace("    examples: 4", "    exampels: 4"));
-    assert!(e.starts_with("suite.yaml:21:") && e.contains("exampels"), "{e}");
+    assert!(
+        e.starts_with("suite.yaml:21:") && e.contains("exampels"),
+        "{e}"
+    );
     let e = err(&SUITE.replace("{backgrounds: 5}", "{backgrounds: 0}"));
-    assert!(e.starts_with("suite.yaml:20:") && e.contains("challenge"), "{e}");
+    assert!(
+        e.starts_with("suite.yaml:20:") && e.contains("challenge"),
+        "{e}"
+    );
     let e = err(&SUITE.replace("max_images: 100", "max_images: 1"));
     assert!(e.contains("max_images at least 2"), "{e}");
 }

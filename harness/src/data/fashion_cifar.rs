@@ -191,7 +191,9 @@ struct Sources {
 impl FashionOnCifarSpec {
     /// Report label.
     pub fn label(&self) -> String {
-        self.name.clone().unwrap_or_else(|| "fashion-on-cifar".into())
+        self.name
+            .clone()
+            .unwrap_or_else(|| "fashion-on-cifar".into())
     }
 
     /// Checks the settings that need no files.
@@ -307,7 +309,11 @@ impl FashionOnCifarSpec {
     /// One split: `10 * per_class` composites, image `i` of class `i % 10`, with masks.
     fn split(&self, sources: &Sources, split: Split) -> ImageSet {
         let (items, pool, per_class) = match split {
-            Split::Train => (&sources.train_items, &sources.train_pool, self.train_per_class),
+            Split::Train => (
+                &sources.train_items,
+                &sources.train_pool,
+                self.train_per_class,
+            ),
             _ => (&sources.test_items, &sources.test_pool, self.test_per_class),
         };
         // Items of each class in a seeded order (the same order for the test and
@@ -359,7 +365,10 @@ impl FashionOnCifarSpec {
                 let choices = &pool[bg_class];
                 let bg = &choices[rng.gen_range(0..choices.len())];
                 let flip = rng.gen_bool(0.5);
-                let (dx, dy) = (rng.gen_range(0..=SIZE - ITEM), rng.gen_range(0..=SIZE - ITEM));
+                let (dx, dy) = (
+                    rng.gen_range(0..=SIZE - ITEM),
+                    rng.gen_range(0..=SIZE - ITEM),
+                );
                 let hw = SIZE * SIZE;
                 for ch in 0..3 {
                     for y in 0..SIZE {
@@ -422,7 +431,11 @@ mod tests {
                 }
             }
             for (stem, dims, data) in [
-                (format!("{prefix}-images-idx3-ubyte"), vec![n, 28, 28], images),
+                (
+                    format!("{prefix}-images-idx3-ubyte"),
+                    vec![n, 28, 28],
+                    images,
+                ),
                 (format!("{prefix}-labels-idx1-ubyte"), vec![n], labels),
             ] {
                 let bytes = to_idx_bytes(&dims, &data);
@@ -496,7 +509,10 @@ mod tests {
                 let fg: Vec<usize> = (0..hw).filter(|&p| mask[p] == 1).collect();
                 assert_eq!(fg.len(), 100, "image {i}");
                 let (y0, x0) = (fg[0] / 32, fg[0] % 32);
-                assert!((c..=c + 4).contains(&y0) && (5..=9).contains(&x0), "{y0} {x0}");
+                assert!(
+                    (c..=c + 4).contains(&y0) && (5..=9).contains(&x0),
+                    "{y0} {x0}"
+                );
                 for &p in &fg {
                     assert_eq!([img[p], img[hw + p], img[2 * hw + p]], [100 + c as u8; 3]);
                 }
@@ -505,7 +521,10 @@ mod tests {
             if correlated {
                 assert_eq!(same, set.len());
             } else {
-                assert!(same < set.len() / 3, "test backgrounds follow the class: {same}");
+                assert!(
+                    same < set.len() / 3,
+                    "test backgrounds follow the class: {same}"
+                );
             }
         }
         // The class-background split holds the test split's foregrounds at the same places.
@@ -529,18 +548,39 @@ mod tests {
     fn bad_settings_and_missing_files_are_errors() {
         let tmp = tempfile::tempdir().unwrap();
         for bad in [
-            FashionOnCifarSpec { correlation: 1.5, ..spec(0.0, 0) },
-            FashionOnCifarSpec { test_per_class: 1001, ..spec(0.0, 0) },
-            FashionOnCifarSpec { backgrounds_per_class: 0, ..spec(0.0, 0) },
+            FashionOnCifarSpec {
+                correlation: 1.5,
+                ..spec(0.0, 0)
+            },
+            FashionOnCifarSpec {
+                test_per_class: 1001,
+                ..spec(0.0, 0)
+            },
+            FashionOnCifarSpec {
+                backgrounds_per_class: 0,
+                ..spec(0.0, 0)
+            },
         ] {
             assert!(bad.check().is_err());
         }
-        let err = format!("{:#}", spec(0.0, 0).generate(tmp.path(), false).unwrap_err());
-        assert!(err.contains("dataset-fashion-mnist") && err.contains("train-images"), "{err}");
+        let err = format!(
+            "{:#}",
+            spec(0.0, 0).generate(tmp.path(), false).unwrap_err()
+        );
+        assert!(
+            err.contains("dataset-fashion-mnist") && err.contains("train-images"),
+            "{err}"
+        );
         // More items asked for than the files hold.
         fixture(tmp.path(), 5);
-        let err = format!("{:#}", spec(0.0, 0).generate(tmp.path(), false).unwrap_err());
-        assert!(err.contains("5 training items of class 0, 20 asked for"), "{err}");
+        let err = format!(
+            "{:#}",
+            spec(0.0, 0).generate(tmp.path(), false).unwrap_err()
+        );
+        assert!(
+            err.contains("5 training items of class 0, 20 asked for"),
+            "{err}"
+        );
     }
 
     /// The real sources, when present: Debian's Fashion-MNIST and the shared CIFAR-10 JPEGs

@@ -687,7 +687,8 @@ mod tests {
                         Rgb(if x == i { [0, 1, 0] } else { [0, 0, 0] })
                     });
                     std::fs::create_dir_all(masks.join(&rel)).unwrap();
-                    mask.save(masks.join(&rel).join(format!("{i}.png"))).unwrap();
+                    mask.save(masks.join(&rel).join(format!("{i}.png")))
+                        .unwrap();
                 }
             }
         }
@@ -704,14 +705,25 @@ mod tests {
         // Resizing resizes the masks with the nearest neighbour.
         spec.image_size = Some(8);
         let ds = spec.load(Path::new("/")).unwrap();
-        assert_eq!(ds.test.mask(0).unwrap().iter().filter(|&&v| v == 1).count(), 16);
+        assert_eq!(
+            ds.test.mask(0).unwrap().iter().filter(|&&v| v == 1).count(),
+            16
+        );
         spec.image_size = None;
         // Without `masks:` there are none.
-        assert!(FolderSpec::new(&root).load(Path::new("/")).unwrap().test.masks.is_none());
+        assert!(FolderSpec::new(&root)
+            .load(Path::new("/"))
+            .unwrap()
+            .test
+            .masks
+            .is_none());
         // A missing mask and a wrongly sized one are errors naming the mask file.
         std::fs::remove_file(masks.join("test/b/1.png")).unwrap();
         let err = format!("{:#}", spec.load(Path::new("/")).unwrap_err());
-        assert!(err.contains("mask") && err.contains("test/b/1.png"), "{err}");
+        assert!(
+            err.contains("mask") && err.contains("test/b/1.png"),
+            "{err}"
+        );
         image::RgbImage::new(3, 4)
             .save(masks.join("test/b/1.png"))
             .unwrap();

@@ -30,7 +30,8 @@ pub fn read_idx(path: &Path) -> Result<IdxArray> {
     } else {
         raw
     };
-    parse_idx(&bytes).with_context(|| format!("{}: not a valid IDX file of unsigned bytes", path.display()))
+    parse_idx(&bytes)
+        .with_context(|| format!("{}: not a valid IDX file of unsigned bytes", path.display()))
 }
 
 /// Parses IDX bytes (already decompressed); the error says what is wrong, the caller adds
@@ -121,8 +122,7 @@ mod tests {
         std::fs::write(&plain, &bytes).unwrap();
         assert_eq!(read_idx(&plain).unwrap(), a);
         let gz = dir.path().join("a-idx3-ubyte.gz");
-        let mut enc =
-            flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         enc.write_all(&bytes).unwrap();
         std::fs::write(&gz, enc.finish().unwrap()).unwrap();
         assert_eq!(read_idx(&gz).unwrap(), a);
@@ -133,13 +133,44 @@ mod tests {
         let good = to_idx_bytes(&[2, 2], &[1, 2, 3, 4]);
         let cases: Vec<(Vec<u8>, &str)> = vec![
             (vec![0, 0], "shorter than the 4-byte"),
-            ({ let mut b = good.clone(); b[0] = 1; b }, "expected 00 00"),
-            ({ let mut b = good.clone(); b[2] = 0x0D; b }, "0x0d (float)"),
-            ({ let mut b = good.clone(); b[3] = 0; b }, "zero dimensions"),
-            ({ let mut b = good.clone(); b[3] = 9; b }, "shorter than the header"),
+            (
+                {
+                    let mut b = good.clone();
+                    b[0] = 1;
+                    b
+                },
+                "expected 00 00",
+            ),
+            (
+                {
+                    let mut b = good.clone();
+                    b[2] = 0x0D;
+                    b
+                },
+                "0x0d (float)",
+            ),
+            (
+                {
+                    let mut b = good.clone();
+                    b[3] = 0;
+                    b
+                },
+                "zero dimensions",
+            ),
+            (
+                {
+                    let mut b = good.clone();
+                    b[3] = 9;
+                    b
+                },
+                "shorter than the header",
+            ),
             (good[..good.len() - 1].to_vec(), "truncated"),
             ([good.clone(), vec![0]].concat(), "trailing bytes"),
-            (to_idx_bytes(&[0xffff_ffff, 0xffff_ffff, 0xffff_ffff], &[]), "overflow"),
+            (
+                to_idx_bytes(&[0xffff_ffff, 0xffff_ffff, 0xffff_ffff], &[]),
+                "overflow",
+            ),
         ];
         for (bytes, want) in cases {
             let err = format!("{:#}", parse_idx(&bytes).unwrap_err());

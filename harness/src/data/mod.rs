@@ -74,7 +74,10 @@ impl DataSpec {
             }
             DataSpec::FashionOnCifar(s) => {
                 let (ds, set) = s.generate(base_dir, true)?;
-                (ds, set.context("the class-background split was not generated")?)
+                (
+                    ds,
+                    set.context("the class-background split was not generated")?,
+                )
             }
             DataSpec::Folder(s) if s.masks.is_some() => {
                 let ds = s.load(base_dir)?;

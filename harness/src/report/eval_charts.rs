@@ -394,9 +394,11 @@ fn draw_grouped_bars<DB: DrawingBackend>(
             })
             .collect();
         chart
-            .draw_series(bars.iter().map(|&(x, s)| {
-                Rectangle::new([(x, 0.0), (x + width * 0.9, s.value)], c.filled())
-            }))
+            .draw_series(
+                bars.iter().map(|&(x, s)| {
+                    Rectangle::new([(x, 0.0), (x + width * 0.9, s.value)], c.filled())
+                }),
+            )
             .map_err(plot_error)?
             .label(name.clone())
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], c.filled()));

@@ -28,7 +28,10 @@ impl ImageGrid<'_> {
     /// a temporary file and a rename).
     pub fn write_png(&self, path: &Path) -> Result<()> {
         let (c, h, w) = self.shape;
-        ensure!(c == 1 || c == 3, "image grid: {c} channels (1 or 3 supported)");
+        ensure!(
+            c == 1 || c == 3,
+            "image grid: {c} channels (1 or 3 supported)"
+        );
         ensure!(h > 0 && w > 0, "image grid: empty images");
         let len = c * h * w;
         for row in self.rows {
@@ -128,10 +131,7 @@ mod tests {
         assert_eq!(img.get_pixel(4 + 100 + 10, 26 + 10).0, [128, 128, 128]);
         // A row of the wrong length is an error, not a panic.
         let bad = vec![vec![red]];
-        let grid = ImageGrid {
-            rows: &bad,
-            ..grid
-        };
+        let grid = ImageGrid { rows: &bad, ..grid };
         assert!(grid.write_png(&path).is_err());
     }
 }

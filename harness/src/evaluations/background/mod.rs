@@ -21,8 +21,8 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use tch::Kind;
 
-use self::rows::{write_cell_csv, EXAMPLES_PNG};
 pub use self::rows::{bg_gap, read_cell_csv, top1_of, BackgroundRow, CELL_CSV};
+use self::rows::{write_cell_csv, EXAMPLES_PNG};
 use self::variants::{Variant, Variants};
 use super::kind::{Evaluation, SettingError};
 use super::robustness::attacks::PixelNormalize;

@@ -108,7 +108,9 @@ pub fn build(run_dir: &Path, kind: &dyn EvaluationKind) -> Result<Option<Section
         record.extend(measures(rows).into_iter().map(field));
         cells_csv.write_record(&record)?;
     }
-    let bytes = cells_csv.into_inner().context("writing background-cells.csv")?;
+    let bytes = cells_csv
+        .into_inner()
+        .context("writing background-cells.csv")?;
     records::write_atomic(&run_dir.join(CELLS_CSV), &bytes)?;
 
     let mut methods_csv = csv::Writer::from_writer(Vec::new());
@@ -242,7 +244,10 @@ pub fn build(run_dir: &Path, kind: &dyn EvaluationKind) -> Result<Option<Section
                 .map(|c| run_dir.join("cells").join(&c.0.cell).join(EXAMPLES_PNG))
                 .find(|p| p.is_file());
             if let Some(source) = source {
-                let name = format!("background-examples-{}.png", crate::report::sanitise(dataset));
+                let name = format!(
+                    "background-examples-{}.png",
+                    crate::report::sanitise(dataset)
+                );
                 let target = plot_dir.join(&name);
                 let bytes = std::fs::read(&source)
                     .with_context(|| format!("reading {}", source.display()))?;
@@ -262,9 +267,9 @@ pub fn build(run_dir: &Path, kind: &dyn EvaluationKind) -> Result<Option<Section
         .into_inner()
         .context("writing background-methods.csv")?;
     records::write_atomic(&run_dir.join(METHODS_CSV), &bytes)?;
-    md.push_str(&collected.problems_markdown(
-        "Background evaluations that failed or cannot be read",
-    ));
+    md.push_str(
+        &collected.problems_markdown("Background evaluations that failed or cannot be read"),
+    );
     Ok(Some(Section {
         markdown: md,
         plots,

@@ -118,14 +118,13 @@ pub fn only_bg_t(img: &[u8], mask: &[u8], c: usize, h: usize, w: usize) -> Vec<u
         (0, 0, w, y0),
         (0, y1 + 1, w, h - y1 - 1),
     ];
-    let best = strips
-        .iter()
-        .copied()
-        .filter(|s| s.2 > 0 && s.3 > 0)
-        .fold(None, |acc: Option<(usize, usize, usize, usize)>, s| match acc {
+    let best = strips.iter().copied().filter(|s| s.2 > 0 && s.3 > 0).fold(
+        None,
+        |acc: Option<(usize, usize, usize, usize)>, s| match acc {
             Some(a) if a.2 * a.3 >= s.2 * s.3 => Some(a),
             _ => Some(s),
-        });
+        },
+    );
     let hw = h * w;
     match best {
         Some((sx, sy, sw, sh)) => {
@@ -196,7 +195,10 @@ impl<'a> Variants<'a> {
             .masks
             .as_deref()
             .context("the background evaluation needs foreground masks on the test images")?;
-        ensure!(set.len() >= 2, "the background evaluation needs at least two images");
+        ensure!(
+            set.len() >= 2,
+            "the background evaluation needs at least two images"
+        );
         let mut by_class = vec![Vec::new(); classes];
         for (i, &l) in set.labels.iter().enumerate() {
             ensure!(
@@ -305,7 +307,8 @@ impl<'a> Variants<'a> {
                     for ch in 0..c {
                         for p in 0..hw {
                             let v = img[ch * hw + p];
-                            out.images.push(if (mask[p] != 0) as u8 == keep { v } else { 0 });
+                            out.images
+                                .push(if (mask[p] != 0) as u8 == keep { v } else { 0 });
                         }
                     }
                 }
@@ -508,7 +511,12 @@ mod tests {
         let b = vec![200u8; c * hw];
         let mut mask_b = vec![0u8; hw];
         mask_b[0] = 1;
-        let set = set_of(&[(a.clone(), mask_a.clone(), 0), (b.clone(), mask_b, 0)], c, h, w);
+        let set = set_of(
+            &[(a.clone(), mask_a.clone(), 0), (b.clone(), mask_b, 0)],
+            c,
+            h,
+            w,
+        );
         let v = Variants::new(&set, 1, 7).unwrap();
         let bg_b = only_bg_t(&b, set.mask(1).unwrap(), c, h, w);
         assert_eq!(v.build(Variant::Original).image(0), &a[..]);
@@ -572,7 +580,12 @@ mod tests {
         let distinct: std::collections::BTreeSet<usize> = same.iter().copied().collect();
         assert!(distinct.len() > set.len() / 2, "{}", distinct.len());
         // Variants without a draw have no sources.
-        for variant in [Variant::Original, Variant::OnlyFg, Variant::NoFg, Variant::OnlyBgT] {
+        for variant in [
+            Variant::Original,
+            Variant::OnlyFg,
+            Variant::NoFg,
+            Variant::OnlyBgT,
+        ] {
             assert!(v.sources(variant).is_none());
         }
         // Mixed-Rand: classes uniform, including the image's own class. Pearson's chi-square
@@ -591,8 +604,14 @@ mod tests {
             }
         }
         let expected = total as f64 / k as f64;
-        let chi2: f64 = counts.iter().map(|c| (c - expected).powi(2) / expected).sum();
-        assert!(chi2 < 18.5, "Mixed-Rand class counts {counts:?}, chi-square {chi2}");
+        let chi2: f64 = counts
+            .iter()
+            .map(|c| (c - expected).powi(2) / expected)
+            .sum();
+        assert!(
+            chi2 < 18.5,
+            "Mixed-Rand class counts {counts:?}, chi-square {chi2}"
+        );
         let share = same_class as f64 / total as f64;
         assert!((share - 0.2).abs() < 0.04, "same-class share {share}");
     }
@@ -607,10 +626,7 @@ mod tests {
             assert_eq!(a.build(variant), b.build(variant), "{variant:?}");
         }
         assert_eq!(a.challenge_backgrounds(5), b.challenge_backgrounds(5));
-        assert_ne!(
-            a.sources(Variant::MixedRand),
-            c.sources(Variant::MixedRand)
-        );
+        assert_ne!(a.sources(Variant::MixedRand), c.sources(Variant::MixedRand));
         // A budget beyond the set takes every image once.
         assert_eq!(a.challenge_backgrounds(100), (0..40).collect::<Vec<_>>());
     }
@@ -636,7 +652,12 @@ mod tests {
     /// background colour `BG[c]` (plus per-pixel noise of +-10), as in a test set whose
     /// backgrounds go with the class.
     const FG: [[u8; 3]; 4] = [[230, 30, 30], [30, 230, 30], [30, 30, 230], [230, 230, 30]];
-    const BG: [[u8; 3]; 4] = [[60, 60, 60], [120, 20, 120], [20, 120, 120], [160, 160, 160]];
+    const BG: [[u8; 3]; 4] = [
+        [60, 60, 60],
+        [120, 20, 120],
+        [20, 120, 120],
+        [160, 160, 160],
+    ];
 
     fn toy_world(per: usize, seed: u64) -> ImageSet {
         let (s, k) = (12usize, 4usize);
@@ -670,7 +691,9 @@ mod tests {
         (0..4)
             .min_by(|&a, &b| {
                 let d = |c: usize| -> f64 {
-                    (0..3).map(|ch| (rgb[ch] - palette[c][ch] as f64).powi(2)).sum()
+                    (0..3)
+                        .map(|ch| (rgb[ch] - palette[c][ch] as f64).powi(2))
+                        .sum()
                 };
                 d(a).total_cmp(&d(b))
             })
@@ -686,7 +709,11 @@ mod tests {
                 let img = set.image(i);
                 let corners = [0, s - 1, hw - s, hw - 1];
                 let rgb = [0, 1, 2].map(|ch| {
-                    corners.iter().map(|&p| img[ch * hw + p] as f64).sum::<f64>() / 4.0
+                    corners
+                        .iter()
+                        .map(|&p| img[ch * hw + p] as f64)
+                        .sum::<f64>()
+                        / 4.0
                 });
                 nearest(&BG, rgb)
             })
@@ -733,7 +760,13 @@ mod tests {
         assert!(of(&bg, "challenge") < 10.0);
         // Foreground model: the background changes nothing.
         assert_eq!(gap(&fg), 0.0);
-        for name in ["original", "only_fg", "mixed_same", "mixed_rand", "mixed_next"] {
+        for name in [
+            "original",
+            "only_fg",
+            "mixed_same",
+            "mixed_rand",
+            "mixed_next",
+        ] {
             assert_eq!(of(&fg, name), 100.0, "{name}");
         }
         assert_eq!(of(&fg, "challenge"), 100.0);
