@@ -529,18 +529,18 @@ mod tests {
             assert_eq!(v.sources(variant).unwrap(), vec![1, 0]);
             let mixed = v.build(variant);
             for ch in 0..c {
-                for p in 0..hw {
+                for (p, &m) in mask_a.iter().enumerate() {
                     let q = ch * hw + p;
-                    let want = if mask_a[p] == 1 { a[q] } else { bg_b[q] };
+                    let want = if m == 1 { a[q] } else { bg_b[q] };
                     assert_eq!(mixed.image(0)[q], want, "{variant:?} ch {ch} p {p}");
                 }
             }
             assert_eq!(mixed.labels, set.labels);
         }
         for ch in 0..c {
-            for p in 0..hw {
+            for (p, &m) in mask_a.iter().enumerate() {
                 let q = ch * hw + p;
-                let fg = mask_a[p] == 1;
+                let fg = m == 1;
                 assert_eq!(only_fg.image(0)[q], if fg { a[q] } else { 0 });
                 assert_eq!(no_fg.image(0)[q], if fg { 0 } else { a[q] });
             }
