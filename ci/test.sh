@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The test command of the README: sets up libtorch (once per machine), checks formatting and
 # lints (warnings are errors), fuzzes the input readers for a minute with fixed seeds, then
-# builds and runs every test of the workspace. Tests that need ../shared/datasets skip with a
-# message when it is absent.
+# builds and runs every test of the workspace. Tests that need ../shared/datasets (or
+# Debian's Fashion-MNIST, installed here when missing) skip with a message when it is absent.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash ci/setup-libtorch.sh >/dev/null
+# Fashion-MNIST for the composite data set's tests (they skip with a message without it).
+bash ci/ensure-fashion-mnist.sh || echo "warning: Fashion-MNIST unavailable; its tests skip" >&2
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 MIXBENCH_FUZZ_SEED_START=1 bash ci/fuzz.sh 60

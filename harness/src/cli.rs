@@ -93,7 +93,7 @@ enum Command {
     Evaluate {
         /// Cell folder.
         dir: PathBuf,
-        /// Which evaluation (a registered name: robustness, fewshot).
+        /// Which evaluation (a registered name: robustness, fewshot, background).
         kind: String,
     },
 }

@@ -157,6 +157,9 @@ fn bad_suite_files() {
         ("pgd without steps", "  isolation: inline", "  isolation: inline\nevaluations:\n  robustness: {pgd: {eps: [8], steps: 0}}", &["case.yaml:18", "steps >= 1"]),
         ("empty robustness", "  isolation: inline", "  isolation: inline\nevaluations:\n  robustness: {}", &["case.yaml:18", "at least one of"]),
         ("few-shot without novel classes", "  isolation: inline", "  isolation: inline\nevaluations:\n  fewshot: {}", &["case.yaml", "needs a data set with base and novel classes"]),
+        ("fashion_on_cifar correlation above 1", "  - synthetic: {classes: 3, train_per_class: 20, test_per_class: 5, size: 16, seed: 1}", "  - fashion_on_cifar: {cifar: c, correlation: 1.5}", &["case.yaml:3", "correlation"]),
+        ("unknown background key", "  isolation: inline", "  isolation: inline\nevaluations:\n  background: {chalenge: {backgrounds: 5}}", &["case.yaml:18", "chalenge"]),
+        ("background evaluation without masks", "  - synthetic: {classes: 3, train_per_class: 20, test_per_class: 5, size: 16, seed: 1}\nmodels", "  - folder: {root: imgs}\nevaluations:\n  background: {}\nmodels", &["case.yaml:5", "foreground masks"]),
         ("method_params for an unlisted method", "  isolation: inline", "  isolation: inline\nmethod_params:\n  mixpu: {alpha: 0.5}", &["case.yaml:18", "did you mean `mixup`"]),
         ("include of a missing file", "name: tiny", "include: nowhere.yaml\nname: tiny", &["case.yaml:1", "nowhere.yaml"]),
     ];
@@ -189,6 +192,32 @@ fn bad_data_sets() {
     let images = tmp.path().join("imgs/cat");
     std::fs::create_dir_all(&images).unwrap();
     std::fs::write(images.join("broken.png"), b"not a png").unwrap();
+    // Fashion-MNIST IDX files: one truncated, one of floats (gzip), one folder empty.
+    let idx = |kind: u8, dims: &[u32], data: usize| {
+        let mut b = vec![0, 0, kind, dims.len() as u8];
+        for d in dims {
+            b.extend(d.to_be_bytes());
+        }
+        b.extend(vec![0u8; data]);
+        b
+    };
+    let truncated = tmp.path().join("fmnist-truncated");
+    std::fs::create_dir_all(&truncated).unwrap();
+    std::fs::write(
+        truncated.join("train-images-idx3-ubyte"),
+        idx(0x08, &[2, 28, 28], 784),
+    )
+    .unwrap();
+    let float = tmp.path().join("fmnist-float");
+    std::fs::create_dir_all(&float).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, &idx(0x0D, &[1, 28, 28], 4 * 784)).unwrap();
+    std::fs::write(
+        float.join("train-images-idx3-ubyte.gz"),
+        gz.finish().unwrap(),
+    )
+    .unwrap();
+    std::fs::create_dir_all(tmp.path().join("fmnist-missing")).unwrap();
     let cases: &[(&str, &str, &[&str])] = &[
         (
             "missing image folder",
@@ -209,6 +238,21 @@ fn bad_data_sets() {
             "unreadable image",
             "folder: {root: imgs, image_size: 16}",
             &["broken.png"],
+        ),
+        (
+            "truncated IDX file",
+            "fashion_on_cifar: {fashion: fmnist-truncated, cifar: c}",
+            &["fmnist-truncated/train-images-idx3-ubyte", "truncated"],
+        ),
+        (
+            "IDX file of floats (gzip)",
+            "fashion_on_cifar: {fashion: fmnist-float, cifar: c}",
+            &["train-images-idx3-ubyte.gz", "0x0d (float)"],
+        ),
+        (
+            "missing Fashion-MNIST files",
+            "fashion_on_cifar: {fashion: fmnist-missing, cifar: c}",
+            &["fmnist-missing", "dataset-fashion-mnist"],
         ),
     ];
     for (i, (case, data, needles)) in cases.iter().enumerate() {

@@ -8,6 +8,13 @@
 //! asks to leave it out (then it is reported in the data set's notes, never dropped
 //! silently). Only files directly inside a class folder count (no recursion); other entries
 //! are listed in a note.
+//!
+//! With `masks: <folder>`, every image has a foreground mask: the PNG at the same path
+//! relative to that folder, with the extension `.png` (`root/train/cat/001.jpg` ->
+//! `masks/train/cat/001.png`), of the image's size; a pixel is foreground when any of its
+//! channels is non-zero. Masks are resized with the nearest neighbour when `image_size`
+//! resizes the images. A missing, unreadable or wrongly sized mask fails the image like an
+//! unreadable image does (its message names the mask file).
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -72,6 +79,10 @@ pub struct FolderSpec {
     /// checks. With `train/` and `test/` it applies to each.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_per_class: Option<usize>,
+    /// Folder of foreground masks parallel to `root` (same relative paths, `.png`, non-zero =
+    /// foreground), relative to the suite file: what the background evaluation needs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub masks: Option<PathBuf>,
 }
 
 impl FolderSpec {
@@ -87,6 +98,7 @@ impl FolderSpec {
             mean: None,
             std: None,
             max_per_class: None,
+            masks: None,
         }
     }
 
@@ -212,8 +224,19 @@ impl FolderSpec {
         }
 
         let size = self.image_size;
-        let decoded: Vec<Result<Decoded, String>> =
-            entries.par_iter().map(|e| decode(&e.path, size)).collect();
+        let mask_root = self.masks.as_ref().map(|m| resolve_path(base_dir, m));
+        let decoded: Vec<Result<Decoded, String>> = entries
+            .par_iter()
+            .map(|e| {
+                let mut img = decode(&e.path, size)?;
+                if let Some(masks) = &mask_root {
+                    let rel = e.path.strip_prefix(&root).unwrap_or(&e.path);
+                    let path = masks.join(rel).with_extension("png");
+                    img.mask = Some(decode_mask(&path, img.original, size)?);
+                }
+                Ok(img)
+            })
+            .collect();
 
         // Sequential pass in entry order, so errors and notes do not depend on thread timing.
         let mut failed: Vec<(usize, String)> = Vec::new();
@@ -274,11 +297,18 @@ impl FolderSpec {
 
         let mut train = ImageSet::empty(3, h, w);
         let mut test = ImageSet::empty(3, h, w);
+        if mask_root.is_some() {
+            train.masks = Some(Vec::new());
+            test.masks = Some(Vec::new());
+        }
         for (e, d) in entries.iter().zip(decoded) {
             if let Ok(img) = d {
                 let set = if e.train { &mut train } else { &mut test };
                 set.images.extend_from_slice(&img.chw);
                 set.labels.push(e.label as i64);
+                if let (Some(out), Some(mask)) = (set.masks.as_mut(), img.mask) {
+                    out.extend(mask);
+                }
             }
         }
         let k = class_names.len();
@@ -368,11 +398,15 @@ struct Entry {
     train: bool,
 }
 
-/// A decoded image: its size before any resize check and its RGB pixels in CHW order.
+/// A decoded image: its size (after any resize), its size in the file, its RGB pixels in CHW order and, for a
+/// folder with masks, its mask (`H*W` bytes of 0 or 1, at the final size).
 pub(crate) struct Decoded {
     width: u32,
     height: u32,
+    /// (width, height) as stored in the file, before any resize.
+    original: (u32, u32),
     pub(crate) chw: Vec<u8>,
+    mask: Option<Vec<u8>>,
 }
 
 /// True for `.jpg`, `.jpeg`, `.png` in any letter case.
@@ -457,6 +491,7 @@ pub(crate) fn decode(path: &Path, size: Option<usize>) -> Result<Decoded, String
         .decode()
         .map_err(|e| e.to_string())?;
     let mut rgb = img.to_rgb8();
+    let original = rgb.dimensions();
     if let Some(s) = size {
         let s = s as u32;
         if rgb.dimensions() != (s, s) {
@@ -471,7 +506,49 @@ pub(crate) fn decode(path: &Path, size: Option<usize>) -> Result<Decoded, String
         chw[hw + p] = px[1];
         chw[2 * hw + p] = px[2];
     }
-    Ok(Decoded { width, height, chw })
+    Ok(Decoded {
+        width,
+        height,
+        original,
+        chw,
+        mask: None,
+    })
+}
+
+/// Decodes the mask at `path` of an image of `image` (width, height) before resizing: 1 where
+/// any channel is non-zero; resized to `size x size` with the nearest neighbour when given.
+/// The error names the mask file.
+fn decode_mask(path: &Path, image: (u32, u32), size: Option<usize>) -> Result<Vec<u8>, String> {
+    let img = image::ImageReader::open(path)
+        .map_err(|e| format!("mask {}: {e}", path.display()))?
+        .with_guessed_format()
+        .map_err(|e| format!("mask {}: {e}", path.display()))?
+        .decode()
+        .map_err(|e| format!("mask {}: {e}", path.display()))?;
+    let rgb = img.to_rgb8();
+    if rgb.dimensions() != image {
+        return Err(format!(
+            "mask {} is {}x{} but its image is {}x{} (width x height)",
+            path.display(),
+            rgb.width(),
+            rgb.height(),
+            image.0,
+            image.1
+        ));
+    }
+    let binary = image::GrayImage::from_fn(rgb.width(), rgb.height(), |x, y| {
+        image::Luma([rgb.get_pixel(x, y).0.iter().any(|&v| v != 0) as u8])
+    });
+    let binary = match size {
+        Some(s) if binary.dimensions() != (s as u32, s as u32) => image::imageops::resize(
+            &binary,
+            s as u32,
+            s as u32,
+            image::imageops::FilterType::Nearest,
+        ),
+        _ => binary,
+    };
+    Ok(binary.into_raw())
 }
 
 #[cfg(test)]
@@ -592,6 +669,66 @@ mod tests {
             FolderSpec::new(&root).load(Path::new("/")).unwrap_err()
         );
         assert!(err.contains("only one of train/ and test/"), "{err}");
+    }
+
+    #[test]
+    fn masks_folder_gives_a_mask_per_image() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("seg");
+        let masks = tmp.path().join("seg-masks");
+        for split in ["train", "test"] {
+            for class in ["a", "b"] {
+                for i in 0..2u32 {
+                    let rel = Path::new(split).join(class);
+                    let c = [200, 40 * i as u8, 0];
+                    write_jpg(&root.join(&rel).join(format!("{i}.jpg")), 4, 4, c);
+                    // Foreground: column i (a grey of 1 counts, black does not).
+                    let mask = image::RgbImage::from_fn(4, 4, |x, _| {
+                        Rgb(if x == i { [0, 1, 0] } else { [0, 0, 0] })
+                    });
+                    std::fs::create_dir_all(masks.join(&rel)).unwrap();
+                    mask.save(masks.join(&rel).join(format!("{i}.png")))
+                        .unwrap();
+                }
+            }
+        }
+        let mut spec = FolderSpec::new(&root);
+        spec.masks = Some(masks.clone());
+        let ds = spec.load(Path::new("/")).unwrap();
+        for set in [&ds.train, &ds.test] {
+            set.validate().unwrap();
+            for i in 0..set.len() {
+                let want: Vec<u8> = (0..16).map(|p| (p % 4 == i % 2) as u8).collect();
+                assert_eq!(set.mask(i).unwrap(), &want[..], "image {i}");
+            }
+        }
+        // Resizing resizes the masks with the nearest neighbour.
+        spec.image_size = Some(8);
+        let ds = spec.load(Path::new("/")).unwrap();
+        assert_eq!(
+            ds.test.mask(0).unwrap().iter().filter(|&&v| v == 1).count(),
+            16
+        );
+        spec.image_size = None;
+        // Without `masks:` there are none.
+        assert!(FolderSpec::new(&root)
+            .load(Path::new("/"))
+            .unwrap()
+            .test
+            .masks
+            .is_none());
+        // A missing mask and a wrongly sized one are errors naming the mask file.
+        std::fs::remove_file(masks.join("test/b/1.png")).unwrap();
+        let err = format!("{:#}", spec.load(Path::new("/")).unwrap_err());
+        assert!(
+            err.contains("mask") && err.contains("test/b/1.png"),
+            "{err}"
+        );
+        image::RgbImage::new(3, 4)
+            .save(masks.join("test/b/1.png"))
+            .unwrap();
+        let err = format!("{:#}", spec.load(Path::new("/")).unwrap_err());
+        assert!(err.contains("is 3x4 but its image is 4x4"), "{err}");
     }
 
     #[test]

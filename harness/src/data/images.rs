@@ -20,7 +20,8 @@ pub struct ImageSet {
     pub height: usize,
     /// Image width in pixels.
     pub width: usize,
-    /// Foreground masks, N*H*W, 1 = foreground (synthetic data only).
+    /// Foreground masks, N*H*W, 1 = foreground (synthetic and `fashion_on_cifar` data, and
+    /// image folders with `masks:`).
     pub masks: Option<Vec<u8>>,
 }
 

@@ -6,7 +6,10 @@
 //! - [`synthetic`]: the embedded default (coloured shapes on textured backgrounds, with
 //!   foreground masks and an optional background-reliance setting), needs no files;
 //! - [`cifar`]: the official CIFAR-10 / CIFAR-100 binary releases;
-//! - [`folder`]: any `root/<class>/*.jpg|png` tree (or `root/{train,test}/<class>/...`);
+//! - [`folder`]: any `root/<class>/*.jpg|png` tree (or `root/{train,test}/<class>/...`),
+//!   optionally with a parallel folder of foreground masks;
+//! - [`fashion_cifar`]: Fashion-MNIST items (read by [`idx`]) pasted on CIFAR-10 JPEG
+//!   backgrounds, with masks and a class-to-background correlation;
 //! - [`fetch`]: downloads and unpacks the CIFAR archives (md5-checked).
 //!
 //! Pixels stay `u8` until the engine builds a batch: 50 000 CIFAR images take 150 MiB this way
@@ -14,16 +17,18 @@
 //! not depend on tch, so it can be built and tested without libtorch.
 
 pub mod cifar;
+pub mod fashion_cifar;
 pub mod fetch;
 pub mod fewshot;
 pub mod folder;
+pub mod idx;
 pub mod images;
 pub mod spec;
 pub mod synthetic;
 
 use std::path::Path;
 
-use anyhow::Result;
+use anyhow::{bail, Context, Result};
 
 pub use images::{resolve_path, Dataset, ImageSet};
 pub use spec::DataSpec;
@@ -49,8 +54,47 @@ impl DataSpec {
                 );
                 Ok(())
             }
+            DataSpec::FashionOnCifar(s) => s.check(),
             DataSpec::Cifar10(_) | DataSpec::Cifar100(_) | DataSpec::CifarFs(_) => Ok(()),
         }
+    }
+
+    /// The data set and the masked test images the background evaluation recombines: test
+    /// images whose backgrounds go with their class, as class-correlated training backgrounds
+    /// do. `synthetic` and `fashion_on_cifar` generate them (their class-background split,
+    /// the same whatever the training correlation); a `folder` with `masks:` gives its test
+    /// split as it is (natural images, whose backgrounds go with the class by nature). Other
+    /// data sets have no masks: an error.
+    pub fn load_background_test(&self, base_dir: &Path) -> Result<(Dataset, ImageSet)> {
+        let (mut ds, set) = match self {
+            DataSpec::Synthetic(s) => {
+                let ds = s.generate()?;
+                let set = s.generate_split(synthetic::Split::ClassBackground);
+                (ds, set)
+            }
+            DataSpec::FashionOnCifar(s) => {
+                let (ds, set) = s.generate(base_dir, true)?;
+                (
+                    ds,
+                    set.context("the class-background split was not generated")?,
+                )
+            }
+            DataSpec::Folder(s) if s.masks.is_some() => {
+                let ds = s.load(base_dir)?;
+                let set = ds.test.clone();
+                (ds, set)
+            }
+            other => bail!(
+                "data set `{}` has no foreground masks (use `synthetic`, `fashion_on_cifar`, or \
+                 a `folder` with `masks:`)",
+                other.label()
+            ),
+        };
+        ds.name = self.label();
+        ds.validate()?;
+        set.validate()
+            .context("the background evaluation's test images")?;
+        Ok((ds, set))
     }
 
     /// Loads the dataset; relative paths are resolved against `base_dir` (the suite file's folder).
@@ -62,6 +106,7 @@ impl DataSpec {
             DataSpec::Cifar10(s) => s.load(base_dir)?,
             DataSpec::Cifar100(s) => s.load(base_dir)?,
             DataSpec::Folder(s) => s.load(base_dir)?,
+            DataSpec::FashionOnCifar(s) => s.generate(base_dir, false)?.0,
             // A few-shot data set trains on its base classes.
             DataSpec::Fewshot(_) | DataSpec::MiniImagenet(_) | DataSpec::CifarFs(_) => {
                 fewshot::load_fewshot(self, base_dir)?.base

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::{cifar, folder, synthetic};
+use super::{cifar, fashion_cifar, folder, synthetic};
 
 /// What a suite file says about data. serde, externally tagged so a YAML file reads:
 ///   data: { synthetic: { classes: 10, train_per_class: 500 } }
@@ -37,6 +37,9 @@ pub enum DataSpec {
     MiniImagenet(MiniImagenetSpec),
     /// CIFAR-FS ([`CifarFsSpec`]).
     CifarFs(CifarFsSpec),
+    /// Fashion-MNIST items on CIFAR-10 backgrounds, with masks
+    /// ([`fashion_cifar::FashionOnCifarSpec`]).
+    FashionOnCifar(fashion_cifar::FashionOnCifarSpec),
 }
 
 /// The serde form of [`DataSpec`]: a mapping with exactly one of these keys. `synthetic:` with
@@ -69,6 +72,9 @@ pub struct DataSpecRepr {
     /// See [`DataSpec::CifarFs`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cifar_fs: Option<CifarFsSpec>,
+    /// See [`DataSpec::FashionOnCifar`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fashion_on_cifar: Option<fashion_cifar::FashionOnCifarSpec>,
 }
 
 /// A present key with a null value becomes `Some(T::default())` (an absent key stays `None`
@@ -107,16 +113,19 @@ impl TryFrom<DataSpecRepr> for DataSpec {
         if let Some(s) = r.cifar_fs {
             found.push(DataSpec::CifarFs(s));
         }
+        if let Some(s) = r.fashion_on_cifar {
+            found.push(DataSpec::FashionOnCifar(s));
+        }
         match found.len() {
             1 => Ok(found.pop().unwrap()),
             0 => Err(
                 "data: give one of `synthetic`, `cifar10`, `cifar100`, `folder`, `fewshot`, \
-                      `mini_imagenet`, `cifar_fs`"
+                      `mini_imagenet`, `cifar_fs`, `fashion_on_cifar`"
                     .into(),
             ),
             _ => Err(format!(
                 "data: give only one of `synthetic`, `cifar10`, `cifar100`, `folder`, `fewshot`, \
-                 `mini_imagenet`, `cifar_fs` (found {})",
+                 `mini_imagenet`, `cifar_fs`, `fashion_on_cifar` (found {})",
                 found
                     .iter()
                     .map(DataSpec::kind)
@@ -138,6 +147,7 @@ impl From<DataSpec> for DataSpecRepr {
             DataSpec::Fewshot(s) => r.fewshot = Some(s),
             DataSpec::MiniImagenet(s) => r.mini_imagenet = Some(s),
             DataSpec::CifarFs(s) => r.cifar_fs = Some(s),
+            DataSpec::FashionOnCifar(s) => r.fashion_on_cifar = Some(s),
         }
         r
     }
@@ -152,7 +162,7 @@ impl Default for DataSpec {
 }
 
 impl DataSpec {
-    /// The kind's key in a suite file: "synthetic", "cifar10", "cifar100" or "folder".
+    /// The kind's key in a suite file: "synthetic", "cifar10", "folder", "fashion_on_cifar", ...
     pub fn kind(&self) -> &'static str {
         match self {
             DataSpec::Synthetic(_) => "synthetic",
@@ -162,6 +172,7 @@ impl DataSpec {
             DataSpec::Fewshot(_) => "fewshot",
             DataSpec::MiniImagenet(_) => "mini_imagenet",
             DataSpec::CifarFs(_) => "cifar_fs",
+            DataSpec::FashionOnCifar(_) => "fashion_on_cifar",
         }
     }
 
@@ -175,6 +186,7 @@ impl DataSpec {
             DataSpec::Fewshot(s) => s.label(),
             DataSpec::MiniImagenet(s) => s.label(),
             DataSpec::CifarFs(s) => s.label(),
+            DataSpec::FashionOnCifar(s) => s.label(),
         }
     }
 
@@ -185,6 +197,16 @@ impl DataSpec {
             self,
             DataSpec::Fewshot(_) | DataSpec::MiniImagenet(_) | DataSpec::CifarFs(_)
         )
+    }
+
+    /// True for the data sets whose test images have foreground masks, which the background
+    /// evaluation needs: `synthetic`, `fashion_on_cifar`, and `folder` with `masks:`.
+    pub fn has_masks(&self) -> bool {
+        match self {
+            DataSpec::Synthetic(_) | DataSpec::FashionOnCifar(_) => true,
+            DataSpec::Folder(s) => s.masks.is_some(),
+            _ => false,
+        }
     }
 }
 

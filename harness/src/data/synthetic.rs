@@ -106,14 +106,19 @@ impl Default for SyntheticSpec {
     }
 }
 
-/// Which split an image belongs to (part of its RNG stream key, and train alone gets
-/// class-dependent backgrounds).
+/// Which split an image belongs to (part of its RNG stream key, and which backgrounds it
+/// gets).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Split {
-    /// The training split.
+    /// The training split: class backgrounds with probability `background_reliance`.
     Train,
-    /// The test split.
+    /// The test split: backgrounds independent of the class.
     Test,
+    /// Test-sized images whose background is always their class's (the backgrounds a
+    /// `background_reliance: 1` training split has), from their own RNG streams: what the
+    /// background evaluation recombines (see `docs/background.md`). The same for every
+    /// `background_reliance`.
+    ClassBackground,
 }
 
 impl SyntheticSpec {
@@ -195,7 +200,7 @@ impl SyntheticSpec {
     pub fn generate_split(&self, split: Split) -> ImageSet {
         let per_class = match split {
             Split::Train => self.train_per_class,
-            Split::Test => self.test_per_class,
+            Split::Test | Split::ClassBackground => self.test_per_class,
         };
         let n = self.classes * per_class;
         let s = self.size;
@@ -222,6 +227,7 @@ impl SyntheticSpec {
         let split_bit = match split {
             Split::Train => 0u64,
             Split::Test => 1u64 << 63,
+            Split::ClassBackground => 1u64 << 62,
         };
         rng.set_stream(split_bit | index as u64);
         rng
@@ -238,7 +244,11 @@ impl SyntheticSpec {
 
         // Draw order is fixed: reliance coin, foreground, background, grain.
         let coin: f64 = rng.gen();
-        let class_background = split == Split::Train && coin < self.background_reliance;
+        let class_background = match split {
+            Split::Train => coin < self.background_reliance,
+            Split::Test => false,
+            Split::ClassBackground => true,
+        };
 
         // Foreground geometry and colour.
         let r = sf * rng.gen_range(0.22f32..0.34);
@@ -776,6 +786,26 @@ mod tests {
         );
         assert!(acc > 0.3 && acc < train_acc, "half reliance accuracy {acc}");
         assert_eq!(half.notes.len(), 1);
+    }
+
+    #[test]
+    fn class_background_split_has_the_training_class_backgrounds() {
+        let k = 10;
+        let mut spec = small(5);
+        spec.background_reliance = 1.0;
+        let ds = spec.generate().unwrap();
+        let split = spec.generate_split(Split::ClassBackground);
+        split.validate().unwrap();
+        assert_eq!(split.len(), ds.test.len());
+        assert!(split.masks.is_some());
+        // Backgrounds fitted on the reliance-1 training split classify this split.
+        let acc = background_accuracy(&ds.train, &split, k);
+        assert!(acc > 0.9, "class-background split accuracy {acc}");
+        // The same images whatever the reliance, and not the test split's.
+        let mut plain = small(5);
+        plain.background_reliance = 0.0;
+        assert_eq!(plain.generate_split(Split::ClassBackground), split);
+        assert_ne!(split.images, ds.test.images);
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! unfinished). At report time each kind gathers its cells' files into run-level files, plots
 //! and a section of `report.md` ([`crate::report::SectionSource`]).
 
+pub mod background;
 pub mod collect;
 pub mod fewshot;
 pub mod kind;
@@ -24,7 +25,11 @@ pub use kind::{Evaluation, EvaluationKind, SettingError};
 /// Every evaluation mixbench can run, in the order they run and appear in reports. Adding an
 /// evaluation is a module under `evaluations/` and one line here.
 pub fn registry() -> &'static [&'static dyn EvaluationKind] {
-    &[&robustness::Robustness, &fewshot::FewShot]
+    &[
+        &robustness::Robustness,
+        &fewshot::FewShot,
+        &background::Background,
+    ]
 }
 
 /// The registered evaluation called `name`, or an error listing the registered names with the

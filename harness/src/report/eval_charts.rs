@@ -1,7 +1,7 @@
 //! Charts of the evaluation suites (robustness and few-shot), drawn with plotters on PNG and
 //! SVG like the training plots (same size, font and palette): a scatter with error bars in
-//! both directions and a reference line, line charts of accuracy against a level, and points
-//! with confidence bars per method.
+//! both directions and a reference line, line charts of accuracy against a level, points
+//! with confidence bars per method, and bars grouped by method (one per test-set variant).
 
 use std::path::{Path, PathBuf};
 
@@ -67,6 +67,16 @@ pub enum EvalChart<'a> {
         /// Axis titles (x, y).
         axes: (&'a str, &'a str),
     },
+    /// Bars grouped by category (method): one bar per series (a test-set variant) in each
+    /// group, coloured by series, with a legend and error bars.
+    GroupedBars {
+        /// `(category, one value per series)`.
+        groups: &'a [(String, Vec<Spread>)],
+        /// Series names, in bar order.
+        series: &'a [String],
+        /// y axis title.
+        y_axis: &'a str,
+    },
     /// One point per category (method) with a vertical bar.
     Points {
         /// `(label, value ± half)`.
@@ -100,6 +110,11 @@ impl EvalChart<'_> {
             } => draw_scatter(area, title, points, reference.as_ref(), *axes),
             EvalChart::Lines { lines, axes } => draw_lines(area, title, lines, *axes),
             EvalChart::Points { points, y_axis } => draw_points(area, title, points, y_axis),
+            EvalChart::GroupedBars {
+                groups,
+                series,
+                y_axis,
+            } => draw_grouped_bars(area, title, groups, series, y_axis),
         }
     }
 }
@@ -320,6 +335,96 @@ fn draw_points<DB: DrawingBackend>(
             .draw_series(std::iter::once(Circle::new((x, s.value), 7, c.filled())))
             .map_err(plot_error)?;
     }
+    Ok(())
+}
+
+fn draw_grouped_bars<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    title: &str,
+    groups: &[(String, Vec<Spread>)],
+    series: &[String],
+    y_axis: &str,
+) -> Result<()> {
+    let tops = groups
+        .iter()
+        .flat_map(|(_, v)| v.iter().map(|s| s.value + s.half.unwrap_or(0.0)));
+    let Some((_, y_hi)) = bounds(tops.chain(std::iter::once(0.0))) else {
+        return draw_no_data(area, title);
+    };
+    let y_hi = if y_hi > 0.0 { y_hi * 1.12 } else { 1.0 };
+    let n = groups.len() as f64;
+    let labels: Vec<String> = groups.iter().map(|g| g.0.clone()).collect();
+    let label_of = move |x: &f64| {
+        let i = x.round();
+        if (x - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < labels.len() {
+            labels[i as usize].clone()
+        } else {
+            String::new()
+        }
+    };
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, (FONT, 20))
+        .margin(16)
+        .x_label_area_size(48)
+        .y_label_area_size(64)
+        .build_cartesian_2d(-0.5..n - 0.5, 0.0..y_hi)
+        .map_err(plot_error)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(groups.len() * 2 + 1)
+        .x_label_formatter(&label_of)
+        .y_desc(y_axis)
+        .label_style((FONT, 15))
+        .axis_desc_style((FONT, 16))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()
+        .map_err(plot_error)?;
+    let width = 0.8 / series.len().max(1) as f64;
+    for (k, name) in series.iter().enumerate() {
+        let c = colour(k);
+        let bars: Vec<(f64, Spread)> = groups
+            .iter()
+            .enumerate()
+            .filter_map(|(g, (_, v))| {
+                let s = *v.get(k)?;
+                s.value
+                    .is_finite()
+                    .then_some((g as f64 - 0.4 + width * k as f64, s))
+            })
+            .collect();
+        chart
+            .draw_series(
+                bars.iter().map(|&(x, s)| {
+                    Rectangle::new([(x, 0.0), (x + width * 0.9, s.value)], c.filled())
+                }),
+            )
+            .map_err(plot_error)?
+            .label(name.clone())
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], c.filled()));
+        chart
+            .draw_series(bars.iter().filter_map(|&(x, s)| {
+                let h = s.half?;
+                let mid = x + width * 0.45;
+                Some(ErrorBar::new_vertical(
+                    mid,
+                    s.value - h,
+                    s.value,
+                    s.value + h,
+                    BLACK.stroke_width(1),
+                    4,
+                ))
+            }))
+            .map_err(plot_error)?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .label_font((FONT, 14))
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(200, 200, 200))
+        .draw()
+        .map_err(plot_error)?;
     Ok(())
 }
 

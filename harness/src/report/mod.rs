@@ -17,7 +17,8 @@
 //! `aggregate` groups done cells and computes the per-method rows, `plot_data` turns them
 //! into series, `charts` draws series on any plotters backend, `plots` writes the image
 //! files, `markdown` renders `report.md`. Shared with the evaluations' sections: `stats` (the
-//! small statistics helpers), `order` (method order), `eval_charts` (their charts).
+//! small statistics helpers), `order` (method order), `eval_charts` (their charts),
+//! `image_grid` (PNG grids of the images an evaluation tested).
 //!
 //! This module sits below the evaluations: it never names one. Their sections come in through
 //! [`SectionSource`].
@@ -26,6 +27,7 @@ mod aggregate;
 mod cells;
 pub(crate) mod charts;
 pub mod eval_charts;
+pub mod image_grid;
 mod markdown;
 pub mod order;
 mod plot_data;
