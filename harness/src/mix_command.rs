@@ -28,9 +28,8 @@
 //! `--grid OUT.png` draws one row per image: input, saliency (when the method has one), mask
 //! and mixed image (`mix`), or input and saliency (`saliency`), with column titles, a legend for
 //! the grey-scale columns and, per row, the image's class (folder names with `--images`,
-//! `class K` for batch files) and for `mix` its partner's class and lambda ([`grid`]).
-
-mod grid;
+//! `class K` for batch files) and for `mix` its partner's class and lambda (drawn by the
+//! report's [`ImageGrid`]).
 
 use std::path::{Path, PathBuf};
 
@@ -42,6 +41,7 @@ use mixbench_core::{
 use tch::{nn, Device, Kind, Tensor};
 
 use crate::models::ModelKind;
+use crate::report::image_grid::ImageGrid;
 
 /// CIFAR-10 normalisation constants (see `docs/training.md`, *Data*), the default when the input names none.
 const CIFAR10_MEAN: [f64; 3] = [125.3 / 255.0, 123.0 / 255.0, 113.9 / 255.0];
@@ -144,43 +144,66 @@ pub fn run_mix(args: &MixArgs, registry: &Registry) -> Result<()> {
             columns.push(saliency_column(&s));
         }
         if let Some(mask) = &mixed.mask {
-            columns.push(grid::Column {
-                title: "mask",
-                legend: &["white: own image", "black: partner"],
-                images: grey(&mask.squeeze_dim(1)),
-            });
+            columns.push((
+                "mask\nwhite: own image\nblack: partner",
+                grey(&mask.squeeze_dim(1)),
+            ));
         }
-        columns.push(grid::Column {
-            title: "mixed",
-            legend: &[],
-            images: denormalise(&mixed.images, &batch.mean, &batch.std),
-        });
-        grid::draw(
-            path,
-            &columns,
-            &mix_labels(&batch, &mixed, &classes, method.as_ref())?,
-        )?;
+        let mixed_images = denormalise(&mixed.images, &batch.mean, &batch.std);
+        columns.push(("mixed", mixed_images));
+        let labels = mix_labels(&batch, &mixed, &classes, method.as_ref())?;
+        draw_grid(path, &columns, &labels)?;
     }
     Ok(())
 }
 
+/// A titled grid column (legend lines after the title's first line): RGB pictures
+/// `[B, 3, H, W]` in `[0, 1]`.
+type Column = (&'static str, Tensor);
+
 /// The grid's input column.
-fn input_column(batch: &Batch) -> grid::Column {
-    grid::Column {
-        title: "input",
-        legend: &[],
-        images: denormalise(&batch.images, &batch.mean, &batch.std),
-    }
+fn input_column(batch: &Batch) -> Column {
+    ("input", denormalise(&batch.images, &batch.mean, &batch.std))
 }
 
-/// The grid's saliency column (each map scaled to its maximum).
-fn saliency_column(map: &Tensor) -> grid::Column {
-    grid::Column {
-        title: "saliency",
-        // Each map is scaled to its own maximum for display.
-        legend: &["bright: salient"],
-        images: grey(&normalise_per_image(map)),
+/// The grid's saliency column (each map scaled to its own maximum for display).
+fn saliency_column(map: &Tensor) -> Column {
+    ("saliency\nbright: salient", grey(&normalise_per_image(map)))
+}
+
+/// Draws one row per image and one titled column per entry of `columns`, each row labelled.
+fn draw_grid(path: &Path, columns: &[Column], row_labels: &[String]) -> Result<()> {
+    let size = columns[0].1.size();
+    let (b, h, w) = (size[0] as usize, size[2] as usize, size[3] as usize);
+    let bytes: Vec<Vec<u8>> = columns
+        .iter()
+        .map(|(_, t)| {
+            Vec::<u8>::try_from(
+                (t.to_device(Device::Cpu) * 255.0)
+                    .round()
+                    .to_kind(Kind::Uint8)
+                    .contiguous()
+                    .flatten(0, -1),
+            )
+        })
+        .collect::<Result<_, _>>()?;
+    let len = 3 * h * w;
+    let rows: Vec<Vec<Vec<u8>>> = (0..b)
+        .map(|i| {
+            bytes
+                .iter()
+                .map(|c| c[i * len..(i + 1) * len].to_vec())
+                .collect()
+        })
+        .collect();
+    let titles: Vec<String> = columns.iter().map(|(t, _)| t.to_string()).collect();
+    ImageGrid {
+        shape: (3, h, w),
+        columns: &titles,
+        row_labels,
+        rows: &rows,
     }
+    .write_png(path)
 }
 
 /// Per row of a mix grid: the image's class, its partner's class and lambda (for a joint
@@ -227,7 +250,7 @@ pub fn run_saliency(args: &SaliencyArgs, registry: &Registry) -> Result<()> {
             .iter()
             .map(|&l| classes[l as usize].clone())
             .collect();
-        grid::draw(path, &columns, &rows)?;
+        draw_grid(path, &columns, &rows)?;
     }
     Ok(())
 }

@@ -285,12 +285,13 @@ fn image_folders_work_and_model_saliency_needs_a_checkpoint() {
         "4",
     ])
     .unwrap();
-    // A labelled grid: a 150-pixel label column, a header of a title and a one-line legend
-    // (8 + 2 x 16 + 4 pixels), then one 96-pixel row per image with 2-pixel gaps.
+    // A labelled grid: a label column, a header of a title and a one-line legend (26 + 15
+    // pixels), then one 96-pixel row per image, 4-pixel gaps.
     let png = image::open(&grid).unwrap().to_rgb8();
-    let header = 8 + 2 * 16 + 4;
-    assert_eq!(png.height(), header + 4 * (96 + 2) + 2);
-    assert_eq!(png.width(), 150 + 2 * (96 + 2) + 2);
+    let header = 26 + 15;
+    assert_eq!(png.height(), header + 4 * (96 + 4) + 4);
+    let label_w = png.width() - (2 * (96 + 4) + 4);
+    assert!(label_w > 30, "no room for row labels: {label_w}");
     // Text is drawn where it should be: a class name left of every row, a title above each
     // column (dark pixels on the light grey page).
     let dark = |xs: std::ops::Range<u32>, ys: std::ops::Range<u32>| {
@@ -299,14 +300,14 @@ fn image_folders_work_and_model_saliency_needs_a_checkpoint() {
             .count()
     };
     for row in 0..4 {
-        let top = header + 2 + row * 98;
+        let top = header + row * 100;
         assert!(
-            dark(0..150, top..top + 24) > 10,
+            dark(0..label_w, top..top + 96) > 10,
             "no label left of row {row}"
         );
     }
     for col in 0..2 {
-        let left = 152 + col * 98;
+        let left = label_w + 4 + col * 100;
         assert!(
             dark(left..left + 96, 0..24) > 10,
             "no title above column {col}"

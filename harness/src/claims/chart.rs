@@ -4,16 +4,13 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::records;
 use crate::report::charts::{colour, draw_no_data, plot_error, FONT};
-
-/// Size of every plot, as the training plots.
-const SIZE: (u32, u32) = (960, 600);
+use crate::report::eval_charts::{write_chart, Drawable};
 
 /// One claim on the chart.
 #[derive(Clone, Debug, PartialEq)]
@@ -106,6 +103,18 @@ fn draw<DB: DrawingBackend>(
     Ok(())
 }
 
+/// The published-versus-measured chart of a claims file, on the report's chart writer.
+struct ClaimsChart<'a> {
+    axis: &'a str,
+    points: &'a [Point],
+}
+
+impl Drawable for ClaimsChart<'_> {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>, title: &str) -> Result<()> {
+        draw(area, title, self.axis, self.points)
+    }
+}
+
 /// Draws the chart to `<dir>/<stem>.png` and `.svg` (each atomically); returns both paths.
 pub fn write(
     dir: &Path,
@@ -114,28 +123,5 @@ pub fn write(
     axis: &str,
     points: &[Point],
 ) -> Result<Vec<PathBuf>> {
-    crate::report::ensure_font()?;
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let png = dir.join(format!("{stem}.png"));
-    let tmp = dir.join(format!(".{stem}.partial.png"));
-    (|| -> Result<()> {
-        let root = BitMapBackend::new(&tmp, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(plot_error)?;
-        draw(&root, title, axis, points)?;
-        root.present().map_err(plot_error)
-    })()
-    .with_context(|| format!("drawing {}", png.display()))?;
-    std::fs::rename(&tmp, &png)
-        .with_context(|| format!("renaming {} to {}", tmp.display(), png.display()))?;
-    let svg_path = dir.join(format!("{stem}.svg"));
-    let mut svg = String::new();
-    (|| -> Result<()> {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(plot_error)?;
-        draw(&root, title, axis, points)?;
-        root.present().map_err(plot_error)
-    })()
-    .with_context(|| format!("drawing {}", svg_path.display()))?;
-    records::write_atomic(&svg_path, svg.as_bytes())?;
-    Ok(vec![png, svg_path])
+    write_chart(dir, stem, &ClaimsChart { axis, points }, title)
 }

@@ -86,6 +86,19 @@ pub enum EvalChart<'a> {
     },
 }
 
+/// The x-axis formatter of a categorical chart whose categories sit at 0, 1, 2, ...: the label
+/// of the category at an integer position, nothing elsewhere.
+fn index_labels(labels: Vec<String>) -> impl Fn(&f64) -> String {
+    move |x: &f64| {
+        let i = x.round();
+        if (x - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < labels.len() {
+            labels[i as usize].clone()
+        } else {
+            String::new()
+        }
+    }
+}
+
 fn padded(lo: f64, hi: f64) -> (f64, f64) {
     let pad = if hi > lo { 0.08 * (hi - lo) } else { 1.0 };
     (lo - pad, hi + pad)
@@ -100,7 +113,14 @@ fn bounds(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
         })
 }
 
-impl EvalChart<'_> {
+/// A chart that can draw itself on any plotters backend, so that [`write_chart`] writes it as
+/// PNG and SVG alike.
+pub trait Drawable {
+    /// Draws the chart, captioned `title`, on `area`.
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>, title: &str) -> Result<()>;
+}
+
+impl Drawable for EvalChart<'_> {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>, title: &str) -> Result<()> {
         match self {
             EvalChart::Scatter {
@@ -289,15 +309,7 @@ fn draw_points<DB: DrawingBackend>(
     };
     let (y_lo, y_hi) = padded(y_lo, y_hi);
     let n = points.len() as f64;
-    let labels: Vec<String> = points.iter().map(|p| p.0.clone()).collect();
-    let label_of = move |x: &f64| {
-        let i = x.round();
-        if (x - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < labels.len() {
-            labels[i as usize].clone()
-        } else {
-            String::new()
-        }
-    };
+    let label_of = index_labels(points.iter().map(|p| p.0.clone()).collect());
     let mut chart = ChartBuilder::on(area)
         .caption(title, (FONT, 20))
         .margin(16)
@@ -353,15 +365,7 @@ fn draw_grouped_bars<DB: DrawingBackend>(
     };
     let y_hi = if y_hi > 0.0 { y_hi * 1.12 } else { 1.0 };
     let n = groups.len() as f64;
-    let labels: Vec<String> = groups.iter().map(|g| g.0.clone()).collect();
-    let label_of = move |x: &f64| {
-        let i = x.round();
-        if (x - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < labels.len() {
-            labels[i as usize].clone()
-        } else {
-            String::new()
-        }
-    };
+    let label_of = index_labels(groups.iter().map(|g| g.0.clone()).collect());
     let mut chart = ChartBuilder::on(area)
         .caption(title, (FONT, 20))
         .margin(16)
@@ -430,7 +434,12 @@ fn draw_grouped_bars<DB: DrawingBackend>(
 
 /// Draws `chart` to `<dir>/<stem>.png` and `<dir>/<stem>.svg` (each atomically); returns both
 /// paths.
-pub fn write_chart(dir: &Path, stem: &str, chart: &EvalChart, title: &str) -> Result<Vec<PathBuf>> {
+pub fn write_chart(
+    dir: &Path,
+    stem: &str,
+    chart: &impl Drawable,
+    title: &str,
+) -> Result<Vec<PathBuf>> {
     crate::report::ensure_font()?;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let png = dir.join(format!("{stem}.png"));

@@ -15,9 +15,10 @@ use super::plots::ensure_font;
 pub struct ImageGrid<'a> {
     /// `(channels, height, width)` of every image.
     pub shape: (usize, usize, usize),
-    /// One title per column, drawn above it.
+    /// One title per column, drawn above it; lines after the first (separated by `\n`) are
+    /// a legend in smaller grey type.
     pub columns: &'a [String],
-    /// One label per row, drawn left of it (empty strings for none).
+    /// One label per row, drawn left of it (empty strings for none; `\n` separates lines).
     pub row_labels: &'a [String],
     /// The images, row by row.
     pub rows: &'a [Vec<Vec<u8>>],
@@ -44,12 +45,22 @@ impl ImageGrid<'_> {
         ensure_font()?;
         let scale = (96 / h.max(w)).max(1) as u32;
         let (cell_w, cell_h, gap) = (w as u32 * scale, h as u32 * scale, 4u32);
-        let label_w = if self.row_labels.iter().any(|l| !l.is_empty()) {
-            110
-        } else {
-            0
-        };
-        let title_h = 26u32;
+        let text = (FONT, 15).into_font().color(&BLACK);
+        let legend = (FONT, 12).into_font().color(&RGBColor(70, 70, 70));
+        let label_w = self
+            .row_labels
+            .iter()
+            .flat_map(|l| l.lines())
+            .map(|line| text_width(line, &text))
+            .max()
+            .map_or(0, |w| w + 12);
+        let legend_lines = self
+            .columns
+            .iter()
+            .map(|t| t.lines().count().saturating_sub(1))
+            .max()
+            .unwrap_or(0) as u32;
+        let title_h = 26 + LEGEND_LINE * legend_lines;
         let size = (
             label_w + self.columns.len() as u32 * (cell_w + gap) + gap,
             title_h + self.rows.len() as u32 * (cell_h + gap) + gap,
@@ -60,26 +71,34 @@ impl ImageGrid<'_> {
         let tmp = dir.join(format!(".{name}.partial.png"));
         (|| -> Result<()> {
             let root = BitMapBackend::new(&tmp, size).into_drawing_area();
-            root.fill(&WHITE).map_err(plot_error)?;
-            let text = (FONT, 15).into_font().color(&BLACK);
+            // Light grey, so that white picture areas (a mask's ones) stand out from the page.
+            root.fill(&PAGE).map_err(plot_error)?;
+            let centred = Pos::new(HPos::Center, VPos::Center);
             for (col, title) in self.columns.iter().enumerate() {
-                let x = label_w + gap + col as u32 * (cell_w + gap) + cell_w / 2;
-                root.draw_text(
-                    title,
-                    &text.pos(Pos::new(HPos::Center, VPos::Center)),
-                    (x as i32, (title_h / 2) as i32),
-                )
-                .map_err(plot_error)?;
+                let x = (label_w + gap + col as u32 * (cell_w + gap) + cell_w / 2) as i32;
+                for (k, line) in title.lines().enumerate() {
+                    let (style, y) = match k {
+                        0 => (text.pos(centred), 13),
+                        k => (legend.pos(centred), 26 + LEGEND_LINE * k as u32 - 8),
+                    };
+                    root.draw_text(line, &style, (x, y as i32))
+                        .map_err(plot_error)?;
+                }
             }
             for (r, row) in self.rows.iter().enumerate() {
                 let y0 = title_h + r as u32 * (cell_h + gap);
                 if let Some(label) = self.row_labels.get(r) {
-                    root.draw_text(
-                        label,
-                        &text.pos(Pos::new(HPos::Left, VPos::Center)),
-                        (4, (y0 + cell_h / 2) as i32),
-                    )
-                    .map_err(plot_error)?;
+                    let lines = label.lines().count() as u32;
+                    let top = (y0 + cell_h / 2).saturating_sub(lines * LABEL_LINE / 2);
+                    for (k, line) in label.lines().enumerate() {
+                        let y = top + LABEL_LINE * k as u32 + LABEL_LINE / 2;
+                        root.draw_text(
+                            line,
+                            &text.pos(Pos::new(HPos::Left, VPos::Center)),
+                            (4, y as i32),
+                        )
+                        .map_err(plot_error)?;
+                    }
                 }
                 for (col, img) in row.iter().enumerate() {
                     let x0 = label_w + gap + col as u32 * (cell_w + gap);
@@ -103,6 +122,20 @@ impl ImageGrid<'_> {
         std::fs::rename(&tmp, path)
             .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
     }
+}
+
+/// Page colour around the pictures.
+const PAGE: RGBColor = RGBColor(228, 228, 228);
+/// Height of a legend line under a column title.
+const LEGEND_LINE: u32 = 15;
+/// Height of a row-label line.
+const LABEL_LINE: u32 = 18;
+
+/// Width in pixels of `line` in `font` (a generous estimate when the font cannot say).
+fn text_width(line: &str, font: &TextStyle) -> u32 {
+    font.font
+        .box_size(line)
+        .map_or(line.chars().count() as u32 * 9, |(w, _)| w)
 }
 
 #[cfg(test)]
