@@ -230,6 +230,24 @@ fn the_small_fewshot_run_decides_its_fewshot_claims() {
     assert!(stdout.contains("fails"), "{stdout}");
 }
 
+#[test]
+fn the_background_run_reads_bg_gap_but_one_seed_decides_nothing() {
+    let (code, outcomes, stdout, _tmp) = verify_copy("background-small", &[]);
+    assert_eq!(code, 0, "{stdout}");
+    assert_eq!(outcomes.len(), 6);
+    assert!(outcomes.iter().all(|o| o.verdict == Verdict::Inconclusive));
+    for o in &outcomes {
+        assert_eq!(
+            o.reason.map(|r| r.name()),
+            Some("fewer seeds than needed"),
+            "{o:?}"
+        );
+    }
+    // The metric was found (not "data missing") and is the committed run's BG-Gap.
+    let synthetic = verdict_of(&outcomes, "shortcut-learned-synthetic");
+    assert_eq!(synthetic.n_a, Some(1), "{synthetic:?}");
+}
+
 /// A suite that names a claims file: `run` records it in the run folder, and `verify RUN_DIR`
 /// without `--claims` checks it; changing the suite's claims replaces the recorded copy.
 #[test]

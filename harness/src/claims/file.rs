@@ -86,6 +86,9 @@ pub enum Metric {
     CleanTop1,
     /// Average robust top-1, `robustness-cells.csv`.
     RobustTop1,
+    /// BG-Gap (Mixed-Same minus Mixed-Rand top-1, points) of the background evaluation,
+    /// `background-cells.csv`.
+    BgGap,
     /// Few-shot query accuracy (%) of N-way K-shot episodes, `fewshot-episodes.csv`.
     Fewshot {
         /// Classes per episode.
@@ -96,7 +99,7 @@ pub enum Metric {
 }
 
 /// Metric names other than the few-shot pattern `fewshot_<N>way_<K>shot`.
-const METRICS: [&str; 7] = [
+const METRICS: [&str; 8] = [
     "top1",
     "top5",
     "epoch_time",
@@ -104,6 +107,7 @@ const METRICS: [&str; 7] = [
     "saliency_time",
     "clean_top1",
     "robust_top1",
+    "bg_gap",
 ];
 
 impl Metric {
@@ -117,6 +121,7 @@ impl Metric {
             "saliency_time" => Metric::SaliencyTime,
             "clean_top1" => Metric::CleanTop1,
             "robust_top1" => Metric::RobustTop1,
+            "bg_gap" => Metric::BgGap,
             _ => {
                 let fewshot = name
                     .strip_prefix("fewshot_")
@@ -161,6 +166,7 @@ impl fmt::Display for Metric {
             Metric::SaliencyTime => f.write_str("saliency_time"),
             Metric::CleanTop1 => f.write_str("clean_top1"),
             Metric::RobustTop1 => f.write_str("robust_top1"),
+            Metric::BgGap => f.write_str("bg_gap"),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! What a run folder holds for claims: the per-cell rows of `summary.csv` and the evaluation
-//! files (`robustness-cells.csv`, `fewshot.csv` with `fewshot-episodes.csv`), and the matching
+//! files (`robustness-cells.csv`, `background-cells.csv`, `fewshot.csv` with
+//! `fewshot-episodes.csv`), and the matching
 //! of a claim's (data set, model, method, parameters) to the cells that ran it. Only the
 //! run-level CSV files are read, so a copied report folder (`reports/cifar10-jpeg-*`) verifies
 //! as well as a live run.
@@ -42,6 +43,13 @@ struct RobustnessRow {
     robust_top1: f64,
 }
 
+/// One row of `background-cells.csv`.
+#[derive(Clone, Debug, Deserialize)]
+struct BackgroundRow {
+    cell: String,
+    bg_gap: f64,
+}
+
 /// One row of `fewshot.csv` (the cell's dataset and model, which the episodes file lacks).
 #[derive(Clone, Debug, Deserialize)]
 struct FewshotCellRow {
@@ -62,11 +70,14 @@ struct EpisodeRow {
 pub struct RunData {
     rows: Vec<SummaryRow>,
     robustness: BTreeMap<String, (f64, f64)>,
+    /// Cell -> BG-Gap of the background evaluation.
+    background: BTreeMap<String, f64>,
     /// `(cell, ways, shots)` -> episode accuracies.
     episodes: BTreeMap<(String, usize, usize), Vec<f64>>,
-    /// Whether the run has robustness / few-shot results at all.
+    /// Whether the run has robustness / few-shot / background results at all.
     has_robustness: bool,
     has_fewshot: bool,
+    has_background: bool,
 }
 
 /// Reads a CSV file into rows of `T`, naming the file and line in errors.
@@ -102,6 +113,16 @@ impl RunData {
         } else {
             BTreeMap::new()
         };
+        let background_csv = run_dir.join("background-cells.csv");
+        let has_background = background_csv.exists();
+        let background = if has_background {
+            read_csv::<BackgroundRow>(&background_csv)?
+                .into_iter()
+                .map(|r| (r.cell, r.bg_gap))
+                .collect()
+        } else {
+            BTreeMap::new()
+        };
         let episodes_csv = run_dir.join("fewshot-episodes.csv");
         let has_fewshot = episodes_csv.exists() && run_dir.join("fewshot.csv").exists();
         let mut episodes: BTreeMap<(String, usize, usize), Vec<f64>> = BTreeMap::new();
@@ -123,9 +144,11 @@ impl RunData {
         Ok(RunData {
             rows,
             robustness,
+            background,
             episodes,
             has_robustness,
             has_fewshot,
+            has_background,
         })
     }
 }
@@ -244,6 +267,7 @@ impl RunData {
                 Metric::SaliencyTime => r.saliency_time_mean,
                 Metric::CleanTop1 => self.robustness.get(&r.cell).map(|v| v.0),
                 Metric::RobustTop1 => self.robustness.get(&r.cell).map(|v| v.1),
+                Metric::BgGap => self.background.get(&r.cell).copied(),
                 Metric::Fewshot { ways, shots } => {
                     match self.episodes.get(&(r.cell.clone(), ways, shots)) {
                         Some(accs) => {
@@ -263,6 +287,9 @@ impl RunData {
             let source = match metric {
                 Metric::CleanTop1 | Metric::RobustTop1 if !self.has_robustness => {
                     "the run has no robustness results (robustness-cells.csv)".to_string()
+                }
+                Metric::BgGap if !self.has_background => {
+                    "the run has no background results (background-cells.csv)".to_string()
                 }
                 Metric::Fewshot { .. } if !self.has_fewshot => {
                     "the run has no few-shot results (fewshot-episodes.csv)".to_string()
