@@ -86,6 +86,22 @@ pub enum EvalChart<'a> {
     },
 }
 
+/// The series legend in the upper right corner, in `size`-point type, on a translucent box.
+fn draw_legend<'a, DB: DrawingBackend + 'a>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    size: u32,
+) -> Result<()> {
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .label_font((FONT, size))
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(200, 200, 200))
+        .draw()
+        .map_err(plot_error)?;
+    Ok(())
+}
+
 /// The x-axis formatter of a categorical chart whose categories sit at 0, 1, 2, ...: the label
 /// of the category at an integer position, nothing elsewhere.
 fn index_labels(labels: Vec<String>) -> impl Fn(&f64) -> String {
@@ -283,15 +299,7 @@ fn draw_lines<DB: DrawingBackend>(
             )
             .map_err(plot_error)?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .label_font((FONT, 15))
-        .background_style(WHITE.mix(0.85))
-        .border_style(RGBColor(200, 200, 200))
-        .draw()
-        .map_err(plot_error)?;
-    Ok(())
+    draw_legend(&mut chart, 15)
 }
 
 fn draw_points<DB: DrawingBackend>(
@@ -421,15 +429,7 @@ fn draw_grouped_bars<DB: DrawingBackend>(
             }))
             .map_err(plot_error)?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .label_font((FONT, 14))
-        .background_style(WHITE.mix(0.85))
-        .border_style(RGBColor(200, 200, 200))
-        .draw()
-        .map_err(plot_error)?;
-    Ok(())
+    draw_legend(&mut chart, 14)
 }
 
 /// Draws `chart` to `<dir>/<stem>.png` and `<dir>/<stem>.svg` (each atomically); returns both
