@@ -6,7 +6,9 @@
 //! - `libtorch_cuda.so` linked with `--no-as-needed` when the libtorch has it: as-needed linking
 //!   would otherwise drop it (nothing references its symbols directly) and CUDA would silently
 //!   stay off on a GPU machine;
-//! - the libtorch version and folder recorded for `mixbench doctor`.
+//! - the libtorch version and folder recorded for `mixbench doctor`;
+//! - for the `mixbench` crate itself, `csrc/fused_sgd.cpp` compiled against libtorch: ATen's
+//!   fused SGD kernel, which tch does not bind (see `engine::sgd`).
 
 use std::path::{Path, PathBuf};
 
@@ -36,6 +38,26 @@ fn main() {
         "cargo:rustc-env=MIXBENCH_LIBTORCH_DIR={}",
         libtorch.display()
     );
+    if std::env::var("CARGO_PKG_NAME").as_deref() == Ok("mixbench") {
+        compile_fused_sgd(&libtorch);
+    }
+}
+
+/// Compiles the fused-SGD binding with the flags tch's own C++ is built with.
+fn compile_fused_sgd(libtorch: &Path) {
+    let source = "csrc/fused_sgd.cpp";
+    println!("cargo:rerun-if-changed={source}");
+    println!("cargo:rerun-if-env-changed=LIBTORCH_CXX11_ABI");
+    let abi = std::env::var("LIBTORCH_CXX11_ABI").unwrap_or_else(|_| "1".into());
+    cc::Build::new()
+        .cpp(true)
+        .file(source)
+        .include(libtorch.join("include"))
+        .flag("-std=c++17")
+        .flag(format!("-D_GLIBCXX_USE_CXX11_ABI={abi}"))
+        .flag("-DGLOG_USE_GLOG_EXPORT")
+        .warnings(false)
+        .compile("mixbench_fused_sgd");
 }
 
 /// The version string of a libtorch folder: `build-version` in a libtorch archive,

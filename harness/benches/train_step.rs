@@ -58,6 +58,7 @@ fn train_step(c: &mut Criterion) {
                 },
                 max_train_batches: Some(1),
                 on_nonfinite: NonFinite::Fail,
+                sync_phases: true,
             };
             let mix = registry().build(method, &Params::new(method)).unwrap();
             let mut trainer = Trainer::new(model, 10, mix, config, Device::Cpu, 0).unwrap();

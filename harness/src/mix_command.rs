@@ -90,6 +90,17 @@ pub struct MixArgs {
     /// Output file (safetensors): mixed, targets, lam, perm, mask, extras.
     #[arg(long)]
     pub output: Option<PathBuf>,
+    /// Device the method runs on: `cpu` or `cuda` (its device code path: SAGE's tensor search,
+    /// Puzzle Mix's and Co-Mixup's device-side steps).
+    #[arg(long, default_value = "cpu", value_parser = ["cpu", "cuda"])]
+    pub device: String,
+    /// With `--device cuda`: also mix on the CPU with the same inputs and seed, print the
+    /// largest differences, and fail when one exceeds `--tolerance`.
+    #[arg(long)]
+    pub compare_cpu: bool,
+    /// Largest absolute difference `--compare-cpu` accepts in mixed images and targets.
+    #[arg(long, default_value_t = 1e-4)]
+    pub tolerance: f64,
 }
 
 /// `mixbench saliency`.
@@ -113,10 +124,27 @@ pub fn run_mix(args: &MixArgs, registry: &Registry) -> Result<()> {
     // Mixing a hidden state needs a model's forward pass: here, methods that mix inside the
     // model (Manifold Mixup) mix the input, unless the batch file asks for another layer.
     batch.layer.get_or_insert(0);
-    let mut rng = MixRng::seed_from(args.batch.seed);
-    let mixed = method
-        .mix(&batch, &mut rng)
-        .with_context(|| format!("applying `{}`", args.batch.method))?;
+    let device = match args.device.as_str() {
+        "cuda" if tch::Cuda::is_available() => Device::Cuda(0),
+        "cuda" => bail!("--device cuda: CUDA is not available (run `mixbench doctor`)"),
+        _ => Device::Cpu,
+    };
+    let on_device = batch.to_device(device);
+    let mix_on = |b: &Batch| {
+        method
+            .mix(b, &mut MixRng::seed_from(args.batch.seed))
+            .with_context(|| {
+                format!(
+                    "applying `{}` on {:?}",
+                    args.batch.method,
+                    b.images.device()
+                )
+            })
+    };
+    let mixed = mix_on(&on_device)?;
+    if args.compare_cpu && device != Device::Cpu {
+        compare_with_cpu(&args.batch.method, &mixed, &mix_on(&batch)?, args.tolerance)?;
+    }
     if let MixSite::Hidden(layer) = mixed.site {
         bail!(
             "`layer` {layer} in the batch is a hidden layer of a model; `mixbench mix` mixes \
@@ -154,6 +182,34 @@ pub fn run_mix(args: &MixArgs, registry: &Registry) -> Result<()> {
         let labels = mix_labels(&batch, &mixed, &classes, method.as_ref())?;
         draw_grid(path, &columns, &labels)?;
     }
+    Ok(())
+}
+
+/// Prints the largest differences between a batch mixed on a device and on the CPU, and fails
+/// when one exceeds `tolerance`.
+fn compare_with_cpu(method: &str, device: &Mixed, cpu: &Mixed, tolerance: f64) -> Result<()> {
+    let max_diff = |a: &Tensor, b: &Tensor| -> f64 {
+        (a.to_device(Device::Cpu).to_kind(Kind::Double) - b.to_kind(Kind::Double))
+            .abs()
+            .max()
+            .double_value(&[])
+    };
+    let images = max_diff(&device.images, &cpu.images);
+    let targets = max_diff(&device.targets, &cpu.targets);
+    let per_sample = (device.images.to_device(Device::Cpu) - &cpu.images)
+        .abs()
+        .flatten(1, -1)
+        .amax([1], false);
+    let differing = per_sample.gt(tolerance).sum(Kind::Int64).int64_value(&[]);
+    println!(
+        "{method}: device vs cpu, max |mixed| diff {images:.3e}, max |targets| diff {targets:.3e}, \
+         {differing} of {} images beyond {tolerance:e}",
+        per_sample.size()[0]
+    );
+    ensure!(
+        images <= tolerance && targets <= tolerance,
+        "`{method}` on the device differs from the CPU by more than {tolerance:e}"
+    );
     Ok(())
 }
 

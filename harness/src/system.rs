@@ -53,3 +53,45 @@ pub fn device_description(device: Device) -> String {
         _ => format!("cpu ({} threads)", tch::get_num_threads()),
     }
 }
+
+/// Peak memory of this process on `device`, in bytes, and what the figure is: on the CPU the
+/// peak resident set (`VmHWM` of `/proc/self/status`); on CUDA the device memory this process
+/// holds as `nvidia-smi` reports it, which includes libtorch's caching allocator's reserve and
+/// therefore its high-water mark (the cache is never emptied during a run). `None` when the
+/// figure cannot be read.
+pub fn peak_memory(device: Device) -> Option<(u64, &'static str)> {
+    match device {
+        Device::Cuda(_) => cuda_process_memory().map(|b| (b, "cuda reserved (nvidia-smi)")),
+        _ => peak_rss().map(|b| (b, "cpu peak RSS")),
+    }
+}
+
+/// `VmHWM` of this process, in bytes.
+fn peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Device memory used by this process according to `nvidia-smi`, in bytes.
+fn cuda_process_memory() -> Option<u64> {
+    let output = std::process::Command::new("nvidia-smi")
+        .args([
+            "--query-compute-apps=pid,used_memory",
+            "--format=csv,noheader,nounits",
+        ])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())?;
+    let pid = std::process::id().to_string();
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .find_map(|line| {
+            let (p, mib) = line.split_once(',')?;
+            (p.trim() == pid)
+                .then(|| mib.trim().parse::<u64>().ok())
+                .flatten()
+                .map(|m| m * 1024 * 1024)
+        })
+}

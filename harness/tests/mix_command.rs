@@ -537,3 +537,36 @@ fn manifold_mixes_the_input_as_mixup_does() {
         "nothing was mixed"
     );
 }
+
+/// `--device cuda` runs the method's device code path; without CUDA it is refused with the
+/// reason, and with CUDA `--compare-cpu` checks it against the CPU on the SAGE fixture batch.
+#[test]
+fn device_option_needs_cuda_and_compares_with_the_cpu() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, _) = sage_batch(dir.path(), true);
+    let output = dir.path().join("out.safetensors");
+    let argv = [
+        "--method",
+        "sage",
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        output.to_str().unwrap(),
+        "--device",
+        "cuda",
+        "--compare-cpu",
+        "--tolerance",
+        "1e-3",
+    ];
+    match mix(&argv) {
+        Ok(()) => {
+            assert!(tch::Cuda::is_available());
+            assert!(output.is_file());
+        }
+        Err(e) => {
+            assert!(!tch::Cuda::is_available(), "{e:#}");
+            assert!(format!("{e:#}").contains("CUDA is not available"), "{e:#}");
+            assert!(!output.exists(), "nothing is written");
+        }
+    }
+}

@@ -8,4 +8,4 @@ pub mod train;
 
 pub use config::{cell_id, CellConfig, DeviceChoice, Isolation, MethodSpec, TrainingConfig};
 pub use device::{load_classifier, open_trained, select_device, TrainedCell};
-pub use train::train_cell;
+pub use train::{build_trainer, train_cell, trainer_config};

@@ -6,10 +6,11 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use tch::Tensor;
+use tch::{Device, Tensor};
 
-use super::config::CellConfig;
+use super::config::{CellConfig, TrainingConfig};
 use super::device::select_device;
+use crate::data::Dataset;
 use crate::engine::augment::{Augment, Normalize};
 use crate::engine::schedule::StepSchedule;
 use crate::engine::sgd::SgdConfig;
@@ -35,41 +36,8 @@ pub fn train_cell(dir: &Path) -> Result<()> {
     for note in &data.notes {
         eprintln!("[{}] note: {note}", config.cell);
     }
-    let method = registry().build(&config.method.name, &config.method.params()?)?;
-    let trainer_config = TrainerConfig {
-        batch_size: t.batch_size,
-        test_batch_size: t.test_batch_size,
-        schedule: StepSchedule {
-            lr: t.lr,
-            milestones: t.milestones.clone(),
-            gammas: t.gamma.clone(),
-        },
-        sgd: SgdConfig {
-            momentum: t.momentum,
-            nesterov: t.nesterov,
-            weight_decay: t.weight_decay,
-        },
-        loss: t.loss,
-        augment: Augment {
-            crop_padding: t.crop_padding,
-            flip: t.flip,
-        },
-        normalize: Normalize {
-            mean: data.mean.iter().map(|&v| v as f64).collect(),
-            std: data.std.iter().map(|&v| v as f64).collect(),
-        },
-        max_train_batches: t.max_train_batches,
-        on_nonfinite: t.on_nonfinite,
-    };
-    let num_classes = data.num_classes() as i64;
-    let mut trainer = Trainer::new(
-        config.model,
-        num_classes,
-        method,
-        trainer_config,
-        device,
-        config.seed,
-    )?;
+    let recipe = trainer_config(&config.training, &data);
+    let mut trainer = build_trainer(&config, recipe, data.num_classes() as i64, device)?;
     let info = CellInfo {
         cell: config.cell.clone(),
         suite: config.suite.clone(),
@@ -144,6 +112,56 @@ pub fn train_cell(dir: &Path) -> Result<()> {
     )?;
     progress.finish(elapsed);
     Ok(())
+}
+
+/// The trainer of a cell: its method and model for `num_classes` classes with `recipe` (from
+/// [`trainer_config`]) on `device`, the weights drawn from the cell's seed. Training and the
+/// runtime evaluation build it alike.
+pub fn build_trainer(
+    config: &CellConfig,
+    recipe: TrainerConfig,
+    num_classes: i64,
+    device: Device,
+) -> Result<Trainer> {
+    let method = registry().build(&config.method.name, &config.method.params()?)?;
+    Trainer::new(
+        config.model,
+        num_classes,
+        method,
+        recipe,
+        device,
+        config.seed,
+    )
+}
+
+/// The engine's recipe from a cell's training settings and its data set's normalisation.
+pub fn trainer_config(t: &TrainingConfig, data: &Dataset) -> TrainerConfig {
+    TrainerConfig {
+        batch_size: t.batch_size,
+        test_batch_size: t.test_batch_size,
+        schedule: StepSchedule {
+            lr: t.lr,
+            milestones: t.milestones.clone(),
+            gammas: t.gamma.clone(),
+        },
+        sgd: SgdConfig {
+            momentum: t.momentum,
+            nesterov: t.nesterov,
+            weight_decay: t.weight_decay,
+        },
+        loss: t.loss,
+        augment: Augment {
+            crop_padding: t.crop_padding,
+            flip: t.flip,
+        },
+        normalize: Normalize {
+            mean: data.mean.iter().map(|&v| v as f64).collect(),
+            std: data.std.iter().map(|&v| v as f64).collect(),
+        },
+        max_train_batches: t.max_train_batches,
+        on_nonfinite: t.on_nonfinite,
+        sync_phases: true,
+    }
 }
 
 /// A progress bar with ETA on a terminal; one log line per epoch otherwise.

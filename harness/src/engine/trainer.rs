@@ -93,6 +93,9 @@ pub struct TrainerConfig {
     pub max_train_batches: Option<usize>,
     /// What a non-finite loss does.
     pub on_nonfinite: NonFinite,
+    /// Synchronise the device at every phase boundary, so phase times are device times
+    /// (default). Off, only whole epochs are device-timed and the phases measure host time.
+    pub sync_phases: bool,
 }
 
 /// Aggregates of one training epoch; times in wall seconds.
@@ -116,6 +119,9 @@ pub struct TrainStats {
     pub time_forward_backward: f64,
     /// Zeroing gradients and the optimizer step.
     pub time_optimizer: f64,
+    /// Wall seconds of the whole batch loop, device synchronised at its end: the phases plus
+    /// what lies between them (progress callbacks, bookkeeping).
+    pub time_loop: f64,
 }
 
 /// Test-set evaluation.
@@ -195,6 +201,12 @@ impl Trainer {
         self.config.schedule.lr_at(epoch)
     }
 
+    /// Stops each epoch after `batches` batches (all when `None`), overriding the recipe: the
+    /// runtime evaluation's warm-up and timed repetitions.
+    pub fn limit_batches(&mut self, batches: Option<usize>) {
+        self.config.max_train_batches = batches;
+    }
+
     /// The optimizer (its state goes into checkpoints).
     pub fn optimizer(&self) -> &Sgd {
         &self.sgd
@@ -221,7 +233,8 @@ impl Trainer {
         let mut correct = Tensor::zeros([], (Kind::Int64, self.device));
         let saliency = self.method.saliency();
         let mixed_scale = self.method.mixed_loss_scale();
-        let mut clock = Stopwatch::start(self.device);
+        let mut clock = Stopwatch::start_with(self.device, self.config.sync_phases);
+        let loop_start = std::time::Instant::now();
         for (step, chunk) in order.chunks_exact(bs).take(total).enumerate() {
             let index = Tensor::from_slice(chunk).to_device(self.device);
             let raw = data.images.index_select(0, &index);
@@ -289,7 +302,7 @@ impl Trainer {
                 continue;
             }
 
-            self.sgd.step(lr);
+            self.sgd.step(lr)?;
             stats.time_optimizer += clock.split();
 
             if let Some(loss) = &loss {
@@ -301,6 +314,8 @@ impl Trainer {
                 .sum(Kind::Int64);
             on_batch(step + 1, total);
         }
+        super::timer::synchronize(self.device);
+        stats.time_loop = loop_start.elapsed().as_secs_f64();
         stats.batches = total;
         let used = total - stats.skipped;
         if used > 0 {

@@ -15,6 +15,7 @@ pub mod collect;
 pub mod fewshot;
 pub mod kind;
 pub mod robustness;
+pub mod runtime;
 
 use anyhow::Result;
 
@@ -29,6 +30,7 @@ pub fn registry() -> &'static [&'static dyn EvaluationKind] {
         &robustness::Robustness,
         &fewshot::FewShot,
         &background::Background,
+        &runtime::Runtime,
     ]
 }
 

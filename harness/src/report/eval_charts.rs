@@ -1,7 +1,8 @@
 //! Charts of the evaluation suites (robustness and few-shot), drawn with plotters on PNG and
 //! SVG like the training plots (same size, font and palette): a scatter with error bars in
 //! both directions and a reference line, line charts of accuracy against a level, points
-//! with confidence bars per method, and bars grouped by method (one per test-set variant).
+//! with confidence bars per method, bars grouped by method (one per test-set variant), bars
+//! stacked by phase, and points with (asymmetric) intervals against a reference line.
 
 use std::path::{Path, PathBuf};
 
@@ -77,6 +78,26 @@ pub enum EvalChart<'a> {
         /// y axis title.
         y_axis: &'a str,
     },
+    /// Bars stacked per category (method): one segment per series (a phase), coloured by
+    /// series, with a legend and the total above each bar.
+    StackedBars {
+        /// `(category, one non-negative value per series)`.
+        groups: &'a [(String, Vec<f64>)],
+        /// Series names, bottom segment first.
+        series: &'a [String],
+        /// y axis title.
+        y_axis: &'a str,
+    },
+    /// One point per category (method) with an interval that need not be symmetric (a
+    /// bootstrap interval), and a horizontal reference line `(y, label)`.
+    Intervals {
+        /// `(label, value, (lo, hi))`.
+        points: &'a [(String, f64, (f64, f64))],
+        /// Horizontal reference line.
+        reference: Option<(f64, String)>,
+        /// y axis title.
+        y_axis: &'a str,
+    },
     /// One point per category (method) with a vertical bar.
     Points {
         /// `(label, value ± half)`.
@@ -146,6 +167,16 @@ impl Drawable for EvalChart<'_> {
             } => draw_scatter(area, title, points, reference.as_ref(), *axes),
             EvalChart::Lines { lines, axes } => draw_lines(area, title, lines, *axes),
             EvalChart::Points { points, y_axis } => draw_points(area, title, points, y_axis),
+            EvalChart::StackedBars {
+                groups,
+                series,
+                y_axis,
+            } => draw_stacked_bars(area, title, groups, series, y_axis),
+            EvalChart::Intervals {
+                points,
+                reference,
+                y_axis,
+            } => draw_intervals(area, title, points, reference.as_ref(), y_axis),
             EvalChart::GroupedBars {
                 groups,
                 series,
@@ -302,6 +333,166 @@ fn draw_lines<DB: DrawingBackend>(
     draw_legend(&mut chart, 15)
 }
 
+/// A chart whose categories sit at x = 0, 1, ..., labelled below, over `y`.
+fn category_chart<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    title: &str,
+    labels: Vec<String>,
+    y: (f64, f64),
+    y_axis: &str,
+) -> Result<ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>> {
+    let n = labels.len();
+    let label_of = index_labels(labels);
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, (FONT, 20))
+        .margin(16)
+        .x_label_area_size(48)
+        .y_label_area_size(64)
+        .build_cartesian_2d(-0.5..n as f64 - 0.5, y.0..y.1)
+        .map_err(plot_error)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(n * 2 + 1)
+        .x_label_formatter(&label_of)
+        .y_desc(y_axis)
+        .label_style((FONT, 15))
+        .axis_desc_style((FONT, 16))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()
+        .map_err(plot_error)?;
+    Ok(chart)
+}
+
+fn draw_stacked_bars<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    title: &str,
+    groups: &[(String, Vec<f64>)],
+    series: &[String],
+    y_axis: &str,
+) -> Result<()> {
+    let totals: Vec<f64> = groups
+        .iter()
+        .map(|(_, v)| v.iter().filter(|x| x.is_finite()).map(|x| x.max(0.0)).sum())
+        .collect();
+    let Some((_, y_hi)) = bounds(totals.iter().copied()).filter(|b| b.1 > 0.0) else {
+        return draw_no_data(area, title);
+    };
+    let labels = groups.iter().map(|g| g.0.clone()).collect();
+    // Head room for the totals and the legend.
+    let mut chart = category_chart(area, title, labels, (0.0, y_hi * 1.4), y_axis)?;
+    for (k, name) in series.iter().enumerate() {
+        let c = colour(k);
+        let segments: Vec<(f64, f64, f64)> = groups
+            .iter()
+            .enumerate()
+            .map(|(g, (_, v))| {
+                let below: f64 = v[..k]
+                    .iter()
+                    .filter(|x| x.is_finite())
+                    .map(|x| x.max(0.0))
+                    .sum();
+                let own = v
+                    .get(k)
+                    .copied()
+                    .filter(|x| x.is_finite())
+                    .unwrap_or(0.0)
+                    .max(0.0);
+                (g as f64, below, below + own)
+            })
+            .collect();
+        chart
+            .draw_series(
+                segments.iter().map(|&(x, lo, hi)| {
+                    Rectangle::new([(x - 0.35, lo), (x + 0.35, hi)], c.filled())
+                }),
+            )
+            .map_err(plot_error)?
+            .label(name.clone())
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], c.filled()));
+    }
+    chart
+        .draw_series(totals.iter().enumerate().map(|(g, &t)| {
+            Text::new(
+                format_total(t),
+                (g as f64, t + 0.02 * y_hi),
+                (FONT, 14)
+                    .into_font()
+                    .color(&BLACK)
+                    .pos(Pos::new(HPos::Center, VPos::Bottom)),
+            )
+        }))
+        .map_err(plot_error)?;
+    draw_legend(&mut chart, 14)
+}
+
+/// A bar total with three significant digits.
+fn format_total(t: f64) -> String {
+    if t >= 100.0 {
+        format!("{t:.0}")
+    } else if t >= 10.0 {
+        format!("{t:.1}")
+    } else {
+        format!("{t:.2}")
+    }
+}
+
+fn draw_intervals<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    title: &str,
+    points: &[(String, f64, (f64, f64))],
+    reference: Option<&(f64, String)>,
+    y_axis: &str,
+) -> Result<()> {
+    let ys = points
+        .iter()
+        .flat_map(|(_, v, (lo, hi))| [*v, *lo, *hi])
+        .chain(reference.map(|r| r.0));
+    let Some((y_lo, y_hi)) = bounds(ys) else {
+        return draw_no_data(area, title);
+    };
+    let (y_lo, y_hi) = padded(y_lo, y_hi);
+    let labels = points.iter().map(|p| p.0.clone()).collect();
+    let mut chart = category_chart(area, title, labels, (y_lo, y_hi), y_axis)?;
+    if let Some((y, label)) = reference {
+        let grey = RGBColor(110, 110, 110);
+        let x_hi = points.len() as f64 - 0.5;
+        chart
+            .draw_series(DashedLineSeries::new(
+                [(-0.5, *y), (x_hi, *y)],
+                8,
+                6,
+                grey.stroke_width(2),
+            ))
+            .map_err(plot_error)?;
+        chart
+            .draw_series(std::iter::once(Text::new(
+                label.clone(),
+                (-0.45, *y + 0.015 * (y_hi - y_lo)),
+                (FONT, 15).into_font().color(&grey),
+            )))
+            .map_err(plot_error)?;
+    }
+    for (i, (_, value, (lo, hi))) in points.iter().enumerate() {
+        let c = colour(i);
+        let x = i as f64;
+        chart
+            .draw_series(std::iter::once(ErrorBar::new_vertical(
+                x,
+                *lo,
+                *value,
+                *hi,
+                c.stroke_width(2),
+                16,
+            )))
+            .map_err(plot_error)?;
+        chart
+            .draw_series(std::iter::once(Circle::new((x, *value), 7, c.filled())))
+            .map_err(plot_error)?;
+    }
+    Ok(())
+}
+
 fn draw_points<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     title: &str,
@@ -315,27 +506,8 @@ fn draw_points<DB: DrawingBackend>(
     let Some((y_lo, y_hi)) = bounds(ys) else {
         return draw_no_data(area, title);
     };
-    let (y_lo, y_hi) = padded(y_lo, y_hi);
-    let n = points.len() as f64;
-    let label_of = index_labels(points.iter().map(|p| p.0.clone()).collect());
-    let mut chart = ChartBuilder::on(area)
-        .caption(title, (FONT, 20))
-        .margin(16)
-        .x_label_area_size(48)
-        .y_label_area_size(64)
-        .build_cartesian_2d(-0.5..n - 0.5, y_lo..y_hi)
-        .map_err(plot_error)?;
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
-        .x_labels(points.len() * 2 + 1)
-        .x_label_formatter(&label_of)
-        .y_desc(y_axis)
-        .label_style((FONT, 15))
-        .axis_desc_style((FONT, 16))
-        .light_line_style(RGBColor(235, 235, 235))
-        .draw()
-        .map_err(plot_error)?;
+    let labels = points.iter().map(|p| p.0.clone()).collect();
+    let mut chart = category_chart(area, title, labels, padded(y_lo, y_hi), y_axis)?;
     for (i, (_, s)) in points.iter().enumerate() {
         let c = colour(i);
         let x = i as f64;
@@ -372,26 +544,8 @@ fn draw_grouped_bars<DB: DrawingBackend>(
         return draw_no_data(area, title);
     };
     let y_hi = if y_hi > 0.0 { y_hi * 1.12 } else { 1.0 };
-    let n = groups.len() as f64;
-    let label_of = index_labels(groups.iter().map(|g| g.0.clone()).collect());
-    let mut chart = ChartBuilder::on(area)
-        .caption(title, (FONT, 20))
-        .margin(16)
-        .x_label_area_size(48)
-        .y_label_area_size(64)
-        .build_cartesian_2d(-0.5..n - 0.5, 0.0..y_hi)
-        .map_err(plot_error)?;
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
-        .x_labels(groups.len() * 2 + 1)
-        .x_label_formatter(&label_of)
-        .y_desc(y_axis)
-        .label_style((FONT, 15))
-        .axis_desc_style((FONT, 16))
-        .light_line_style(RGBColor(235, 235, 235))
-        .draw()
-        .map_err(plot_error)?;
+    let labels = groups.iter().map(|g| g.0.clone()).collect();
+    let mut chart = category_chart(area, title, labels, (0.0, y_hi), y_axis)?;
     let width = 0.8 / series.len().max(1) as f64;
     for (k, name) in series.iter().enumerate() {
         let c = colour(k);

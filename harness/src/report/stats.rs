@@ -63,9 +63,91 @@ pub fn mean_ci95(values: &[f64]) -> (f64, f64) {
     }
 }
 
+/// The `q`-quantile (`0 <= q <= 1`) with linear interpolation between order statistics
+/// (NumPy's default, R's type 7); `None` for an empty slice.
+pub fn quantile(values: &[f64], q: f64) -> Option<f64> {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    quantile_sorted(&sorted, q)
+}
+
+fn quantile_sorted(sorted: &[f64], q: f64) -> Option<f64> {
+    let last = sorted.len().checked_sub(1)?;
+    let position = q.clamp(0.0, 1.0) * last as f64;
+    let below = position.floor() as usize;
+    let above = position.ceil() as usize;
+    let weight = position - below as f64;
+    Some(sorted[below] + weight * (sorted[above] - sorted[below]))
+}
+
+/// Median and interquartile range of repeated measurements: `(q1, median, q3)`, `None` for
+/// an empty slice.
+pub fn quartiles(values: &[f64]) -> Option<(f64, f64, f64)> {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    Some((
+        quantile_sorted(&sorted, 0.25)?,
+        quantile_sorted(&sorted, 0.5)?,
+        quantile_sorted(&sorted, 0.75)?,
+    ))
+}
+
+/// The ratio of medians `median(a) / median(b)` with a percentile-bootstrap 95% interval:
+/// `resamples` times, both samples are redrawn with replacement (from a generator seeded with
+/// `seed`, so the interval is reproducible) and the ratio recomputed; the interval is the 2.5th
+/// and 97.5th percentiles of those ratios. `None` when a sample is empty.
+pub fn bootstrap_ratio_of_medians(
+    a: &[f64],
+    b: &[f64],
+    resamples: usize,
+    seed: u64,
+) -> Option<(f64, f64, f64)> {
+    let ratio = median(a)? / median(b)?;
+    let mut rng = mixbench_core::MixRng::seed_from(seed);
+    let mut redraw = |sample: &[f64]| -> f64 {
+        let drawn: Vec<f64> = (0..sample.len())
+            .map(|_| sample[rng.below(sample.len())])
+            .collect();
+        median(&drawn).unwrap_or(f64::NAN)
+    };
+    let mut ratios: Vec<f64> = (0..resamples).map(|_| redraw(a) / redraw(b)).collect();
+    ratios.sort_by(f64::total_cmp);
+    let lo = quantile_sorted(&ratios, 0.025).unwrap_or(ratio);
+    let hi = quantile_sorted(&ratios, 0.975).unwrap_or(ratio);
+    Some((ratio, lo, hi))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// NumPy: `np.percentile([7, 1, 3, 5, 9], [25, 50, 75])` is `[3, 5, 7]`;
+    /// `np.percentile([1, 2, 3, 4], [25, 50, 75])` is `[1.75, 2.5, 3.25]`.
+    #[test]
+    fn quartiles_match_numpy() {
+        assert_eq!(quartiles(&[7.0, 1.0, 3.0, 5.0, 9.0]), Some((3.0, 5.0, 7.0)));
+        assert_eq!(quartiles(&[4.0, 2.0, 1.0, 3.0]), Some((1.75, 2.5, 3.25)));
+        assert_eq!(quantile(&[2.0], 0.9), Some(2.0));
+        assert_eq!(quantile(&[], 0.5), None);
+    }
+
+    /// With `a = [1, 3]` a resample's median is 1, 2 or 3 with probabilities 1/4, 1/2, 1/4, and
+    /// with `b = [1, 1]` always 1: the ratio is 2 and its 95% interval [1, 3]. Constant samples
+    /// give a degenerate interval; the interval is reproducible from its seed.
+    #[test]
+    fn bootstrap_interval_on_a_known_sample() {
+        let (ratio, lo, hi) =
+            bootstrap_ratio_of_medians(&[1.0, 3.0], &[1.0, 1.0], 4000, 7).unwrap();
+        assert_eq!((ratio, lo, hi), (2.0, 1.0, 3.0));
+        let same = bootstrap_ratio_of_medians(&[4.0; 5], &[2.0; 3], 500, 1).unwrap();
+        assert_eq!(same, (2.0, 2.0, 2.0));
+        let a = [1.2, 1.1, 1.3, 1.25, 1.15];
+        let b = [1.0, 0.95, 1.05, 1.02, 0.98];
+        let first = bootstrap_ratio_of_medians(&a, &b, 1000, 3).unwrap();
+        assert_eq!(first, bootstrap_ratio_of_medians(&a, &b, 1000, 3).unwrap());
+        assert!(first.1 < first.0 && first.0 < first.2, "{first:?}");
+        assert_eq!(bootstrap_ratio_of_medians(&[], &b, 10, 0), None);
+    }
 
     #[test]
     fn median_odd_even_and_window() {

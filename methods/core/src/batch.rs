@@ -58,6 +58,27 @@ impl Batch {
         }
     }
 
+    /// The batch with every tensor moved to `device` (the draws and constants unchanged).
+    pub fn to_device(&self, device: tch::Device) -> Batch {
+        let on = |t: &Tensor| t.to_device(device);
+        Batch {
+            images: on(&self.images),
+            labels: on(&self.labels),
+            num_classes: self.num_classes,
+            grad: self.grad.as_ref().map(on),
+            perm: self.perm.as_ref().map(on),
+            lam: self.lam,
+            layer: self.layer,
+            init: self.init.as_ref().map(on),
+            perturbation: self.perturbation.as_ref().map(|p| crate::Perturbation {
+                noise: on(&p.noise),
+                flags: p.flags.clone(),
+            }),
+            mean: self.mean.clone(),
+            std: self.std.clone(),
+        }
+    }
+
     /// Checks shapes and dtypes: `images` 4-D float, `labels` i64 `[B]` in `0..K`, optional
     /// tensors consistent with them.
     pub fn validate(&self) -> Result<()> {
