@@ -1,6 +1,7 @@
-// ATen's fused SGD kernel (`at::_fused_sgd_`, what `torch.optim.SGD(fused=True)` calls) for
-// mixbench's optimizer. tch's generated bindings leave out the ops that take tensor lists, so
-// this one call is bound here. The handles are tch's: a `tch::Tensor` holds an `at::Tensor*`.
+// ATen's fused SGD kernel (`at::_fused_sgd_`, what `torch.optim.SGD(fused=True)` calls) and
+// the release of gradients (`zero_grad(set_to_none=True)`) for mixbench's optimizer. tch's
+// generated bindings leave out the ops that take tensor lists and cannot undefine a gradient,
+// so these two calls are bound here. The handles are tch's: a `tch::Tensor` holds an `at::Tensor*`.
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/_fused_sgd.h>
 
@@ -45,7 +46,21 @@ char *mixbench_fused_sgd(at::Tensor *const *params, at::Tensor *const *grads,
   }
 }
 
-// Frees an error message returned by `mixbench_fused_sgd`.
+// Drops the gradients of `n` parameters (PyTorch's `zero_grad()` default): the next backward
+// pass hands its fresh gradient tensors over instead of adding them into zeroed storage.
+// Returns null on success, otherwise an error message for `mixbench_free_error`.
+char *mixbench_clear_grads(at::Tensor *const *params, size_t n) {
+  try {
+    for (size_t i = 0; i < n; ++i) {
+      params[i]->mutable_grad().reset();
+    }
+    return nullptr;
+  } catch (const std::exception &e) {
+    return strdup(e.what());
+  }
+}
+
+// Frees an error message returned by `mixbench_fused_sgd` or `mixbench_clear_grads`.
 void mixbench_free_error(char *message) { std::free(message); }
 
 }  // extern "C"

@@ -233,6 +233,7 @@ impl Trainer {
         let mut correct = Tensor::zeros([], (Kind::Int64, self.device));
         let saliency = self.method.saliency();
         let mixed_scale = self.method.mixed_loss_scale();
+        let mut watch = NonFiniteWatch::new(self.device);
         let mut clock = Stopwatch::start_with(self.device, self.config.sync_phases);
         let loop_start = std::time::Instant::now();
         for (step, chunk) in order.chunks_exact(bs).take(total).enumerate() {
@@ -245,7 +246,7 @@ impl Trainer {
                 .apply(&self.config.augment.apply(&raw, &mut data_rng));
             stats.time_data += clock.split();
 
-            self.sgd.zero_grad();
+            self.sgd.zero_grad()?;
             stats.time_optimizer += clock.split();
             let mut batch = Batch::new(images, labels, self.num_classes);
             batch.mean = self.config.normalize.mean.clone();
@@ -275,27 +276,31 @@ impl Trainer {
             stats.time_mix += clock.split();
 
             let logits = mixed_logits(self.model.as_ref(), &mixed, true);
-            // Logits first: the loss of non-finite logits is not even defined (libtorch's BCE
-            // refuses NaN probabilities).
-            let loss = is_finite(&logits)
-                .then(|| self.config.loss.loss(&logits, &mixed.targets))
-                .filter(is_finite);
+            let loss = match self.config.on_nonfinite {
+                // No host synchronisation: the loss of the logits with non-finite values
+                // replaced (libtorch's BCE refuses NaN probabilities; finite logits are left
+                // as they are) is computed, and the first non-finite step is recorded on the
+                // device and checked once at the end of the epoch.
+                NonFinite::Fail => {
+                    let loss = self
+                        .config
+                        .loss
+                        .loss(&logits.nan_to_num(0.0, None, None), &mixed.targets);
+                    watch.record(step, &logits, &loss);
+                    Some(loss)
+                }
+                // Logits first: the loss of non-finite logits is not even defined.
+                NonFinite::SkipBatch => is_finite(&logits)
+                    .then(|| self.config.loss.loss(&logits, &mixed.targets))
+                    .filter(is_finite),
+            };
             let skip = loss.is_none();
-            if skip && self.config.on_nonfinite == NonFinite::Fail {
-                bail!(
-                    "non-finite training loss at epoch {epoch}, batch {step} (method `{}`, lr \
-                     {lr}; the logits are {}finite); `training.on_nonfinite: skip_batch` skips \
-                     such batches",
-                    self.method.name(),
-                    if is_finite(&logits) { "" } else { "not " }
-                );
-            }
             if let Some(loss) = &loss {
                 (loss * mixed_scale).backward();
             }
             stats.time_forward_backward += clock.split();
             if skip || (self.config.on_nonfinite == NonFinite::SkipBatch && !self.grads_finite()) {
-                self.sgd.zero_grad();
+                self.sgd.zero_grad()?;
                 stats.skipped += 1;
                 stats.time_optimizer += clock.split();
                 on_batch(step + 1, total);
@@ -316,6 +321,14 @@ impl Trainer {
         }
         super::timer::synchronize(self.device);
         stats.time_loop = loop_start.elapsed().as_secs_f64();
+        if let Some((step, logits_finite)) = watch.first() {
+            bail!(
+                "non-finite training loss at epoch {epoch}, batch {step} (method `{}`, lr {lr}; \
+                 the logits are {}finite); `training.on_nonfinite: skip_batch` skips such batches",
+                self.method.name(),
+                if logits_finite { "" } else { "not " }
+            );
+        }
         stats.batches = total;
         let used = total - stats.skipped;
         if used > 0 {
@@ -339,7 +352,10 @@ impl Trainer {
         let mut clock = Stopwatch::start(self.device);
         let n = data.len() as i64;
         let k = self.num_classes.min(5);
-        let (mut loss, mut top1, mut top5) = (0.0, 0i64, 0i64);
+        // Sums stay on the device and are read once, so batches are not synchronised.
+        let mut loss = Tensor::zeros([], (Kind::Double, self.device));
+        let mut top1 = Tensor::zeros([], (Kind::Int64, self.device));
+        let mut top5 = Tensor::zeros([], (Kind::Int64, self.device));
         tch::no_grad(|| {
             let mut start = 0;
             while start < n {
@@ -350,14 +366,22 @@ impl Trainer {
                     .apply(&data.images.narrow(0, start, len));
                 let labels = data.labels.narrow(0, start, len);
                 let logits = self.model.forward_t(&images, false);
-                loss += logits.cross_entropy_for_logits(&labels).double_value(&[]) * len as f64;
+                loss += logits
+                    .cross_entropy_for_logits(&labels)
+                    .to_kind(Kind::Double)
+                    * len as f64;
                 let (_, top) = logits.topk(k, 1, true, true);
                 let hits = top.eq_tensor(&labels.unsqueeze(1));
-                top1 += hits.narrow(1, 0, 1).sum(Kind::Int64).int64_value(&[]);
-                top5 += hits.sum(Kind::Int64).int64_value(&[]);
+                top1 += hits.narrow(1, 0, 1).sum(Kind::Int64);
+                top5 += hits.sum(Kind::Int64);
                 start += len;
             }
         });
+        let (loss, top1, top5) = (
+            loss.double_value(&[]),
+            top1.int64_value(&[]),
+            top5.int64_value(&[]),
+        );
         let n = n.max(1) as f64;
         EvalStats {
             loss: loss / n,
@@ -382,6 +406,40 @@ pub fn mixed_logits(model: &dyn Classifier, mixed: &Mixed, train: bool) -> Tenso
     }
 }
 
+/// The first step of an epoch whose logits or loss are not finite, tracked on the device so
+/// that training steps need no host synchronisation (read once, at the end of the epoch).
+struct NonFiniteWatch {
+    /// Index of the first bad step, -1 while there is none.
+    step: Tensor,
+    /// Whether that step's logits were finite (only its loss was not).
+    logits_finite: Tensor,
+}
+
+impl NonFiniteWatch {
+    fn new(device: Device) -> Self {
+        NonFiniteWatch {
+            step: Tensor::full([], -1, (Kind::Int64, device)),
+            logits_finite: Tensor::ones([], (Kind::Bool, device)),
+        }
+    }
+
+    /// Records `step` if it is the first whose logits or loss are not finite.
+    fn record(&mut self, step: usize, logits: &Tensor, loss: &Tensor) {
+        let logits_ok = logits.isfinite().all();
+        let bad = logits_ok.logical_and(&loss.isfinite()).logical_not();
+        let first = bad.logical_and(&self.step.lt(0));
+        let here = Tensor::full([], step as i64, (Kind::Int64, self.step.device()));
+        self.step = here.where_self(&first, &self.step);
+        self.logits_finite = logits_ok.where_self(&first, &self.logits_finite);
+    }
+
+    /// The first bad step and whether its logits were finite (a host synchronisation).
+    fn first(&self) -> Option<(usize, bool)> {
+        let step = self.step.int64_value(&[]);
+        (step >= 0).then(|| (step as usize, self.logits_finite.int64_value(&[]) != 0))
+    }
+}
+
 /// Seed of random stream `stream` of `epoch` in a run seeded with `seed` (SplitMix64
 /// finaliser over the three, so nearby inputs give unrelated streams).
 fn stream_seed(seed: u64, epoch: usize, stream: u64) -> u64 {
@@ -396,4 +454,27 @@ fn stream_seed(seed: u64, epoch: usize, stream: u64) -> u64 {
 /// Whether every element of `t` is finite (a host sync).
 fn is_finite(t: &Tensor) -> bool {
     t.isfinite().all().int64_value(&[]) == 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The watch keeps the first step whose logits or loss are not finite, and whether its
+    /// logits were finite; finite steps before and bad steps after leave it unchanged.
+    #[test]
+    fn nonfinite_watch_keeps_the_first_bad_step() {
+        let ok = Tensor::from_slice(&[1.0f32, 2.0]);
+        let nan = Tensor::from_slice(&[1.0f32, f32::NAN]);
+        let loss = |v: f32| Tensor::from_slice(&[v]).squeeze();
+        let mut watch = NonFiniteWatch::new(Device::Cpu);
+        watch.record(0, &ok, &loss(0.5));
+        assert_eq!(watch.first(), None);
+        watch.record(1, &ok, &loss(f32::INFINITY));
+        watch.record(2, &nan, &loss(0.5));
+        assert_eq!(watch.first(), Some((1, true)));
+        let mut watch = NonFiniteWatch::new(Device::Cpu);
+        watch.record(3, &nan, &loss(0.5));
+        assert_eq!(watch.first(), Some((3, false)));
+    }
 }
