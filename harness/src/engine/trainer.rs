@@ -55,11 +55,13 @@ impl DeviceImages {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NonFinite {
-    /// Stop the cell with an error naming the epoch, the batch and the loss (default).
+    /// Stop the cell at the end of the epoch with an error naming the epoch and the first
+    /// non-finite batch (default). Checked on the device: steps need no host synchronisation.
     #[default]
     Fail,
     /// Skip the batch's update (its gradients are also checked, and the batch skipped when one
-    /// is not finite) and count it in `metrics.csv`. Batch-norm running statistics of the
+    /// is not finite) and count it in `metrics.csv`; each step synchronises with the host to
+    /// decide. Batch-norm running statistics of the
     /// skipped forward pass are not rolled back.
     SkipBatch,
 }
