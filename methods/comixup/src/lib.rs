@@ -30,7 +30,7 @@
 
 pub mod solve;
 
-use mixbench_core::maps;
+use mixbench_core::maps::{self, HostTensor, HostView};
 use mixbench_core::{
     method_params, Batch, Composition, MethodInfo, MixError, MixMethod, MixRng, MixSite, Mixed,
     Params, Result, SaliencyRequest,
@@ -302,56 +302,50 @@ impl CoMixup {
             .collect();
 
         // Global assignment [B_out, g, g, B_in], zero across partitions.
-        let mut assign = vec![0.0f32; b * blocks * b];
+        let mut assign = HostTensor::empty(&[b as i64, m as i64, m as i64, b as i64]);
+        let values = assign.as_mut_slice();
+        values.fill(0.0);
         let mut objectives = Vec::new();
         for (start, n, solution) in &solutions {
             for o in 0..*n {
                 for q in 0..blocks {
                     let row = (start + o) * blocks + q;
-                    for j in 0..*n {
-                        assign[row * b + start + j] = solution.assign[(o * blocks + q) * n + j];
-                    }
+                    values[row * b + start..row * b + start + n].copy_from_slice(
+                        &solution.assign[(o * blocks + q) * n..(o * blocks + q + 1) * n],
+                    );
                 }
             }
             objectives.push(solution.objectives.clone());
         }
         let device = batch.images.device();
-        let (bi, mi) = (b as i64, m as i64);
-        let assign = Tensor::from_slice(&assign)
-            .view([bi, mi, mi, bi])
-            .to_device(device);
-        let mut images = Vec::new();
-        let mut host_images = Vec::new();
-        let mut targets = Vec::new();
-        for (start, n, _) in &solutions {
-            let (s0, n) = (*start as i64, *n as i64);
-            let z = assign.narrow(0, s0, n).narrow(3, s0, n);
-            let x = batch.images.narrow(0, s0, n);
-            let y = batch
-                .labels
-                .narrow(0, s0, n)
-                .one_hot(batch.num_classes)
-                .to_kind(Kind::Float);
-            if device == Device::Cpu {
-                host_images.extend(mix_blocks(&z, &x));
-                targets.push(soft_targets(&z, &y));
-            } else {
-                let (out, t) = mix_input(&z, &x, &y);
-                images.push(out);
+        let bi = b as i64;
+        let assign = assign.into_tensor().to_device(device);
+        let (images, targets) = if device == Device::Cpu {
+            let labels = Vec::<i64>::try_from(batch.labels.to_kind(Kind::Int64))?;
+            (
+                self.mix_on_host(&batch.images, &solutions),
+                host_targets(&labels, batch.num_classes as usize, &solutions),
+            )
+        } else {
+            let (mut images, mut targets) = (Vec::new(), Vec::new());
+            for (start, n, _) in &solutions {
+                let (s0, n) = (*start as i64, *n as i64);
+                let z = assign.narrow(0, s0, n).narrow(3, s0, n);
+                let y = batch
+                    .labels
+                    .narrow(0, s0, n)
+                    .one_hot(batch.num_classes)
+                    .to_kind(Kind::Float);
+                let (x, t) = mix_input(&z, &batch.images.narrow(0, s0, n), &y);
+                images.push(x);
                 targets.push(t);
             }
-        }
-        let targets = Tensor::cat(&targets, 0);
+            (Tensor::cat(&images, 0), Tensor::cat(&targets, 0))
+        };
         let reached: Vec<f32> = objectives
             .iter()
             .map(|o| *o.last().expect("initial objective") as f32)
             .collect();
-        let images = if device == Device::Cpu {
-            let size = batch.images.size();
-            Tensor::from_slice(&host_images).view(size.as_slice())
-        } else {
-            Tensor::cat(&images, 0)
-        };
         let mixed = Mixed {
             site: MixSite::Input,
             images,
@@ -365,6 +359,38 @@ impl CoMixup {
             ],
         };
         Ok(CoMixupOutput { mixed, objectives })
+    }
+}
+
+impl CoMixup {
+    /// The mixed images of all partitions on the host (`[B, C, H, W]`, CPU), partitions in
+    /// parallel.
+    fn mix_on_host(
+        &self,
+        images: &Tensor,
+        solutions: &[(usize, usize, solve::Solution)],
+    ) -> Tensor {
+        let size = images.size();
+        let (channels, side) = (size[1] as usize, size[3] as usize);
+        let px = channels * side * side;
+        let x = HostView::new(images);
+        let x = x.as_slice();
+        let mut out = HostTensor::empty(&size);
+        out.as_mut_slice()
+            .par_chunks_mut(self.m_part.max(1) * px)
+            .zip(solutions)
+            .for_each(|(out, (start, n, solution))| {
+                let inputs = &x[start * px..(start + n) * px];
+                mix_blocks(
+                    &solution.assign,
+                    self.m_block_num,
+                    inputs,
+                    channels,
+                    side,
+                    out,
+                );
+            });
+        out.into_tensor()
     }
 }
 
@@ -413,46 +439,75 @@ pub fn soft_targets(z: &Tensor, one_hot: &Tensor) -> Tensor {
     &target / target.sum_dim_intlist([1i64].as_slice(), true, Kind::Float)
 }
 
+/// The targets of `mix_input` for every partition on the host, `[B, K]` (CPU), bit for bit
+/// with [`soft_targets`] without its matrix product (MKL's, which opens a parallel region):
+/// block weights are 0, 1/2 or 1, so every product and sum of the reference is exact in any
+/// order, and the one rounding is the final division by the row total (16 blocks).
+fn host_targets(
+    labels: &[i64],
+    classes: usize,
+    solutions: &[(usize, usize, solve::Solution)],
+) -> Tensor {
+    let mut targets = HostTensor::empty(&[labels.len() as i64, classes as i64]);
+    let rows = targets.as_mut_slice();
+    rows.fill(0.0);
+    for (start, n, solution) in solutions {
+        let blocks = solution.assign.len() / (n * n);
+        for o in 0..*n {
+            let row = &mut rows[(start + o) * classes..(start + o + 1) * classes];
+            let z = &solution.assign[o * blocks * n..(o + 1) * blocks * n];
+            for (k, &w) in z.iter().enumerate() {
+                if w != 0.0 {
+                    row[labels[start + k % n] as usize] += w;
+                }
+            }
+            let total: f32 = row.iter().sum();
+            row.iter_mut().for_each(|t| *t /= total);
+        }
+    }
+    targets.into_tensor()
+}
+
 /// The images of `mix_input` on the host, bit for bit: every block shows one input, or
 /// `0.5 x_a + 0.5 x_b` (the reference's sum over inputs adds only zeros besides these).
-/// `z` `[n_out, g, g, n_in]`, `images` `[n_in, C, H, W]`, both on the CPU; returns the
-/// outputs `[n_out, C, H, W]` row-major.
-pub fn mix_blocks(z: &Tensor, images: &Tensor) -> Vec<f32> {
-    let (n_out, g, n_in) = (
-        z.size()[0] as usize,
-        z.size()[1] as usize,
-        z.size()[3] as usize,
-    );
-    let size = images.size();
-    let (c, side) = (size[1] as usize, size[3] as usize);
-    let weights = host(z);
-    let x = host(images);
-    let bs = side / g;
+/// `weights` `[n_out, g, g, n_in]`, `images` `[n_in, C, H, W]` (`side = H = W`); writes the
+/// outputs `[n_out, C, H, W]` to `out`, all row-major.
+fn mix_blocks(
+    weights: &[f32],
+    g: usize,
+    images: &[f32],
+    channels: usize,
+    side: usize,
+    out: &mut [f32],
+) {
     let plane = side * side;
-    let mut out = vec![0.0f32; n_out * c * plane];
+    let px = channels * plane;
+    let (n_out, n_in) = (out.len() / px, images.len() / px);
+    let bs = side / g;
+    let mut used: Vec<(usize, f32)> = Vec::with_capacity(n_in);
     for o in 0..n_out {
         for q in 0..g * g {
             let row = &weights[(o * g * g + q) * n_in..(o * g * g + q + 1) * n_in];
-            let used: Vec<(usize, f32)> = row
-                .iter()
-                .enumerate()
-                .filter(|(_, &w)| w != 0.0)
-                .map(|(j, &w)| (j, w))
-                .collect();
+            used.clear();
+            used.extend(
+                row.iter()
+                    .enumerate()
+                    .filter(|(_, &w)| w != 0.0)
+                    .map(|(j, &w)| (j, w)),
+            );
             let (r0, c0) = (q / g * bs, q % g * bs);
-            for ch in 0..c {
+            for ch in 0..channels {
                 for r in r0..r0 + bs {
                     for col in c0..c0 + bs {
                         let p = ch * plane + r * side + col;
-                        out[o * c * plane + p] = used
+                        out[o * px + p] = used
                             .iter()
-                            .fold(0.0f32, |acc, &(j, w)| acc + w * x[j * c * plane + p]);
+                            .fold(0.0f32, |acc, &(j, w)| acc + w * images[j * px + p]);
                     }
                 }
             }
         }
     }
-    out
 }
 
 impl MixMethod for CoMixup {

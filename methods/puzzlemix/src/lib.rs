@@ -42,6 +42,7 @@ pub mod terms;
 pub mod transport;
 
 use mixbench_core::graphcut::SwapSolver;
+use mixbench_core::maps::HostTensor;
 use mixbench_core::{
     batch, method_params, targets, Batch, Composition, MethodInfo, MixError, MixMethod, MixRng,
     MixSite, Mixed, Params, Perturbation, Result, SaliencyRequest,
@@ -301,11 +302,81 @@ struct Geometry {
     transport_size: usize,
 }
 
-/// Per-worker buffers.
+/// What every image of one mixing step shares.
+struct Step<'a> {
+    channels: usize,
+    side: usize,
+    /// Blocks per side of the label grid.
+    blocks: usize,
+    /// The largest label, `L - 1` (mask value 0).
+    top_label: f32,
+    /// The transport's costs and block saliency `[B, N]`, when blocks are transported.
+    transport: Option<StepTransport<'a>>,
+}
+
+/// The transport part of a [`Step`].
+struct StepTransport<'a> {
+    costs: TransportCosts,
+    saliency: &'a [f32],
+}
+
+/// Per-worker solver state and buffers, reused across the images a worker mixes.
 #[derive(Default)]
 struct Worker {
     swap: SwapSolver,
     transport: Transport,
+    block_mask: Vec<f32>,
+    grid_mask: Vec<f32>,
+    open: Vec<bool>,
+    moved: [Vec<f32>; 2],
+}
+
+impl Worker {
+    /// Solves one image's graph cut and writes its pixel mask `[H, W]` and mixed image
+    /// `[C, H, W]`; `sources` are the image and its partner (pixels and batch index).
+    fn mix_image(
+        &mut self,
+        step: &Step,
+        problem: &BlockProblem,
+        sources: [(&[f32], usize); 2],
+        image: &mut [f32],
+        mask: &mut [f32],
+    ) -> Vec<usize> {
+        let labels = problem.solve(&mut self.swap);
+        self.block_mask.clear();
+        self.block_mask
+            .extend(labels.iter().map(|&l| 1.0 - l as f32 / step.top_label));
+        upsample(&self.block_mask, step.blocks, step.side, mask);
+        let Some(transport) = &step.transport else {
+            blend(sources[0].0, sources[1].0, mask, image);
+            return labels;
+        };
+        let width = transport.costs.width();
+        let cells = width * width;
+        self.grid_mask.resize(cells, 0.0);
+        upsample(&self.block_mask, step.blocks, width, &mut self.grid_mask);
+        for (k, (pixels, index)) in sources.into_iter().enumerate() {
+            // The image's blocks go where the mask is positive, the partner's where `1 - m` is.
+            self.open.clear();
+            self.open.extend(self.grid_mask.iter().map(|&m| match k {
+                0 => m > 0.0,
+                _ => 1.0 - m > 0.0,
+            }));
+            let saliency = &transport.saliency[index * cells..(index + 1) * cells];
+            let plan = self.transport.plan(&transport.costs, &self.open, saliency);
+            self.moved[k].resize(pixels.len(), 0.0);
+            transport::apply(
+                pixels,
+                step.channels,
+                step.side,
+                width,
+                plan,
+                &mut self.moved[k],
+            );
+        }
+        blend(&self.moved[0], &self.moved[1], mask, image);
+        labels
+    }
 }
 
 impl PuzzleMix {
@@ -480,33 +551,26 @@ impl PuzzleMix {
         let problems = self.problems(&host, draws, &geometry);
         let perm_host = Vec::<i64>::try_from(draws.perm.to_device(Device::Cpu))?;
 
-        // Images as mixed: the clean batch, or with the adversarial noise (`docs/methods/puzzlemix.md`, *Adversarial noise*).
-        let noisy = |images: &Tensor, noise: &Tensor| {
-            let pixels = batch::to_pixels(images, &batch.mean, &batch.std) + noise;
-            terms::host(&batch::from_pixels(
-                &pixels.clamp(0.0, 1.0),
-                &batch.mean,
-                &batch.std,
-            ))
+        // Images as mixed: the clean batch, or with the adversarial noise
+        // (`docs/methods/puzzlemix.md`, *Adversarial noise*; element-wise, so the partner's noisy
+        // image is the noisy image at the partner's index).
+        let noisy = match &draws.noise {
+            Some((noise, own, partner)) if *own || *partner => {
+                let pixels = batch::to_pixels(&batch.images, &batch.mean, &batch.std) + noise;
+                terms::host(&batch::from_pixels(
+                    &pixels.clamp(0.0, 1.0),
+                    &batch.mean,
+                    &batch.std,
+                ))
+            }
+            _ => Vec::new(),
         };
-        let own_host = match &draws.noise {
-            Some((noise, true, _)) => noisy(&batch.images, noise),
-            _ => host.images.clone(),
-        };
-        let px = c as usize * side * side;
-        let partner_host = match &draws.noise {
-            Some((noise, _, true)) => noisy(
-                &batch.images.index_select(0, &draws.perm),
-                &noise.index_select(0, &draws.perm),
+        let (own_source, partner_source) = match &draws.noise {
+            Some((_, own, partner)) => (
+                if *own { &noisy[..] } else { host.images() },
+                if *partner { &noisy[..] } else { host.images() },
             ),
-            _ => perm_host
-                .iter()
-                .flat_map(|&p| {
-                    host.images[p as usize * px..(p as usize + 1) * px]
-                        .iter()
-                        .copied()
-                })
-                .collect(),
+            None => (host.images(), host.images()),
         };
         let transport_grid = side / t;
         let transport_saliency = if self.transport {
@@ -514,72 +578,49 @@ impl PuzzleMix {
         } else {
             Vec::new()
         };
-        let costs = TransportCosts::new(transport_grid, self.t_eps);
+        let step = Step {
+            channels: c as usize,
+            side,
+            blocks: n,
+            top_label: (self.n_labels - 1) as f32,
+            transport: self.transport.then(|| StepTransport {
+                costs: TransportCosts::new(transport_grid, self.t_eps),
+                saliency: &transport_saliency,
+            }),
+        };
 
-        let labels_n = n * n;
-        let results: Vec<(Vec<usize>, Vec<f32>, Vec<f32>)> = problems
+        let (px, plane) = (c as usize * side * side, side * side);
+        let mut images = HostTensor::empty(&[b, c, h, w]);
+        let mut masks = HostTensor::empty(&[b, 1, h, w]);
+        let results: Vec<(Vec<usize>, f32)> = problems
             .par_iter()
+            .zip(images.as_mut_slice().par_chunks_mut(px))
+            .zip(masks.as_mut_slice().par_chunks_mut(plane))
             .enumerate()
-            .map_init(Worker::default, |worker, (i, problem)| {
-                let labels = problem.solve(&mut worker.swap);
-                let top = (self.n_labels - 1) as f32;
-                let block_mask: Vec<f32> = labels.iter().map(|&l| 1.0 - l as f32 / top).collect();
-                let image_mask = upsample(&block_mask, n, side);
-                let own = &own_host[i * px..(i + 1) * px];
-                let partner = &partner_host[i * px..(i + 1) * px];
-                let mut mixed = vec![0.0f32; px];
-                if self.transport {
-                    let grid_mask = upsample(&block_mask, n, transport_grid);
-                    let cells = transport_grid * transport_grid;
-                    let sal_own = &transport_saliency[i * cells..(i + 1) * cells];
-                    let p = perm_host[i] as usize;
-                    let sal_partner = &transport_saliency[p * cells..(p + 1) * cells];
-                    let open_own: Vec<bool> = grid_mask.iter().map(|&m| m > 0.0).collect();
-                    let open_partner: Vec<bool> =
-                        grid_mask.iter().map(|&m| 1.0 - m > 0.0).collect();
-                    let mut moved_own = vec![0.0f32; px];
-                    let mut moved_partner = vec![0.0f32; px];
-                    let plan = worker.transport.plan(&costs, &open_own, sal_own);
-                    transport::apply(own, c as usize, side, transport_grid, plan, &mut moved_own);
-                    let plan = worker.transport.plan(&costs, &open_partner, sal_partner);
-                    transport::apply(
-                        partner,
-                        c as usize,
-                        side,
-                        transport_grid,
-                        plan,
-                        &mut moved_partner,
-                    );
-                    blend(&moved_own, &moved_partner, &image_mask, &mut mixed);
-                } else {
-                    blend(own, partner, &image_mask, &mut mixed);
-                }
-                (labels, image_mask, mixed)
+            .map_init(Worker::default, |worker, (i, ((problem, image), mask))| {
+                let p = perm_host[i] as usize;
+                let sources = [
+                    (&own_source[i * px..(i + 1) * px], i),
+                    (&partner_source[p * px..(p + 1) * px], p),
+                ];
+                let labels = worker.mix_image(&step, problem, sources, image, mask);
+                // Mask values are multiples of 1/2, so every sum and mean is exact in any order.
+                (labels, mask.iter().sum::<f32>() / plane as f32)
             })
             .collect();
 
-        let mut labels = Vec::with_capacity(b as usize * labels_n);
-        let mut masks = Vec::with_capacity(b as usize * side * side);
-        let mut images = Vec::with_capacity(b as usize * px);
-        for (l, m, x) in results {
+        let mut labels = Vec::with_capacity(b as usize * n * n);
+        let mut ratios = Vec::with_capacity(b as usize);
+        for (l, r) in results {
             labels.extend(l);
-            masks.extend(m);
-            images.extend(x);
+            ratios.push(r);
         }
-        let to_device =
-            |v: &[f32], shape: &[i64]| Tensor::from_slice(v).view(shape).to_device(device);
-        let mask = to_device(&masks, &[b, 1, h, w]);
-        // Mask values are multiples of 1/2, so every sum and mean is exact in any order.
-        let plane = side * side;
-        let ratios: Vec<f32> = masks
-            .chunks(plane)
-            .map(|m| m.iter().sum::<f32>() / plane as f32)
-            .collect();
-        let ratio = to_device(&ratios, &[b]);
+        let mask = masks.into_tensor().to_device(device);
+        let ratio = Tensor::from_slice(&ratios).to_device(device);
         let label_tensor: Vec<i64> = labels.iter().map(|&l| l as i64).collect();
         let mixed = Mixed {
             site: MixSite::Input,
-            images: to_device(&images, &[b, c, h, w]),
+            images: images.into_tensor().to_device(device),
             targets: targets::pairwise(&batch.labels, &draws.perm, &ratio, batch.num_classes),
             mask: Some(mask),
             lam: ratio,
@@ -614,20 +655,30 @@ pub fn adversarial_noise(noise: &Tensor, grad: &Tensor, adv_eps: f64, c: f64) ->
     ((noise + grad.sign() * ((adv_eps + 2.0) / 255.0)).clamp(-bound, bound)) * c
 }
 
-/// Nearest-neighbour upsampling of an `n x n` block map to `side x side` (exact replication).
-fn upsample(blocks: &[f32], n: usize, side: usize) -> Vec<f32> {
+/// Nearest-neighbour upsampling of an `n x n` block map to the `side x side` map `out`
+/// (exact replication).
+fn upsample(blocks: &[f32], n: usize, side: usize, out: &mut [f32]) {
     let k = side / n;
-    (0..side * side)
-        .map(|p| blocks[(p / side / k) * n + (p % side) / k])
-        .collect()
+    for (r, row) in out.chunks_mut(side).enumerate() {
+        let source = &blocks[r / k * n..(r / k + 1) * n];
+        for (run, &value) in row.chunks_mut(k).zip(source) {
+            run.fill(value);
+        }
+    }
 }
 
-/// `m a + (1 - m) b` per pixel and channel, in the official f32 order.
+/// `m a + (1 - m) b` per pixel and channel (`[C, H, W]` images, `[H, W]` mask), in the
+/// official f32 order.
 fn blend(a: &[f32], b: &[f32], mask: &[f32], out: &mut [f32]) {
     let plane = mask.len();
-    for (k, o) in out.iter_mut().enumerate() {
-        let m = mask[k % plane];
-        *o = m * a[k] + (1.0 - m) * b[k];
+    let planes = out
+        .chunks_mut(plane)
+        .zip(a.chunks(plane))
+        .zip(b.chunks(plane));
+    for ((out, a), b) in planes {
+        for (((o, &a), &b), &m) in out.iter_mut().zip(a).zip(b).zip(mask) {
+            *o = m * a + (1.0 - m) * b;
+        }
     }
 }
 

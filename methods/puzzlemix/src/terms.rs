@@ -4,7 +4,7 @@
 //! blocks, the data costs of showing each image with half of every boundary table folded in,
 //! and the edge strengths.
 
-use mixbench_core::maps;
+use mixbench_core::maps::{self, HostView};
 use tch::{Kind, Tensor};
 
 /// What the graph cut and the transport need, per image, as host `f32` arrays.
@@ -37,10 +37,8 @@ pub struct HostBatch {
     pub channels: usize,
     /// Image side.
     pub side: usize,
-    /// Normalised images `[B, C, H, W]`.
-    pub images: Vec<f32>,
-    /// Saliency `[B, H, W]`.
-    pub saliency: Vec<f32>,
+    images: HostView,
+    saliency: HostView,
     /// Per-channel mean and standard deviation (pixel units) as f32, as the reference's tensors.
     pub mean: Vec<f32>,
     /// See `mean`.
@@ -48,25 +46,36 @@ pub struct HostBatch {
 }
 
 impl HostBatch {
-    /// Copies `images` `[B, C, H, W]` and the saliency `s` `[B, H, W]` to the host.
+    /// Host views of `images` `[B, C, H, W]` and of the saliency `s` `[B, H, W]` (no copy for
+    /// contiguous f32 CPU tensors).
     pub fn new(images: &Tensor, s: &Tensor, mean: &[f64], std: &[f64]) -> Self {
         let size = images.size();
         HostBatch {
             len: size[0] as usize,
             channels: size[1] as usize,
             side: size[3] as usize,
-            images: host(images),
-            saliency: host(s),
+            images: HostView::new(images),
+            saliency: HostView::new(s),
             mean: mean.iter().map(|&m| m as f32).collect(),
             std: std.iter().map(|&v| v as f32).collect(),
         }
+    }
+
+    /// Normalised images `[B, C, H, W]`, row-major.
+    pub fn images(&self) -> &[f32] {
+        self.images.as_slice()
+    }
+
+    /// Saliency `[B, H, W]`, row-major.
+    pub fn saliency(&self) -> &[f32] {
+        self.saliency.as_slice()
     }
 
     /// The saliency average-pooled by `size` and normalised to sum 1 per image:
     /// `[B, side / size, side / size]`.
     pub fn pooled_distribution(&self, size: usize) -> Tensor {
         let m = (self.side / size) as i64;
-        let pooled = maps::avg_pool(&self.saliency, self.side, self.side, size, size);
+        let pooled = maps::avg_pool(self.saliency(), self.side, self.side, size, size);
         let pooled = Tensor::from_slice(&pooled).view([self.len as i64, m, m]);
         let b = self.len as i64;
         &pooled
@@ -80,17 +89,18 @@ impl HostBatch {
     /// `size`: `[B, C, side / size, side / size]`.
     fn pooled_pixels(&self, size: usize) -> Tensor {
         let plane = self.side * self.side;
-        let pixels: Vec<f32> = self
-            .images
-            .iter()
-            .enumerate()
-            .map(|(k, &x)| {
-                let c = k / plane % self.channels;
-                x * self.std[c] + self.mean[c]
-            })
-            .collect();
         let g = (self.side / size) as i64;
-        let pooled = maps::avg_pool(&pixels, self.side, self.side, size, size);
+        let mut pooled = Vec::with_capacity(self.len * self.channels * (g * g) as usize);
+        let mut pixels = vec![0.0f32; plane];
+        for (k, x) in self.images().chunks(plane).enumerate() {
+            let c = k % self.channels;
+            let (std, mean) = (self.std[c], self.mean[c]);
+            pixels
+                .iter_mut()
+                .zip(x)
+                .for_each(|(p, &x)| *p = x * std + mean);
+            pooled.extend(maps::avg_pool(&pixels, self.side, self.side, size, size));
+        }
         Tensor::from_slice(&pooled).view([self.len as i64, self.channels as i64, g, g])
     }
 }

@@ -283,7 +283,25 @@ pub fn apply(
     plan: &[Option<usize>],
     out: &mut [f32],
 ) {
-    let t = side / width;
+    match side / width {
+        2 => move_blocks::<2>(image, channels, side, width, plan, out),
+        4 => move_blocks::<4>(image, channels, side, width, plan, out),
+        8 => move_blocks::<8>(image, channels, side, width, plan, out),
+        _ => move_blocks::<0>(image, channels, side, width, plan, out),
+    }
+}
+
+/// [`apply`] for blocks of `T` pixels when `T > 0` (each row copy is then a few moves rather
+/// than a `memcpy` call), of `side / width` pixels when `T = 0`.
+fn move_blocks<const T: usize>(
+    image: &[f32],
+    channels: usize,
+    side: usize,
+    width: usize,
+    plan: &[Option<usize>],
+    out: &mut [f32],
+) {
+    let t = if T > 0 { T } else { side / width };
     for (j, source) in plan.iter().enumerate() {
         let (jr, jc) = (j / width * t, j % width * t);
         for ch in 0..channels {

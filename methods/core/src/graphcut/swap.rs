@@ -76,20 +76,28 @@ impl GridEnergy<'_> {
         self.smooth[a * self.labels + b]
     }
 
-    /// Calls `f(neighbour, weight)` for each grid neighbour of `site`.
-    fn for_neighbours(&self, site: usize, mut f: impl FnMut(usize, i64)) {
-        let (r, c) = (site / self.cols, site % self.cols);
-        if r > 0 {
-            f(site - self.cols, self.vertical[site - self.cols]);
-        }
-        if r + 1 < self.rows {
-            f(site + self.cols, self.vertical[site]);
-        }
-        if c > 0 {
-            f(site - 1, self.horizontal[r * (self.cols - 1) + c - 1]);
-        }
-        if c + 1 < self.cols {
-            f(site + 1, self.horizontal[r * (self.cols - 1) + c]);
+    /// Appends each site's grid neighbours `(neighbour, weight)` to `out` (up, down, left,
+    /// right) and their end offsets to `ends` (site `p`'s are `ends[p - 1]..ends[p]`).
+    fn neighbour_table(&self, out: &mut Vec<(usize, i64)>, ends: &mut Vec<usize>) {
+        out.clear();
+        ends.clear();
+        for r in 0..self.rows {
+            for c in 0..self.cols {
+                let site = r * self.cols + c;
+                if r > 0 {
+                    out.push((site - self.cols, self.vertical[site - self.cols]));
+                }
+                if r + 1 < self.rows {
+                    out.push((site + self.cols, self.vertical[site]));
+                }
+                if c > 0 {
+                    out.push((site - 1, self.horizontal[r * (self.cols - 1) + c - 1]));
+                }
+                if c + 1 < self.cols {
+                    out.push((site + 1, self.horizontal[r * (self.cols - 1) + c]));
+                }
+                ends.push(out.len());
+            }
         }
     }
 
@@ -125,6 +133,17 @@ pub struct SwapSolver {
     var_of: Vec<usize>,
     unary: Vec<(i64, i64)>,
     cut: Vec<bool>,
+    /// The energy's grid neighbours, flat, and each site's end offset in it.
+    neighbours: Vec<(usize, i64)>,
+    neighbour_ends: Vec<usize>,
+    /// Sites per label in the current labelling.
+    label_sites: Vec<usize>,
+    /// Move history of the running [`SwapSolver::solve`]: a clock that advances with every
+    /// move that changes labels, the clock at each site's last change, and the clock after
+    /// each label pair's last move (0: not moved yet).
+    clock: u64,
+    site_changed: Vec<u64>,
+    pair_moved: Vec<u64>,
 }
 
 const INACTIVE: usize = usize::MAX;
@@ -139,11 +158,18 @@ impl SwapSolver {
     /// lowers the energy; returns the final energy.
     pub fn solve(&mut self, energy: &GridEnergy, labelling: &mut [usize]) -> i64 {
         debug_assert!(labelling.len() == energy.sites());
+        self.prepare(energy);
+        for &l in labelling.iter() {
+            self.label_sites[l] += 1;
+        }
         let mut current = energy.energy(labelling);
         loop {
             for a in 0..energy.labels {
                 for b in (a + 1..energy.labels).rev() {
-                    self.swap_move(energy, labelling, a, b);
+                    // A pair with no site labelled `a` or `b` is skipped (as GCO does).
+                    if self.label_sites[a] + self.label_sites[b] > 0 {
+                        self.move_pair(energy, labelling, a, b);
+                    }
                 }
             }
             let next = energy.energy(labelling);
@@ -157,6 +183,45 @@ impl SwapSolver {
     /// One move: the sites labelled `a` or `b` choose between `a` and `b` optimally, the rest
     /// fixed.
     pub fn swap_move(&mut self, energy: &GridEnergy, labelling: &mut [usize], a: usize, b: usize) {
+        self.prepare(energy);
+        self.move_pair(energy, labelling, a, b);
+    }
+
+    /// Builds the neighbour table of `energy` and clears the label counts and the history.
+    fn prepare(&mut self, energy: &GridEnergy) {
+        energy.neighbour_table(&mut self.neighbours, &mut self.neighbour_ends);
+        self.label_sites.clear();
+        self.label_sites.resize(energy.labels, 0);
+        self.clock = 1;
+        self.site_changed.clear();
+        self.site_changed.resize(energy.sites(), 0);
+        self.pair_moved.clear();
+        self.pair_moved.resize(energy.labels * energy.labels, 0);
+    }
+
+    /// Whether the move of `(a, b)` would repeat its last one exactly: no site of the move and
+    /// no neighbour of one has changed label since. The move's problem is then the same (a site
+    /// that left `a` or `b` without touching the others was an independent part of it), and
+    /// so is its minimiser (the fewest-`b` one, unique), which the sites already hold.
+    fn unchanged_since_last_move(&self, pair: usize) -> bool {
+        let moved = self.pair_moved[pair];
+        moved > 0
+            && self.active.iter().all(|&site| {
+                let start = if site == 0 {
+                    0
+                } else {
+                    self.neighbour_ends[site - 1]
+                };
+                self.site_changed[site] <= moved
+                    && self.neighbours[start..self.neighbour_ends[site]]
+                        .iter()
+                        .all(|&(nb, _)| self.site_changed[nb] <= moved)
+            })
+    }
+
+    /// [`SwapSolver::swap_move`] with the neighbour table already built; keeps the label
+    /// counts of `a` and `b` up to date.
+    fn move_pair(&mut self, energy: &GridEnergy, labelling: &mut [usize], a: usize, b: usize) {
         let l = energy.labels;
         self.active.clear();
         self.var_of.clear();
@@ -167,31 +232,35 @@ impl SwapSolver {
                 self.active.push(site);
             }
         }
-        if self.active.is_empty() {
+        let pair = a * l + b;
+        if self.active.is_empty() || self.unchanged_since_last_move(pair) {
             return;
         }
         // Fixed neighbours folded into the unaries; pairs between free sites go to the cut.
         self.unary.clear();
         self.binary.reset(self.active.len());
+        let (va, vb) = (
+            &energy.smooth[a * l..(a + 1) * l],
+            &energy.smooth[b * l..(b + 1) * l],
+        );
+        let (vaa, vab, vba, vbb) = (va[a], va[b], vb[a], vb[b]);
         for (var, &site) in self.active.iter().enumerate() {
             let (mut ea, mut eb) = (energy.unary[site * l + a], energy.unary[site * l + b]);
-            let (binary, var_of) = (&mut self.binary, &self.var_of);
-            energy.for_neighbours(site, |nb, w| {
-                let other = var_of[nb];
+            let start = if site == 0 {
+                0
+            } else {
+                self.neighbour_ends[site - 1]
+            };
+            for &(nb, w) in &self.neighbours[start..self.neighbour_ends[site]] {
+                let other = self.var_of[nb];
                 if other == INACTIVE {
-                    ea += w * energy.v(a, labelling[nb]);
-                    eb += w * energy.v(b, labelling[nb]);
+                    ea += w * va[labelling[nb]];
+                    eb += w * vb[labelling[nb]];
                 } else if nb < site {
-                    binary.add_pairwise(
-                        var,
-                        other,
-                        w * energy.v(a, a),
-                        w * energy.v(a, b),
-                        w * energy.v(b, a),
-                        w * energy.v(b, b),
-                    );
+                    self.binary
+                        .add_pairwise(var, other, w * vaa, w * vab, w * vba, w * vbb);
                 }
-            });
+            }
             self.unary.push((ea, eb));
             self.binary.add_unary(var, ea, eb);
         }
@@ -199,22 +268,35 @@ impl SwapSolver {
         // site's unary prefers `a` (resp. strictly prefers `b`) all-`a` (resp. all-`b`) is the
         // minimiser with the fewest `b`s, and no cut is needed.
         let uniform = if self.unary.iter().all(|&(ea, eb)| eb >= ea) {
-            Some(a)
+            Some(false)
         } else if self.unary.iter().all(|&(ea, eb)| eb < ea) {
-            Some(b)
+            Some(true)
         } else {
             None
         };
-        if let Some(label) = uniform {
-            for &site in &self.active {
-                labelling[site] = label;
+        match uniform {
+            Some(to_b) => {
+                self.cut.clear();
+                self.cut.resize(self.active.len(), to_b);
             }
-            return;
+            None => {
+                self.binary.minimize(&mut self.cut);
+            }
         }
-        self.binary.minimize(&mut self.cut);
+        let mut at_b = 0;
+        let tick = self.clock + 1;
         for (var, &site) in self.active.iter().enumerate() {
-            labelling[site] = if self.cut[var] { b } else { a };
+            at_b += usize::from(self.cut[var]);
+            let label = if self.cut[var] { b } else { a };
+            if labelling[site] != label {
+                labelling[site] = label;
+                self.site_changed[site] = tick;
+                self.clock = tick;
+            }
         }
+        self.pair_moved[pair] = self.clock;
+        self.label_sites[b] = at_b;
+        self.label_sites[a] = self.active.len() - at_b;
     }
 }
 
@@ -364,6 +446,52 @@ mod tests {
             optimal >= 57,
             "swap optimal on only {optimal} of 60 small grids"
         );
+    }
+
+    /// Skipping the moves that would repeat themselves changes nothing: `solve` returns what
+    /// plain sweeps of `swap_move` (which starts without a history) return, from zeros and from
+    /// random labellings.
+    #[test]
+    fn solve_equals_plain_sweeps_of_every_move() {
+        let mut rng = MixRng::seed_from(33);
+        let (mut solver, mut plain) = (SwapSolver::new(), SwapSolver::new());
+        for case in 0..200 {
+            let g = random_grid(
+                &mut rng,
+                2 + case % 5,
+                2 + case % 4,
+                2 + case % 7,
+                case % 2 == 0,
+            );
+            let e = g.view();
+            let start: Vec<usize> = (0..e.sites())
+                .map(|_| {
+                    if case % 3 == 0 {
+                        0
+                    } else {
+                        rng.below(e.labels)
+                    }
+                })
+                .collect();
+            let mut fast = start.clone();
+            let got = solver.solve(&e, &mut fast);
+            let mut slow = start;
+            let mut current = e.energy(&slow);
+            loop {
+                for a in 0..e.labels {
+                    for b in (a + 1..e.labels).rev() {
+                        plain.swap_move(&e, &mut slow, a, b);
+                    }
+                }
+                let next = e.energy(&slow);
+                if next >= current {
+                    break;
+                }
+                current = next;
+            }
+            assert_eq!(fast, slow, "case {case}");
+            assert_eq!(got, e.energy(&slow), "case {case}");
+        }
     }
 
     #[test]
