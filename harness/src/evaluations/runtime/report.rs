@@ -4,7 +4,7 @@
 //! | file | content |
 //! |---|---|
 //! | `runtime.csv` | one row per (cell, phase): `cell, dataset, model, method, seed, device, threads, batch_size, phase, n, median, q1, q3, iqr, min, max`, seconds per epoch over the timed repetitions |
-//! | `runtime-methods.csv` | per (dataset, model, method): cells, pooled repetitions, epoch seconds (median, quartiles), `ratio` to Vanilla's epoch with its bootstrap 95% interval `ratio_lo`, `ratio_hi`, the median of each phase, images per second, peak memory |
+//! | `runtime-methods.csv` | per (dataset, model, method): cells, pooled repetitions, epoch seconds (median, quartiles), `ratio` to Vanilla's epoch with its bootstrap 95% interval `ratio_lo`, `ratio_hi`, the median of each phase, images per second, peak memory, and the phase adding the most time over Vanilla's (`main_extra_phase`, `main_extra_seconds`) |
 //! | `runtime-reference.csv` | per Vanilla cell with the PyTorch eager reference: milliseconds per training step of both, `speedup` = PyTorch's time / mixbench's (above 1: mixbench faster) with its bootstrap 95% interval, images per second of both, versions and threads |
 //! | `plots/runtime-phases-<dataset>-<model>.{png,svg}` | median seconds per epoch of each method, stacked by phase |
 //! | `plots/runtime-ratio-<dataset>-<model>.{png,svg}` | epoch time relative to Vanilla per method, with bootstrap 95% intervals |
@@ -88,6 +88,8 @@ struct MethodRow {
     images_per_second: f64,
     peak_memory_mib: Option<f64>,
     memory_kind: String,
+    main_extra_phase: String,
+    main_extra_seconds: Option<f64>,
 }
 
 /// A row of `runtime-reference.csv`.
@@ -152,9 +154,13 @@ pub fn build(run_dir: &Path, kind: &dyn EvaluationKind) -> Result<Option<Section
                 .collect()
         };
         let baseline = pooled(BASELINE, "epoch");
+        let baseline_phases: Vec<Option<f64>> = PHASES
+            .iter()
+            .map(|p| median(&pooled(BASELINE, p)))
+            .collect();
         let _ = writeln!(
             md,
-            "| method | cells | epoch (s) | ratio to Vanilla [95% CI] | {} | img/s | peak memory |\n|---|---:|---:|---:|{}---:|---:|",
+            "| method | cells | epoch (s) | ratio to Vanilla [95% CI] | {} | img/s | peak memory | most added over Vanilla |\n|---|---:|---:|---:|{}---:|---:|---|",
             PHASES.join(" | "),
             "---:|".repeat(PHASES.len())
         );
@@ -191,9 +197,10 @@ pub fn build(run_dir: &Path, kind: &dyn EvaluationKind) -> Result<Option<Section
                 .iter()
                 .find_map(|c| c.1 .1.memory_kind.clone())
                 .unwrap_or_default();
+            let cause = main_extra_phase(&phase_medians, &baseline_phases);
             let _ = writeln!(
                 md,
-                "| {method} | {} | {mid:.2} [{q1:.2}-{q3:.2}] | {} | {} | {images_per_second:.0} | {} |",
+                "| {method} | {} | {mid:.2} [{q1:.2}-{q3:.2}] | {} | {} | {images_per_second:.0} | {} | {} |",
                 of.len(),
                 ratio.map_or("-".into(), |(r, lo, hi)| format!("{r:.2} [{lo:.2}-{hi:.2}]")),
                 phase_medians
@@ -201,7 +208,8 @@ pub fn build(run_dir: &Path, kind: &dyn EvaluationKind) -> Result<Option<Section
                     .map(|v| format!("{v:.2}"))
                     .collect::<Vec<_>>()
                     .join(" | "),
-                mib(peak).map_or("-".into(), |m| format!("{m:.0} MiB"))
+                mib(peak).map_or("-".into(), |m| format!("{m:.0} MiB")),
+                cause.map_or("-".into(), |(p, extra)| format!("{p} +{extra:.2} s"))
             );
             stacks.push((method.clone(), phase_medians.clone()));
             if let Some((r, lo, hi)) = ratio {
@@ -230,6 +238,8 @@ pub fn build(run_dir: &Path, kind: &dyn EvaluationKind) -> Result<Option<Section
                 images_per_second,
                 peak_memory_mib: mib(peak),
                 memory_kind,
+                main_extra_phase: cause.map(|c| c.0.to_string()).unwrap_or_default(),
+                main_extra_seconds: cause.map(|c| c.1),
             });
         }
         md.push('\n');
@@ -272,6 +282,18 @@ pub fn build(run_dir: &Path, kind: &dyn EvaluationKind) -> Result<Option<Section
         markdown: md,
         plots,
     }))
+}
+
+/// The phase that adds the most time over Vanilla's (median seconds per epoch), with the time
+/// it adds: where a method's epoch is slower than Vanilla's, the phase to look at. `None` when
+/// there is no Vanilla, or no phase takes longer than Vanilla's.
+fn main_extra_phase(phases: &[f64], baseline: &[Option<f64>]) -> Option<(&'static str, f64)> {
+    PHASES
+        .iter()
+        .zip(phases.iter().zip(baseline))
+        .filter_map(|(name, (own, base))| Some((*name, own - (*base)?)))
+        .filter(|(_, extra)| *extra > 0.0)
+        .max_by(|a, b| a.1.total_cmp(&b.1))
 }
 
 /// The line stating what every figure of a group was measured on.
@@ -423,4 +445,23 @@ fn reference_section(run_dir: &Path, cells: &[Cell]) -> Result<String> {
     }
     md.push('\n');
     Ok(md)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The phase with the largest positive difference to Vanilla's is named; none when no
+    /// phase is slower or there is no Vanilla.
+    #[test]
+    fn main_extra_phase_is_the_largest_addition() {
+        let base = [0.1, 0.0, 0.0, 1.0, 0.1, 0.0, 0.2].map(Some);
+        let sage = [0.1, 0.9, 0.2, 1.1, 0.1, 0.0, 0.2];
+        let (phase, extra) = main_extra_phase(&sage, &base).unwrap();
+        assert_eq!(phase, "saliency");
+        assert!((extra - 0.9).abs() < 1e-12);
+        let faster = [0.1, 0.0, 0.0, 0.9, 0.1, 0.0, 0.2];
+        assert_eq!(main_extra_phase(&faster, &base), None);
+        assert_eq!(main_extra_phase(&sage, &[None; 7]), None);
+    }
 }
