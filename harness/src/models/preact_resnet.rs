@@ -30,7 +30,7 @@ impl PreActBlock {
     }
 
     fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
-        let a = x.apply_t(&self.bn1, train).relu();
+        let a = x.apply_t(&self.bn1, train).relu_();
         let shortcut = match &self.shortcut {
             Some(proj) => a.apply(proj),
             None => x.shallow_clone(),
@@ -38,7 +38,7 @@ impl PreActBlock {
         let h = a
             .apply(&self.conv1)
             .apply_t(&self.bn2, train)
-            .relu()
+            .relu_()
             .apply(&self.conv2);
         h + shortcut
     }

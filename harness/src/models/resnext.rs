@@ -66,17 +66,20 @@ impl Bottleneck {
     }
 
     fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
-        let h = x.apply(&self.reduce).apply_t(&self.bn_reduce, train).relu();
+        let h = x
+            .apply(&self.reduce)
+            .apply_t(&self.bn_reduce, train)
+            .relu_();
         let h = h
             .apply(&self.grouped)
             .apply_t(&self.bn_grouped, train)
-            .relu();
+            .relu_();
         let h = h.apply(&self.expand).apply_t(&self.bn_expand, train);
         let residual = match &self.shortcut {
             Some((proj, bn)) => x.apply(proj).apply_t(bn, train),
             None => x.shallow_clone(),
         };
-        (h + residual).relu()
+        (h + residual).relu_()
     }
 }
 
@@ -140,7 +143,7 @@ impl Classifier for ResNeXt29 {
         let mut h = MixHook::at(hook, 0, xs.shallow_clone())
             .apply(&self.stem)
             .apply_t(&self.stem_bn, train)
-            .relu();
+            .relu_();
         for (i, block) in self.blocks.iter().enumerate() {
             h = block.forward_t(&h, train);
             // Three blocks per stage: blocks 2 and 5 end stage_1 and stage_2.

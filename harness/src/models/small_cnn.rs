@@ -51,7 +51,7 @@ impl Classifier for SmallCnn {
     fn features_hooked_t(&self, xs: &Tensor, train: bool, hook: Option<&MixHook>) -> Tensor {
         let mut h = MixHook::at(hook, 0, xs.shallow_clone());
         for (i, (conv, bn)) in self.layers.iter().enumerate() {
-            h = h.apply(conv).apply_t(bn, train).relu();
+            h = h.apply(conv).apply_t(bn, train).relu_();
             if i == 0 || i == 2 {
                 h = h.max_pool2d_default(2);
             }

@@ -30,8 +30,8 @@ impl WideBlock {
     }
 
     fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
-        let h = x.apply_t(&self.bn1, train).relu().apply(&self.conv1);
-        let h = h.apply_t(&self.bn2, train).relu().apply(&self.conv2);
+        let h = x.apply_t(&self.bn1, train).relu_().apply(&self.conv1);
+        let h = h.apply_t(&self.bn2, train).relu_().apply(&self.conv2);
         let shortcut = match &self.shortcut {
             Some(proj) => x.apply(proj),
             None => x.shallow_clone(),
@@ -100,7 +100,7 @@ impl Classifier for WideResNet {
             }
         }
         h.apply_t(&self.bn, train)
-            .relu()
+            .relu_()
             .adaptive_avg_pool2d([1, 1])
             .flatten(1, -1)
     }
