@@ -49,10 +49,9 @@
 //! host slices with rayon ([`native`]); elsewhere as batched tensor ops on the batch's device
 //! (gather-based shifted windows, candidates in chunks, no `3w x 3w` canvas, no per-image
 //! loop). Neither has a per-image loop over candidates. Both match the official `sage()` to
-//! < 1e-6 on the parity fixture (`tests/official_parity.rs`). CPU figures (`benches/sage_mix.rs`,
-//! B = 100, 32x32, real CIFAR-10 images and gradients, one thread, loaded 2-core machine):
-//! 4.5 ms at `rand_pos = 0.01` and 136 ms exhaustive, against 291 ms and 141 s for the
-//! official code on the same inputs and machine.
+//! < 1e-6 on the parity fixture (`tests/official_parity.rs`). The native step opens no libtorch
+//! parallel region (inputs read in place, outputs written into their tensors by the workers);
+//! CPU figures in `docs/methods/sage.md`, *Performance*.
 //!
 //! One deviation: a saliency map that sums to 0 (an all-zero input gradient) gives NaN in the
 //! reference; here it is treated as all-zero (the sum is floored at the smallest normal f32).
@@ -60,6 +59,7 @@
 pub mod native;
 pub mod search;
 
+use mixbench_core::maps::{HostTensor, HostView};
 use mixbench_core::{
     method_params, targets, Batch, Composition, MethodInfo, MixError, MixMethod, MixRng, MixSite,
     Mixed, ModelMode, ParamGrads, Params, Result, SaliencyLoss, SaliencyRequest,
@@ -206,18 +206,6 @@ pub fn saliency(grad: &Tensor, kernel: i64, sigma: f64) -> Tensor {
     gaussian_blur(&s, kernel, sigma)
 }
 
-/// The values of a contiguous f32 CPU tensor, without a copy.
-fn host_slice(t: &Tensor) -> &[f32] {
-    assert!(t.kind() == Kind::Float && t.device() == Device::Cpu && t.is_contiguous());
-    let len = t.numel();
-    if len == 0 {
-        return &[];
-    }
-    // SAFETY: `t` is a contiguous f32 CPU tensor of `len` elements; the slice borrows `t`, which
-    // keeps the storage alive, and nothing writes to it while the slice lives.
-    unsafe { std::slice::from_raw_parts(t.data_ptr() as *const f32, len) }
-}
-
 /// `max(weight, 1e-12) * s / sum(s)` per image (the reference's `normalize_grad`).
 fn normalise(s: &Tensor, weight: f64) -> Tensor {
     let sum = s
@@ -304,39 +292,48 @@ impl Sage {
             SearchImpl::Tensor => false,
             SearchImpl::Auto => device == Device::Cpu,
         };
-        let (images, m, lam, chosen, s1, s2) = if native {
+        let (images, m, lam, targets, chosen, s1, s2) = if native {
             let c = size[1];
             let (bu, cu, hu, wu) = (b as usize, c as usize, h as usize, w as usize);
-            let n = hu * wu;
-            let grad_host = grad
-                .to_device(Device::Cpu)
-                .to_kind(Kind::Float)
-                .contiguous();
-            let images_host = batch.images.to_device(Device::Cpu).contiguous();
-            let (g, x) = (host_slice(&grad_host), host_slice(&images_host));
+            // Inputs read in place, outputs written by the workers straight into their tensors:
+            // no libtorch kernel that would open a parallel region (see the doc's Performance).
+            let (g, x) = (HostView::new(grad), HostView::new(&batch.images));
             let kernel = native::gaussian_kernel2d(self.blur_kernel as usize, self.blur_sigma);
-            let s = native::saliency(g, bu, cu, hu, wu, &kernel, self.blur_kernel as usize);
+            let k = self.blur_kernel as usize;
+            let s = native::saliency(g.as_slice(), bu, cu, hu, wu, &kernel, k);
             let perm_host = Vec::<i64>::try_from(perm.to_device(Device::Cpu))?;
-            let mut s1 = Vec::with_capacity(bu * n);
-            let mut s2 = Vec::with_capacity(bu * n);
-            for (i, &p) in perm_host.iter().enumerate() {
-                native::normalise_into(&s[i * n..(i + 1) * n], alpha, &mut s1);
-                native::normalise_into(
-                    &s[p as usize * n..(p as usize + 1) * n],
-                    1.0 - alpha,
-                    &mut s2,
-                );
-            }
-            let out = native::mix(x, &s1, &s2, &perm_host, cu, hu, wu, &candidates);
-            let tensor =
-                |v: &[f32], shape: &[i64]| Tensor::from_slice(v).view(shape).to_device(device);
+            let labels = Vec::<i64>::try_from(batch.labels.to_device(Device::Cpu))?;
+            let mut images = HostTensor::empty(&[b, c, h, w]);
+            let mut m = HostTensor::empty(&[b, 1, h, w]);
+            let mut lam = HostTensor::empty(&[b]);
+            let mut s1 = HostTensor::empty(&[b, 1, h, w]);
+            let mut s2 = HostTensor::empty(&[b, 1, h, w]);
+            let chosen = native::mix(
+                x.as_slice(),
+                &s,
+                &perm_host,
+                alpha,
+                (cu, hu, wu),
+                &candidates,
+                native::MixOutputs {
+                    images: images.as_mut_slice(),
+                    mask: m.as_mut_slice(),
+                    lam: lam.as_mut_slice(),
+                    s1: s1.as_mut_slice(),
+                    s2: s2.as_mut_slice(),
+                },
+            );
+            let targets =
+                targets::pairwise_host(&labels, &perm_host, lam.as_mut_slice(), batch.num_classes);
+            let tensor = |t: HostTensor| t.into_tensor().to_device(device);
             (
-                tensor(&out.images, &[b, c, h, w]),
-                tensor(&out.mask, &[b, 1, h, w]),
-                tensor(&out.lam, &[b]),
-                out.shifts,
-                tensor(&s1, &[b, 1, h, w]),
-                tensor(&s2, &[b, 1, h, w]),
+                tensor(images),
+                tensor(m),
+                tensor(lam),
+                targets.to_device(device),
+                chosen,
+                tensor(s1),
+                tensor(s2),
             )
         } else {
             let s = saliency(grad, self.blur_kernel, self.blur_sigma);
@@ -350,13 +347,14 @@ impl Sage {
             let shifted = search::shift_images(&x.index_select(0, &perm), &chosen);
             let images = x * &m + shifted * (1.0 - &m);
             let lam = m.mean_dim([1i64, 2, 3].as_slice(), false, Kind::Float);
-            (images, m, lam, chosen, s1, s2)
+            let targets = targets::pairwise(&batch.labels, &perm, &lam, batch.num_classes);
+            (images, m, lam, targets, chosen, s1, s2)
         };
         let shift: Vec<i64> = chosen.iter().flat_map(|&(dr, dc)| [dr, dc]).collect();
         let mixed = Mixed {
             site: MixSite::Input,
             images,
-            targets: targets::pairwise(&batch.labels, &perm, &lam, batch.num_classes),
+            targets,
             mask: Some(m),
             lam,
             perm,

@@ -10,7 +10,7 @@
 //! Two implementations with the same result:
 //! - [`search_tensor`]: batched tensor code on the maps' device (`[B, chunk, H W]` at a time),
 //!   for the GPU;
-//! - [`search_native`]: plain Rust on the host, rayon over images, scoring only the rows and
+//! - [`best_native`]: plain Rust on the host, one image at a time, scoring only the rows and
 //!   (8-wide blocks of) columns where the two maps overlap (elsewhere a pixel's score does not
 //!   depend on the shift), for the CPU.
 //!
@@ -19,7 +19,6 @@
 //! are accumulated in eight `f32` lanes per candidate and added to an `f64` total; tensor:
 //! summed in `f32`. The first maximum in candidate order wins, as the reference's `argmax`.
 
-use rayon::prelude::*;
 use tch::{Device, Kind, Tensor};
 
 /// Clamp of the mask's denominator in the reference.
@@ -187,59 +186,62 @@ unsafe fn scores_avx2(
 fn scores_generic(s1: &[f32], s2: &[f32], h: usize, w: usize, shifts: &[(i64, i64)]) -> Vec<f64> {
     // Where the shifted partner is absent (t = 0) a pixel scores `base`, whatever the shift.
     let base: Vec<f32> = s1.iter().map(|&a| pixel_score(a, 0.0)).collect();
-    let total: f64 = base.iter().map(|&v| v as f64).sum();
     let padded_w = 3 * w - 2;
     let mut padded = vec![0f32; h * padded_w];
     for (dst, src) in padded.chunks_exact_mut(padded_w).zip(s2.chunks_exact(w)) {
         dst[w - 1..2 * w - 1].copy_from_slice(src);
     }
-    shifts
-        .iter()
-        .map(|&(dr, dc)| {
-            let (dr, dc) = (dr as isize, dc as isize);
-            let (r0, r1) = (dr.max(0) as usize, (h as isize + dr.min(0)) as usize);
-            let (c0, c1) = (dc.max(0) as usize, (w as isize + dc.min(0)) as usize);
-            let (lo, hi) = (c0 / 8 * 8, (c1.div_ceil(8) * 8).min(w));
-            let start = (w as isize - 1 - dc) as usize;
-            let mut lanes = [0f32; 8];
-            for r in r0..r1 {
-                let sr = (r as isize - dr) as usize;
-                let other = &padded[sr * padded_w + start + lo..sr * padded_w + start + hi];
-                add_row_gain(
-                    &mut lanes,
-                    &s1[r * w + lo..r * w + hi],
-                    other,
-                    &base[r * w + lo..r * w + hi],
-                );
-            }
-            total + lanes.iter().map(|&v| v as f64).sum::<f64>()
-        })
-        .collect()
+    // The shift-independent total `sum_p base` (in f64, in pixel order, from the start value of
+    // `Iterator::sum`) advances by a slice per candidate: its chain of dependent additions then
+    // overlaps the candidates' vector work. It joins each candidate's gains at the end.
+    let n = base.len();
+    let slice = n.div_ceil(shifts.len().max(1));
+    let mut total: f64 = std::iter::empty::<f64>().sum();
+    // A plain loop (no closure): everything stays inlined in the AVX2 copy of this function.
+    let mut gains = Vec::with_capacity(shifts.len());
+    for (q, &(dr, dc)) in shifts.iter().enumerate() {
+        for &v in &base[(q * slice).min(n)..((q + 1) * slice).min(n)] {
+            total += v as f64;
+        }
+        let (dr, dc) = (dr as isize, dc as isize);
+        let (r0, r1) = (dr.max(0) as usize, (h as isize + dr.min(0)) as usize);
+        let (c0, c1) = (dc.max(0) as usize, (w as isize + dc.min(0)) as usize);
+        let (lo, hi) = (c0 / 8 * 8, (c1.div_ceil(8) * 8).min(w));
+        let start = (w as isize - 1 - dc) as usize;
+        let mut lanes = [0f32; 8];
+        for r in r0..r1 {
+            let sr = (r as isize - dr) as usize;
+            let other = &padded[sr * padded_w + start + lo..sr * padded_w + start + hi];
+            add_row_gain(
+                &mut lanes,
+                &s1[r * w + lo..r * w + hi],
+                other,
+                &base[r * w + lo..r * w + hi],
+            );
+        }
+        gains.push(lanes.iter().map(|&v| v as f64).sum::<f64>());
+    }
+    for &v in &base[(shifts.len() * slice).min(n)..] {
+        total += v as f64;
+    }
+    let mut scores = gains;
+    for score in &mut scores {
+        *score += total;
+    }
+    scores
 }
 
-/// Index into `shifts` of the best candidate per image (first maximum), and its score; native
-/// path, rayon over images. `s1`, `s2`: `b` row-major `h x w` maps back to back.
-pub fn search_native(
-    s1: &[f32],
-    s2: &[f32],
-    h: usize,
-    w: usize,
-    shifts: &[(i64, i64)],
-) -> Vec<(usize, f64)> {
-    let n = h * w;
-    s1.par_chunks(n)
-        .zip(s2.par_chunks(n))
-        .map(|(a, t)| {
-            let scores = scores_native_one(a, t, h, w, shifts);
-            let mut best = 0;
-            for (k, &v) in scores.iter().enumerate() {
-                if v > scores[best] {
-                    best = k;
-                }
-            }
-            (best, scores[best])
-        })
-        .collect()
+/// Index into `shifts` of the best candidate for one image (first maximum), native path.
+/// `s1`, `s2`: row-major `h x w`.
+pub fn best_native(s1: &[f32], s2: &[f32], h: usize, w: usize, shifts: &[(i64, i64)]) -> usize {
+    let scores = scores_native_one(s1, s2, h, w, shifts);
+    let mut best = 0;
+    for (k, &v) in scores.iter().enumerate() {
+        if v > scores[best] {
+            best = k;
+        }
+    }
+    best
 }
 
 #[cfg(test)]
@@ -310,9 +312,11 @@ mod tests {
                 );
             }
         }
-        let native_best: Vec<usize> = search_native(&a, &t, h as usize, w as usize, &shifts)
-            .iter()
-            .map(|p| p.0)
+        let n = (h * w) as usize;
+        let native_best: Vec<usize> = a
+            .chunks(n)
+            .zip(t.chunks(n))
+            .map(|(a, t)| best_native(a, t, h as usize, w as usize, &shifts))
             .collect();
         assert_eq!(native_best, search_tensor(&s1, &s2, &shifts, 64));
     }

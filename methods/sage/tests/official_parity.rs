@@ -49,7 +49,7 @@ fn native_blur_matches_torchvision() {
         mixbench_sage::gaussian_kernel2d(5, 1.0, tch::Device::Cpu).flatten(0, -1),
     )
     .unwrap();
-    let ours = mixbench_sage::native::saliency(&grad, 8, 3, 32, 32, &kernel, 5);
+    let ours = mixbench_sage::native::saliency(&grad, 8, 3, 32, 32, &kernel, 5).maps;
     let ours = Tensor::from_slice(&ours).view([8, 1, 32, 32]);
     let diff = max_abs(&ours, &get(&f, "s_tilde"));
     let scale = get(&f, "s_tilde").abs().max().double_value(&[]);
