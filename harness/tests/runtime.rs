@@ -80,10 +80,11 @@ fn runtime_evaluation_accounts_for_every_phase_and_reports_ratios() {
                 "{sum} vs {}",
                 of("epoch")
             );
-            assert!(
-                of("other") >= -1e-9 && of("other") <= 0.05 * of("train"),
-                "{rows:?}"
-            );
+            // (A context switch in that bookkeeping on a loaded machine may add a few
+            // milliseconds, hence the absolute allowance, in unscaled seconds.)
+            let other = of("other") * 3.0 / 20.0;
+            let looped = info.loop_seconds[repeat];
+            assert!(other >= -1e-9 && other <= 0.05 * looped + 0.05, "{rows:?}");
             let scaled = info.loop_seconds[repeat] * 20.0 / 3.0;
             assert!((of("train") - scaled).abs() <= 1e-9 * scaled);
             assert!(of("forward_backward") > 0.0 && of("evaluation") > 0.0);
