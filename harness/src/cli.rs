@@ -129,6 +129,10 @@ struct RunArgs {
     /// Run every cell in this process instead of one process per cell.
     #[arg(long)]
     inline: bool,
+    /// Retrain finished cells of the output folder whose configuration differs from the
+    /// suite's (without it, such cells stop the run before anything is written).
+    #[arg(long)]
+    rerun_changed: bool,
 }
 
 fn version_string() -> String {
@@ -265,7 +269,10 @@ fn run_suite(loaded: &LoadedSuite, args: &RunArgs) -> Result<ExitCode> {
         loaded.suite.training.isolation = Isolation::Inline;
     }
     let run_dir = args.out.clone().unwrap_or_else(|| loaded.output_dir());
-    let outcome = suite::run(&loaded, &run_dir, &loaded.text)?;
+    let options = suite::RunOptions {
+        rerun_changed: args.rerun_changed,
+    };
+    let outcome = suite::run_with(&loaded, &run_dir, &loaded.text, options)?;
     let files = report::build_report(&run_dir, &report_sections())?;
     warn_corrupt(&run_dir, &files);
     eprintln!(

@@ -404,3 +404,59 @@ fn a_nonfinite_loss_fails_the_cell_or_skips_the_batch() {
         assert!(rows[0].train_loss.is_finite(), "{:?}", rows[0]);
     }
 }
+
+/// Rerunning into a folder after changing the recipe stops before anything is written, naming
+/// every finished cell and the changed keys; `rerun_changed` retrains exactly those cells, and a
+/// change in how cells are run (`isolation`) is not a change.
+#[test]
+fn a_changed_recipe_is_refused_or_retrained_never_skipped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let one_method = SUITE.replace("[vanilla, mixup, cutmix]", "[vanilla, mixup]");
+    run(&one_method, tmp.path());
+    let suite_before = std::fs::read(tmp.path().join("suite.yaml")).unwrap();
+
+    let changed = one_method.replace("epochs: 2", "epochs: 3");
+    let loaded = LoadedSuite::from_text(
+        &changed,
+        Path::new("tiny.yaml"),
+        Path::new("."),
+        &registry(),
+    )
+    .unwrap();
+    let err = format!(
+        "{:#}",
+        suite::run(&loaded, tmp.path(), &changed).unwrap_err()
+    );
+    assert!(err.contains("2 finished cell(s)"), "{err}");
+    assert!(
+        err.contains("synthetic-small_cnn-vanilla-s0: training.epochs: 2 -> 3"),
+        "{err}"
+    );
+    assert!(err.contains("--rerun-changed"), "{err}");
+    assert_eq!(
+        std::fs::read(tmp.path().join("suite.yaml")).unwrap(),
+        suite_before,
+        "suite.yaml must keep describing the folder"
+    );
+
+    let options = suite::RunOptions {
+        rerun_changed: true,
+    };
+    let outcome = suite::run_with(&loaded, tmp.path(), &changed, options).unwrap();
+    assert_eq!(outcome.trained.len(), 2);
+    for dir in records::cell_dirs(tmp.path()).unwrap() {
+        assert_eq!(records::read_metrics(&dir).unwrap().len(), 3);
+    }
+
+    // Running the same recipe in process instead of inline changes nothing.
+    let process = changed.replace("isolation: inline", "isolation: process");
+    let loaded = LoadedSuite::from_text(
+        &process,
+        Path::new("tiny.yaml"),
+        Path::new("."),
+        &registry(),
+    )
+    .unwrap();
+    let again = suite::run(&loaded, tmp.path(), &process).unwrap();
+    assert_eq!((again.trained.len(), again.skipped.len()), (0, 2));
+}

@@ -4,11 +4,12 @@
 //! losing the grid. The claims files the suite names are checked first and recorded in the run
 //! folder for `mixbench verify` ([`crate::claims`]).
 
+pub mod changes;
 pub mod config;
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 
 use self::config::LoadedSuite;
 use crate::cell::{cell_id, CellConfig};
@@ -48,9 +49,49 @@ pub fn expand(suite: &LoadedSuite) -> Result<Vec<CellConfig>> {
 /// cleared and rerun; evaluations resume by their settings hash (see [`crate::executor`]).
 /// `suite_text` is saved as the run's `suite.yaml`.
 pub fn run(suite: &LoadedSuite, run_dir: &Path, suite_text: &str) -> Result<RunOutcome> {
+    run_with(suite, run_dir, suite_text, RunOptions::default())
+}
+
+/// What a run may do to an existing run folder.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Retrain finished cells whose stored configuration differs from the suite's (and redo
+    /// their evaluations); without it such cells stop the run before anything is written.
+    pub rerun_changed: bool,
+}
+
+/// [`run`] with `options`. Before anything is written, finished cells whose stored
+/// configuration differs from the suite's ([`changes::changed_cells`]) stop the run with an
+/// error naming each cell and its changed keys, unless `options.rerun_changed` (they are then
+/// cleared and retrained).
+pub fn run_with(
+    suite: &LoadedSuite,
+    run_dir: &Path,
+    suite_text: &str,
+    options: RunOptions,
+) -> Result<RunOutcome> {
     let cells = expand(suite)?;
-    let claims = suite.read_claims()?;
     let cells_dir = run_dir.join(records::CELLS_DIR);
+    let changed = changes::changed_cells(&cells, &cells_dir)?;
+    if !changed.is_empty() && !options.rerun_changed {
+        let list: Vec<String> = changed
+            .iter()
+            .map(|c| format!("  {}: {}", c.cell, c.changes.join("; ")))
+            .collect();
+        bail!(
+            "{} holds {} finished cell(s) trained with a different configuration than this \
+             suite's:\n{}\nnothing was changed; rerun with --rerun-changed to retrain them, or \
+             give a new --out folder",
+            run_dir.display(),
+            changed.len(),
+            list.join("\n")
+        );
+    }
+    let claims = suite.read_claims()?;
+    for c in &changed {
+        let done = cells_dir.join(&c.cell).join(records::DONE);
+        std::fs::remove_file(&done).with_context(|| format!("removing {}", done.display()))?;
+    }
     std::fs::create_dir_all(&cells_dir)
         .with_context(|| format!("creating {}", run_dir.display()))?;
     records::write_atomic(&run_dir.join("suite.yaml"), suite_text.as_bytes())?;

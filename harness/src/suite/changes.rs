@@ -1,0 +1,125 @@
+//! Finished cells whose stored configuration differs from the suite's: a rerun into an existing
+//! run folder must neither skip them silently (the folder would then misdescribe its results)
+//! nor mix old and new results. [`changed_cells`] finds them with the keys that changed.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde_norway::Value;
+
+use crate::cell::CellConfig;
+use crate::records;
+
+/// Keys that say how a cell is run, not what it computes: a change there is not a change of the
+/// cell.
+const IGNORED: [&str; 1] = ["training.isolation"];
+
+/// A finished cell trained with another configuration than the suite's now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChangedCell {
+    /// Cell id.
+    pub cell: String,
+    /// The changed keys as `path: old -> new` (dotted paths, e.g. `training.epochs: 1 -> 3`).
+    pub changes: Vec<String>,
+}
+
+/// The finished cells (with a `done` marker) under `cells_dir` whose `config.yaml` differs
+/// from the suite's configuration of the same cell, ignoring [`IGNORED`] keys.
+pub fn changed_cells(cells: &[CellConfig], cells_dir: &Path) -> Result<Vec<ChangedCell>> {
+    let mut changed = Vec::new();
+    for cell in cells {
+        let dir = cells_dir.join(&cell.cell);
+        if !dir.join(records::DONE).exists() {
+            continue;
+        }
+        let path = dir.join(records::CONFIG);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let stored: Value =
+            serde_norway::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        let wanted: Value = serde_norway::from_str(&cell.to_yaml()?)?;
+        let mut changes = Vec::new();
+        diff("", &stored, &wanted, &mut changes);
+        if !changes.is_empty() {
+            changed.push(ChangedCell {
+                cell: cell.cell.clone(),
+                changes,
+            });
+        }
+    }
+    Ok(changed)
+}
+
+/// Appends `path: old -> new` for every leaf where `old` and `new` differ.
+fn diff(path: &str, old: &Value, new: &Value, out: &mut Vec<String>) {
+    if IGNORED.contains(&path) || old == new {
+        return;
+    }
+    if let (Value::Mapping(a), Value::Mapping(b)) = (old, new) {
+        let mut keys: Vec<&Value> = a.keys().chain(b.keys()).collect();
+        keys.sort_by_key(|k| scalar(k));
+        keys.dedup();
+        for key in keys {
+            let child = match path {
+                "" => scalar(key),
+                _ => format!("{path}.{}", scalar(key)),
+            };
+            let missing = Value::Null;
+            diff(
+                &child,
+                a.get(key).unwrap_or(&missing),
+                b.get(key).unwrap_or(&missing),
+                out,
+            );
+        }
+        return;
+    }
+    out.push(format!("{path}: {} -> {}", scalar(old), scalar(new)));
+}
+
+/// A value on one line, as in a flow-style YAML document.
+fn scalar(v: &Value) -> String {
+    match v {
+        Value::Null => "(absent)".into(),
+        Value::String(s) => s.clone(),
+        Value::Sequence(items) => {
+            let items: Vec<String> = items.iter().map(scalar).collect();
+            format!("[{}]", items.join(", "))
+        }
+        other => serde_norway::to_string(other)
+            .map(|s| s.trim().replace('\n', " "))
+            .unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Nested keys are reported with dotted paths, added and removed keys as absent, and the
+    /// ignored key not at all.
+    #[test]
+    fn diff_names_every_changed_leaf() {
+        let old: Value = serde_norway::from_str(
+            "seed: 0\ntraining: {epochs: 1, lr: 0.1, isolation: process, gamma: [0.1]}\n",
+        )
+        .unwrap();
+        let new: Value = serde_norway::from_str(
+            "seed: 0\ntraining: {epochs: 3, lr: 0.1, isolation: inline, gamma: [0.2], threads: 2}\n",
+        )
+        .unwrap();
+        let mut out = Vec::new();
+        diff("", &old, &new, &mut out);
+        assert_eq!(
+            out,
+            vec![
+                "training.epochs: 1 -> 3",
+                "training.gamma: [0.1] -> [0.2]",
+                "training.threads: (absent) -> 2",
+            ]
+        );
+        let mut none = Vec::new();
+        diff("", &old, &old, &mut none);
+        assert!(none.is_empty());
+    }
+}
