@@ -237,11 +237,24 @@ fn robustness_and_fewshot_run_resume_and_keep_their_invariants() {
     ));
     assert_eq!(run_csv.lines().count(), 1 + 4 * 5);
 
-    // A rerun trains and evaluates nothing; new few-shot settings redo only the few-shot part.
+    // A rerun trains and evaluates nothing. New few-shot settings are refused, naming each
+    // cell and the key; with `rerun_changed` they redo only the few-shot part.
     let again = suite::run(&loaded, run_dir, SUITE).unwrap();
     assert!(again.trained.is_empty() && again.evaluated.is_empty());
     let changed = SUITE.replace("episodes: 20", "episodes: 10");
-    let again = suite::run(&load(&changed).unwrap(), run_dir, &changed).unwrap();
+    let err = format!(
+        "{:#}",
+        suite::run(&load(&changed).unwrap(), run_dir, &changed).unwrap_err()
+    );
+    assert!(err.contains("2 finished cell(s) or evaluation(s)"), "{err}");
+    assert!(
+        err.contains("(fewshot): evaluations.fewshot.episodes: 20 -> 10"),
+        "{err}"
+    );
+    let options = suite::RunOptions {
+        rerun_changed: true,
+    };
+    let again = suite::run_with(&load(&changed).unwrap(), run_dir, &changed, options).unwrap();
     assert_eq!(again.evaluated.len(), 2, "{:?}", again.evaluated);
     assert!(again.evaluated.iter().all(|e| e.ends_with("(fewshot)")));
     let episodes = std::fs::read_to_string(fs_cells[0].join("fewshot-episodes.csv")).unwrap();

@@ -1,6 +1,7 @@
 //! Finished cells whose stored configuration differs from the suite's: a rerun into an existing
 //! run folder must neither skip them silently (the folder would then misdescribe its results)
-//! nor mix old and new results. [`changed_cells`] finds them with the keys that changed.
+//! nor mix old and new results. [`changed_cells`] finds them with the keys that changed, and
+//! [`changed_evaluations`] the finished evaluations whose settings changed.
 
 use std::path::Path;
 
@@ -8,6 +9,8 @@ use anyhow::{Context, Result};
 use serde_norway::Value;
 
 use crate::cell::CellConfig;
+use crate::evaluations::EvaluationKind;
+use crate::executor::Unit;
 use crate::records;
 
 /// Keys that say how a cell is run, not what it computes: a change there is not a change of the
@@ -43,6 +46,53 @@ pub fn changed_cells(cells: &[CellConfig], cells_dir: &Path) -> Result<Vec<Chang
         if !changes.is_empty() {
             changed.push(ChangedCell {
                 cell: cell.cell.clone(),
+                changes,
+            });
+        }
+    }
+    Ok(changed)
+}
+
+/// The finished evaluations (with a `<kind>.done` marker) of the finished cells under
+/// `cells_dir` that are not in `retrained`, whose settings differ from the suite's
+/// `evaluations`; reported as `<cell> (<kind>)` with the changed keys under
+/// `evaluations.<kind>`.
+pub fn changed_evaluations(
+    cells: &[CellConfig],
+    cells_dir: &Path,
+    evaluations: &[(&'static dyn EvaluationKind, String)],
+    retrained: &[ChangedCell],
+) -> Result<Vec<ChangedCell>> {
+    let mut changed = Vec::new();
+    for cell in cells {
+        let dir = cells_dir.join(&cell.cell);
+        if !dir.join(records::DONE).exists() || retrained.iter().any(|c| c.cell == cell.cell) {
+            continue;
+        }
+        for (kind, settings) in evaluations {
+            let unit = Unit::evaluate(&dir, *kind);
+            if !kind.applies_to(cell) || !unit.done_file().exists() || unit.is_finished(settings) {
+                continue;
+            }
+            let path = unit.settings_file();
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            let stored: Value = serde_norway::from_str(&text)
+                .with_context(|| format!("parsing {}", path.display()))?;
+            let wanted: Value = serde_norway::from_str(settings)?;
+            let mut changes = Vec::new();
+            diff(
+                &format!("evaluations.{}", kind.name()),
+                &stored,
+                &wanted,
+                &mut changes,
+            );
+            if changes.is_empty() {
+                // Same settings, another marker (an older format): still a change to redo.
+                changes.push(format!("evaluations.{}: marker differs", kind.name()));
+            }
+            changed.push(ChangedCell {
+                cell: format!("{} ({})", cell.cell, kind.name()),
                 changes,
             });
         }

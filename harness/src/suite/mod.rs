@@ -47,6 +47,7 @@ pub fn expand(suite: &LoadedSuite) -> Result<Vec<CellConfig>> {
 /// Runs every unfinished cell of `suite` into `run_dir`, then the suite's evaluations of the
 /// finished cells. Finished cells (with a `done` marker) are skipped; an unfinished one is
 /// cleared and rerun; evaluations resume by their settings hash (see [`crate::executor`]).
+/// Finished cells or evaluations made with another configuration are refused ([`run_with`]).
 /// `suite_text` is saved as the run's `suite.yaml`.
 pub fn run(suite: &LoadedSuite, run_dir: &Path, suite_text: &str) -> Result<RunOutcome> {
     run_with(suite, run_dir, suite_text, RunOptions::default())
@@ -56,14 +57,16 @@ pub fn run(suite: &LoadedSuite, run_dir: &Path, suite_text: &str) -> Result<RunO
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RunOptions {
     /// Retrain finished cells whose stored configuration differs from the suite's (and redo
-    /// their evaluations); without it such cells stop the run before anything is written.
+    /// their evaluations), and redo finished evaluations whose settings differ; without it such
+    /// cells and evaluations stop the run before anything is written.
     pub rerun_changed: bool,
 }
 
 /// [`run`] with `options`. Before anything is written, finished cells whose stored
-/// configuration differs from the suite's ([`changes::changed_cells`]) stop the run with an
-/// error naming each cell and its changed keys, unless `options.rerun_changed` (they are then
-/// cleared and retrained).
+/// configuration differs from the suite's ([`changes::changed_cells`]) and finished
+/// evaluations whose settings differ ([`changes::changed_evaluations`]) stop the run with an
+/// error naming each and its changed keys, unless `options.rerun_changed` (the cells are then
+/// cleared and retrained, the evaluations redone).
 pub fn run_with(
     suite: &LoadedSuite,
     run_dir: &Path,
@@ -73,15 +76,19 @@ pub fn run_with(
     let cells = expand(suite)?;
     let cells_dir = run_dir.join(records::CELLS_DIR);
     let changed = changes::changed_cells(&cells, &cells_dir)?;
-    if !changed.is_empty() && !options.rerun_changed {
+    let changed_evaluations =
+        changes::changed_evaluations(&cells, &cells_dir, &suite.evaluations, &changed)?;
+    if !(changed.is_empty() && changed_evaluations.is_empty()) && !options.rerun_changed {
+        let changed: Vec<&changes::ChangedCell> =
+            changed.iter().chain(&changed_evaluations).collect();
         let list: Vec<String> = changed
             .iter()
             .map(|c| format!("  {}: {}", c.cell, c.changes.join("; ")))
             .collect();
         bail!(
-            "{} holds {} finished cell(s) trained with a different configuration than this \
-             suite's:\n{}\nnothing was changed; rerun with --rerun-changed to retrain them, or \
-             give a new --out folder",
+            "{} holds {} finished cell(s) or evaluation(s) made with a different configuration \
+             than this suite's:\n{}\nnothing was changed; rerun with --rerun-changed to redo \
+             them, or give a new --out folder",
             run_dir.display(),
             changed.len(),
             list.join("\n")
