@@ -78,7 +78,8 @@ pub fn run_with(
     let changed = changes::changed_cells(&cells, &cells_dir)?;
     let changed_evaluations =
         changes::changed_evaluations(&cells, &cells_dir, &suite.evaluations, &changed)?;
-    if !(changed.is_empty() && changed_evaluations.is_empty()) && !options.rerun_changed {
+    let any_changed = !changed.is_empty() || !changed_evaluations.is_empty();
+    if any_changed && !options.rerun_changed {
         let changed: Vec<&changes::ChangedCell> =
             changed.iter().chain(&changed_evaluations).collect();
         let list: Vec<String> = changed
