@@ -1,5 +1,6 @@
 //! Command-line interface. Every subcommand returns an exit code: 0 on success, 1 on an error
-//! (printed with its context chain), 2 when a run finished but some cells failed.
+//! (printed with its context chain), 2 when a run finished but some cells failed, 75 when a
+//! run or cell was stopped by SIGTERM/SIGINT after saving a checkpoint (rerun to resume).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -9,10 +10,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::cell::Isolation;
 use crate::data::fetch::{self, FetchTarget};
-use crate::executor::Unit;
+use crate::executor::slurm::SlurmOptions;
+use crate::executor::{self, Unit};
 use crate::methods::registry;
 use crate::suite::config::LoadedSuite;
-use crate::{claims, evaluations, report, suite, system};
+use crate::{claims, evaluations, interrupt, report, suite, system};
 
 /// Benchmark and reproduction harness for mixed-sample data augmentation.
 #[derive(Debug, Parser)]
@@ -63,6 +65,13 @@ enum Command {
         #[arg(long)]
         strict: bool,
     },
+    /// Show where each cell and evaluation of a run folder stands: done, running (with its
+    /// host and pid, or Slurm task), stale (claimed by a process that is gone), failed or
+    /// pending, with training progress.
+    Status {
+        /// Run folder (the one holding `cells/`).
+        run_dir: PathBuf,
+    },
     /// Print libtorch, CUDA and cuDNN availability, devices and threads.
     Doctor {
         /// Exit non-zero when CUDA is not available.
@@ -86,6 +95,10 @@ enum Command {
     Cell {
         /// Cell folder holding config.yaml.
         dir: PathBuf,
+        /// The caller holds the cell's claim (a `run` worker); without it the command claims
+        /// the cell itself (a Slurm task).
+        #[arg(long)]
+        claimed: bool,
     },
     /// Run one evaluation of a trained cell folder with the settings in its `<kind>.yaml` (used
     /// by `run` to run each evaluation in its own process).
@@ -95,6 +108,9 @@ enum Command {
         dir: PathBuf,
         /// Which evaluation (a registered name: robustness, fewshot, background).
         kind: String,
+        /// The caller holds the evaluation's claim (a `run` worker).
+        #[arg(long)]
+        claimed: bool,
     },
 }
 
@@ -133,6 +149,31 @@ struct RunArgs {
     /// suite's (without it, such cells stop the run before anything is written).
     #[arg(long)]
     rerun_changed: bool,
+    /// Run N cells (then evaluations) at once, each in its own process, each pinned to a GPU
+    /// of --devices or, on the CPU, to a share of the cores. Other `mixbench run` processes
+    /// on the same folder (here or on other machines) cooperate through claim files.
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: u16,
+    /// GPU indices handed out to the --jobs workers in turn (e.g. `0,1,2,3`).
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    devices: Vec<String>,
+    /// Submit the unfinished cells to Slurm instead of running them here: a job array of
+    /// training tasks, a dependent array of evaluations and a final report job (scripts and
+    /// logs in RUN_DIR/slurm/). Follow it with `mixbench status RUN_DIR`.
+    #[arg(long)]
+    slurm: bool,
+    /// Extra sbatch arguments for every job, e.g. "--partition=gpu --gres=gpu:1
+    /// --time=24:00:00 --cpus-per-task=8" (split on whitespace).
+    #[arg(
+        long,
+        value_name = "ARGS",
+        allow_hyphen_values = true,
+        requires = "slurm"
+    )]
+    slurm_args: Option<String>,
+    /// At most this many training tasks at once (`--array=...%N`).
+    #[arg(long, value_name = "N", requires = "slurm")]
+    slurm_throttle: Option<usize>,
 }
 
 fn version_string() -> String {
@@ -148,6 +189,10 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match dispatch(cli.command) {
         Ok(code) => code,
+        Err(err) if interrupt::is_interrupted(&err) => {
+            eprintln!("stopped: {err:#}");
+            ExitCode::from(interrupt::RESUMABLE_EXIT)
+        }
         Err(err) => {
             eprintln!("error: {err:#}");
             ExitCode::FAILURE
@@ -156,6 +201,16 @@ pub fn main() -> ExitCode {
 }
 
 fn dispatch(command: Command) -> Result<ExitCode> {
+    if matches!(
+        command,
+        Command::Quickstart(_)
+            | Command::Run { .. }
+            | Command::Cell { .. }
+            | Command::Evaluate { .. }
+    ) {
+        // Training saves a checkpoint and exits with the resumable status on SIGTERM/SIGINT.
+        interrupt::install()?;
+    }
     match command {
         Command::Quickstart(args) => {
             let suite = LoadedSuite::from_text(
@@ -201,6 +256,11 @@ fn dispatch(command: Command) -> Result<ExitCode> {
                 );
                 Ok(ExitCode::FAILURE)
             }
+        }
+        Command::Status { run_dir } => {
+            let rows = executor::status::run_status(&run_dir)?;
+            print!("{}", executor::status::render(&rows));
+            Ok(ExitCode::SUCCESS)
         }
         Command::Doctor { require_cuda } => doctor(require_cuda),
         Command::Data {
@@ -252,14 +312,24 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             crate::mix_command::run_saliency(&args, &registry())?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Cell { dir } => {
-            Unit::train(&dir).run_recording_failure()?;
+        Command::Cell { dir, claimed } => {
+            run_unit(&Unit::train(&dir), claimed)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Evaluate { dir, kind } => {
-            Unit::evaluate(&dir, evaluations::find(&kind)?).run_recording_failure()?;
+        Command::Evaluate { dir, kind, claimed } => {
+            run_unit(&Unit::evaluate(&dir, evaluations::find(&kind)?), claimed)?;
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// `mixbench cell` / `evaluate`: the unit in this process, claimed here unless the caller
+/// holds its claim.
+fn run_unit(unit: &Unit, claimed: bool) -> Result<()> {
+    if claimed {
+        unit.run_recording_failure()
+    } else {
+        unit.run_claimed()
     }
 }
 
@@ -269,9 +339,37 @@ fn run_suite(loaded: &LoadedSuite, args: &RunArgs) -> Result<ExitCode> {
         loaded.suite.training.isolation = Isolation::Inline;
     }
     let run_dir = args.out.clone().unwrap_or_else(|| loaded.output_dir());
+    if args.inline && args.jobs > 1 {
+        bail!("--jobs runs cells in their own processes; it cannot be combined with --inline");
+    }
+    if args.slurm && (args.inline || args.jobs > 1) {
+        bail!("--slurm runs every cell as a Slurm task; it cannot be combined with --inline or --jobs");
+    }
     let options = suite::RunOptions {
         rerun_changed: args.rerun_changed,
+        jobs: args.jobs.into(),
+        devices: args.devices.clone(),
     };
+    if args.slurm {
+        let slurm = SlurmOptions {
+            args: (args.slurm_args.as_deref().unwrap_or(""))
+                .split_whitespace()
+                .map(String::from)
+                .collect(),
+            throttle: args.slurm_throttle,
+        };
+        let submission = suite::submit_slurm(&loaded, &run_dir, &loaded.text, &options, &slurm)?;
+        let describe = |what: &str, job: &Option<executor::slurm::SubmittedJob>| match job {
+            Some(j) => eprintln!("submitted {what}: Slurm job {} ({} tasks)", j.job, j.tasks),
+            None => eprintln!("{what}: nothing unfinished, nothing submitted"),
+        };
+        describe("training", &submission.train);
+        describe("evaluations", &submission.evaluate);
+        eprintln!("submitted the report: Slurm job {}", submission.report.job);
+        eprintln!("follow it with `mixbench status {}`", run_dir.display());
+        println!("{}", run_dir.display());
+        return Ok(ExitCode::SUCCESS);
+    }
     let outcome = suite::run_with(&loaded, &run_dir, &loaded.text, options)?;
     let files = report::build_report(&run_dir, &report_sections())?;
     warn_corrupt(&run_dir, &files);

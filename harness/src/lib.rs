@@ -7,7 +7,7 @@
 //! -> reports.
 //!
 //! Modules form layers that only import downward (checked by `tests/layers.rs`; see
-//! `docs/architecture.md`): `system`, `records` < `data`, `models`, `methods`, `report` <
+//! `docs/architecture.md`): `system`, `records`, `interrupt` < `data`, `models`, `methods`, `report` <
 //! `engine` < `cell` < `evaluations` < `executor`, `claims` < `suite`, `mix_command` < `cli`.
 
 pub mod cell;
@@ -17,6 +17,7 @@ pub mod data;
 pub mod engine;
 pub mod evaluations;
 pub mod executor;
+pub mod interrupt;
 pub mod methods;
 pub mod mix_command;
 pub mod models;

@@ -20,6 +20,9 @@ pub const FAILED: &str = "failed";
 pub const CONFIG: &str = "config.yaml";
 /// File name of a cell's final checkpoint (model weights).
 pub const CHECKPOINT: &str = "model.safetensors";
+/// File name of a cell's last epoch checkpoint, from which an unfinished cell resumes; removed
+/// once the cell is done.
+pub const RESUME: &str = "resume.safetensors";
 /// Folder under a run directory holding one sub-folder per cell.
 pub const CELLS_DIR: &str = "cells";
 
@@ -44,7 +47,9 @@ pub struct CellInfo {
     pub seed: u64,
     /// Number of epochs configured.
     pub epochs: usize,
-    /// First 16 hex digits of the SHA-256 of the cell's resolved configuration.
+    /// First 16 hex digits of the SHA-256 of the cell's resolved configuration, without the
+    /// keys that only say how it runs (isolation, checkpoint interval): equal for equal
+    /// computations.
     pub config_hash: String,
     /// mixbench version and git commit, e.g. `0.1.0+3f2a9c1`.
     pub code_version: String,
@@ -143,19 +148,29 @@ pub fn csv_bytes<T: Serialize>(rows: impl IntoIterator<Item = T>) -> Result<Vec<
     Ok(w.into_inner()?)
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file `<name>.tmp` in the same folder,
+/// Writes `bytes` to `path` atomically: a temporary file `<name>.<pid>.tmp` in the same folder,
 /// written and flushed to disk (fsync), then renamed over `path`, and the folder synced. A
 /// crash, a kill or a full disk leaves either the old file or the new one, never half of one;
 /// a failed write removes its temporary file and leaves `path` as it was.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".tmp");
-    let tmp = path.with_file_name(name);
-    let written = std::fs::File::create(&tmp).and_then(|mut file| {
+    replace_atomic(path, |tmp| {
+        use std::io::Write;
+        let mut file = std::fs::File::create(tmp)?;
         file.write_all(bytes)?;
-        file.sync_all()
-    });
+        Ok(())
+    })
+}
+
+/// As [`write_atomic`], for a file that `write` creates at the temporary path it is given
+/// (a safetensors file written by libtorch, say); the file is then flushed to disk, renamed
+/// over `path` and the folder synced.
+pub fn replace_atomic(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    // One temporary name per process: processes sharing a run folder may replace the same
+    // run-level file at once (each rename is atomic; the last one wins).
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".{}.tmp", std::process::id()));
+    let tmp = path.with_file_name(name);
+    let written = write(&tmp).and_then(|()| Ok(std::fs::File::open(&tmp)?.sync_all()?));
     if let Err(err) = written {
         let _ = std::fs::remove_file(&tmp);
         return Err(err).with_context(|| format!("writing {}", tmp.display()));
@@ -196,11 +211,14 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let path = tmp.path().join("metrics.csv");
         write_atomic(&path, b"epoch\n0\n").unwrap();
-        std::fs::create_dir(tmp.path().join("metrics.csv.tmp")).unwrap();
+        let blocker = tmp
+            .path()
+            .join(format!("metrics.csv.{}.tmp", std::process::id()));
+        std::fs::create_dir(&blocker).unwrap();
         let err = format!("{:#}", write_atomic(&path, b"epoch\n1\n").unwrap_err());
-        assert!(err.contains("metrics.csv.tmp"), "{err}");
+        assert!(err.contains(&*blocker.to_string_lossy()), "{err}");
         assert_eq!(std::fs::read(&path).unwrap(), b"epoch\n0\n");
-        std::fs::remove_dir(tmp.path().join("metrics.csv.tmp")).unwrap();
+        std::fs::remove_dir(&blocker).unwrap();
         write_atomic(&path, b"epoch\n1\n").unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"epoch\n1\n");
         let names: Vec<_> = std::fs::read_dir(tmp.path())
@@ -211,6 +229,6 @@ mod tests {
         // A folder that does not exist: the error names the file.
         let missing = tmp.path().join("no-such-folder/done");
         let err = format!("{:#}", write_atomic(&missing, b"x").unwrap_err());
-        assert!(err.contains("no-such-folder/done.tmp"), "{err}");
+        assert!(err.contains("no-such-folder/done."), "{err}");
     }
 }

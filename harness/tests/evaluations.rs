@@ -246,13 +246,17 @@ fn robustness_and_fewshot_run_resume_and_keep_their_invariants() {
         "{:#}",
         suite::run(&load(&changed).unwrap(), run_dir, &changed).unwrap_err()
     );
-    assert!(err.contains("2 finished cell(s) or evaluation(s)"), "{err}");
+    assert!(
+        err.contains("2 finished or resumable cell(s) or evaluation(s)"),
+        "{err}"
+    );
     assert!(
         err.contains("(fewshot): evaluations.fewshot.episodes: 20 -> 10"),
         "{err}"
     );
     let options = suite::RunOptions {
         rerun_changed: true,
+        ..Default::default()
     };
     let again = suite::run_with(&load(&changed).unwrap(), run_dir, &changed, options).unwrap();
     assert_eq!(again.evaluated.len(), 2, "{:?}", again.evaluated);

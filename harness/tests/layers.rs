@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 /// The layers, lowest first. A module may import from modules of strictly lower layers only.
 const LAYERS: &[&[&str]] = &[
-    &["system", "records"],
+    &["system", "records", "interrupt"],
     &["data", "models", "methods", "report"],
     &["engine"],
     &["cell"],

@@ -427,7 +427,10 @@ fn a_changed_recipe_is_refused_or_retrained_never_skipped() {
         "{:#}",
         suite::run(&loaded, tmp.path(), &changed).unwrap_err()
     );
-    assert!(err.contains("2 finished cell(s) or evaluation(s)"), "{err}");
+    assert!(
+        err.contains("2 finished or resumable cell(s) or evaluation(s)"),
+        "{err}"
+    );
     assert!(
         err.contains("synthetic-small_cnn-vanilla-s0: training.epochs: 2 -> 3"),
         "{err}"
@@ -441,6 +444,7 @@ fn a_changed_recipe_is_refused_or_retrained_never_skipped() {
 
     let options = suite::RunOptions {
         rerun_changed: true,
+        ..Default::default()
     };
     let outcome = suite::run_with(&loaded, tmp.path(), &changed, options).unwrap();
     assert_eq!(outcome.trained.len(), 2);

@@ -54,7 +54,22 @@ impl CellConfig {
     pub fn hash(&self) -> Result<String> {
         Ok(records::short_hash(&self.to_yaml()?))
     }
+
+    /// The hash of what the cell computes: [`CellConfig::hash`] with the settings that only
+    /// say how it is run ([`RUN_ONLY_KEYS`]) at their defaults. A resume checkpoint carries
+    /// it, so a cell resumes across such changes and never across others.
+    pub fn computation_hash(&self) -> Result<String> {
+        let mut plain = self.clone();
+        let defaults = TrainingConfig::default();
+        plain.training.isolation = defaults.isolation;
+        plain.training.checkpoint_every = defaults.checkpoint_every;
+        plain.hash()
+    }
 }
+
+/// Configuration keys that say how a cell is run, not what it computes: a change there is not
+/// a change of the cell.
+pub const RUN_ONLY_KEYS: [&str; 2] = ["training.isolation", "training.checkpoint_every"];
 
 /// A folder-safe cell id: `<dataset>-<model>-<method>-s<seed>`.
 pub fn cell_id(dataset: &str, model: ModelKind, method: &str, seed: u64) -> String {
@@ -159,6 +174,17 @@ pub struct TrainingConfig {
     pub on_nonfinite: NonFinite,
     /// How cells are run.
     pub isolation: Isolation,
+    /// Save a resume checkpoint (model, optimizer, random streams, metrics so far) every this
+    /// many epochs, and after the last; 0: only when stopped by a signal. An unfinished cell
+    /// resumes from its last checkpoint.
+    #[serde(skip_serializing_if = "is_every_epoch")]
+    pub checkpoint_every: usize,
+}
+
+/// True for the default `checkpoint_every` (left out of `config.yaml`, so that cells
+/// configured before this setting existed keep their configuration hash).
+fn is_every_epoch(every: &usize) -> bool {
+    *every == 1
 }
 
 impl Default for TrainingConfig {
@@ -181,6 +207,7 @@ impl Default for TrainingConfig {
             max_train_batches: None,
             on_nonfinite: NonFinite::Fail,
             isolation: Isolation::Process,
+            checkpoint_every: 1,
         }
     }
 }

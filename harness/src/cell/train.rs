@@ -10,21 +10,33 @@ use tch::{Device, Tensor};
 
 use super::config::{CellConfig, TrainingConfig};
 use super::device::select_device;
+use super::resume;
 use crate::data::Dataset;
 use crate::engine::augment::{Augment, Normalize};
 use crate::engine::schedule::StepSchedule;
 use crate::engine::sgd::SgdConfig;
-use crate::engine::{DeviceImages, Trainer, TrainerConfig};
+use crate::engine::{DeviceImages, EpochEnd, EpochState, Trainer, TrainerConfig};
+use crate::interrupt;
 use crate::methods::registry;
 use crate::models::parameter_count;
 use crate::records::{self, CellInfo, EpochMetrics};
 use crate::system;
 
-/// Trains the cell whose `config.yaml` is in `dir`.
+/// Environment variable with the libtorch threads of a cell whose recipe leaves
+/// `training.threads` out: how `run --jobs` shares the CPU among its workers.
+pub const THREADS_ENV: &str = "MIXBENCH_THREADS";
+
+/// Trains the cell whose `config.yaml` is in `dir`, from its resume checkpoint when it has
+/// one made by the same configuration (see [`super::resume`]). A stop request
+/// ([`interrupt::requested`]) saves a checkpoint at the next step boundary and ends with
+/// [`interrupt::Interrupted`].
 pub fn train_cell(dir: &Path) -> Result<()> {
     let config = CellConfig::read(dir)?;
     let t = &config.training;
-    if let Some(threads) = t.threads {
+    let threads = t
+        .threads
+        .or_else(|| std::env::var(THREADS_ENV).ok().and_then(|v| v.parse().ok()));
+    if let Some(threads) = threads {
         tch::set_num_threads(threads);
     }
     let device = select_device(t.device)?;
@@ -37,7 +49,8 @@ pub fn train_cell(dir: &Path) -> Result<()> {
         eprintln!("[{}] note: {note}", config.cell);
     }
     let recipe = trainer_config(&config.training, &data);
-    let mut trainer = build_trainer(&config, recipe, data.num_classes() as i64, device)?;
+    let num_classes = data.num_classes() as i64;
+    let mut trainer = build_trainer(&config, recipe.clone(), num_classes, device)?;
     let info = CellInfo {
         cell: config.cell.clone(),
         suite: config.suite.clone(),
@@ -48,7 +61,7 @@ pub fn train_cell(dir: &Path) -> Result<()> {
         method_params: config.method.params.clone(),
         seed: config.seed,
         epochs: t.epochs,
-        config_hash: config.hash()?,
+        config_hash: config.computation_hash()?,
         code_version: system::code_version(),
         device: system::device_description(device),
         libtorch: system::libtorch_version().to_string(),
@@ -64,16 +77,83 @@ pub fn train_cell(dir: &Path) -> Result<()> {
     let test = DeviceImages::upload(&data.test, device);
     drop(data);
 
-    // Rewritten whole and atomically after every epoch (a few rows), so a kill never leaves
-    // half a row behind.
-    let metrics_path = dir.join(records::METRICS);
-    let mut rows: Vec<EpochMetrics> = Vec::with_capacity(t.epochs);
+    remove_partial_checkpoints(dir);
+    let computation_hash = config.computation_hash()?;
     let progress = Progress::new(&config.cell, t.epochs);
-    for epoch in 0..t.epochs {
+    let resumed = match resume::load(dir, &computation_hash, &mut trainer, device) {
+        Ok(resumed) => resumed,
+        Err(err) => {
+            progress.log(&format!("not resuming ({err:#}); training from the start"));
+            // The failed load may have overwritten some weights: start from a fresh trainer.
+            trainer = build_trainer(&config, recipe, num_classes, device)?;
+            None
+        }
+    };
+    // Rewritten whole and atomically after every epoch (a few rows), so a kill never leaves
+    // half a row behind; a resumed cell first writes back the rows of its checkpoint, exactly
+    // as they were.
+    let metrics_path = dir.join(records::METRICS);
+    let (first_epoch, mut rows, mut stopped) = match resumed {
+        Some(r) => {
+            progress.log(&match &r.epoch {
+                Some(state) => format!(
+                    "resuming epoch {} after step {} from {}",
+                    state.epoch,
+                    state.step,
+                    records::RESUME
+                ),
+                None => format!(
+                    "resuming after epoch {} from {}",
+                    r.epochs_done,
+                    records::RESUME
+                ),
+            });
+            records::write_atomic(&metrics_path, &records::csv_bytes(&r.rows)?)?;
+            (r.epochs_done, r.rows, r.epoch)
+        }
+        None => {
+            let _ = std::fs::remove_file(&metrics_path);
+            (0, Vec::with_capacity(t.epochs), None)
+        }
+    };
+    let checkpoint = |trainer: &Trainer, rows: &[EpochMetrics], epoch: Option<&EpochState>| {
+        let done = rows.len();
+        resume::save(
+            dir,
+            trainer,
+            &resume::Progress {
+                computation_hash: &computation_hash,
+                epochs_done: done,
+                rows,
+                epoch,
+            },
+        )
+    };
+    for epoch in first_epoch..t.epochs {
         let epoch_start = Instant::now();
-        let stats = trainer.train_epoch(epoch, &train, config.seed, |done, total| {
-            progress.batch(epoch, done, total)
-        })?;
+        let state = match stopped.take() {
+            Some(state) if state.epoch == epoch => state,
+            _ => EpochState::start(epoch, config.seed, train.len(), device),
+        };
+        let before = state.seconds_so_far();
+        let run = trainer.run_epoch(
+            state,
+            &train,
+            config.seed,
+            interrupt::requested,
+            |done, total| progress.batch(epoch, done, total),
+        )?;
+        let stats = match run {
+            EpochEnd::Finished(stats) => stats,
+            EpochEnd::Stopped(state) => {
+                checkpoint(&trainer, &rows, Some(&state))?;
+                return Err(interrupt::Interrupted {
+                    what: format!("cell {}", config.cell),
+                    at: format!("epoch {epoch} after step {}, checkpoint saved", state.step),
+                }
+                .into());
+            }
+        };
         let eval = trainer.evaluate(&test);
         let row = EpochMetrics {
             epoch,
@@ -89,12 +169,26 @@ pub fn train_cell(dir: &Path) -> Result<()> {
             time_forward_backward: stats.time_forward_backward,
             time_optimizer: stats.time_optimizer,
             time_eval: eval.time,
-            time_epoch: epoch_start.elapsed().as_secs_f64(),
+            time_epoch: before + epoch_start.elapsed().as_secs_f64(),
             skipped_batches: stats.skipped,
         };
         progress.epoch(&row);
         rows.push(row);
+        // The checkpoint before the rows: a kill between the two leaves a checkpoint whose rows
+        // are written back on resume.
+        let last = epoch + 1 == t.epochs;
+        let due = t.checkpoint_every > 0 && (epoch + 1) % t.checkpoint_every == 0;
+        if !last && (due || interrupt::requested()) {
+            checkpoint(&trainer, &rows, None)?;
+        }
         records::write_atomic(&metrics_path, &records::csv_bytes(&rows)?)?;
+        if !last && interrupt::requested() {
+            return Err(interrupt::Interrupted {
+                what: format!("cell {}", config.cell),
+                at: format!("after epoch {epoch}, checkpoint saved"),
+            }
+            .into());
+        }
     }
     trainer
         .vs
@@ -110,8 +204,25 @@ pub fn train_cell(dir: &Path) -> Result<()> {
         &dir.join(records::DONE),
         format!("finished in {elapsed:.1} s\n").as_bytes(),
     )?;
+    // The final files hold everything now.
+    let _ = std::fs::remove_file(dir.join(records::RESUME));
     progress.finish(elapsed);
     Ok(())
+}
+
+/// Removes the temporary files of checkpoints whose writing was cut off (by a kill): the
+/// checkpoint itself is only ever replaced whole, so they hold nothing to keep.
+fn remove_partial_checkpoints(dir: &Path) {
+    let prefix = format!("{}.", records::RESUME);
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with(&prefix) && name.ends_with(".tmp") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// The trainer of a cell: its method and model for `num_classes` classes with `recipe` (from
@@ -214,6 +325,7 @@ impl Progress {
         self.log(&format!("done in {seconds:.1} s"));
     }
 
+    /// One line about the cell, above the progress bar when there is one.
     fn log(&self, message: &str) {
         let line = format!("[{}] {message}", self.cell);
         match &self.bar {

@@ -1,6 +1,6 @@
 //! Claims as data, and their verification on a run: `mixbench verify RUN_DIR [--claims FILE]`.
 //!
-//! A claims file ([`file`]) states what a paper (or you) claims, each claim with its source,
+//! A claims file ([`mod@file`]) states what a paper (or you) claims, each claim with its source,
 //! the protocol it assumes and a kind (`value`, `order`, `ratio`, `relation`, `equivalence`).
 //! Verification reads the run's CSV files ([`matching`]), matches each claim to the cells of
 //! its data set, model and methods, checks the protocol, tests the claim with statistics fit

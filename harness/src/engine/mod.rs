@@ -2,6 +2,7 @@
 //! saliency pass, the method's mixing, the loss, SGD, evaluation, and per-phase timing.
 
 pub mod augment;
+pub mod epoch;
 pub mod loss;
 pub mod saliency;
 pub mod schedule;
@@ -9,6 +10,7 @@ pub mod sgd;
 pub mod timer;
 mod trainer;
 
+pub use epoch::{EpochState, TrainStats};
 pub use trainer::{
-    mixed_logits, DeviceImages, EvalStats, NonFinite, TrainStats, Trainer, TrainerConfig,
+    mixed_logits, DeviceImages, EpochEnd, EvalStats, NonFinite, Trainer, TrainerConfig,
 };

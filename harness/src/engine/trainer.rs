@@ -4,9 +4,10 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use tch::{nn, Device, Kind, Tensor};
 
-use mixbench_core::{Batch, MixMethod, MixRng, MixSite, Mixed};
+use mixbench_core::{Batch, MixMethod, MixSite, Mixed};
 
 use super::augment::{Augment, Normalize};
+use super::epoch::{stream_seed, EpochState, TrainStats};
 use super::loss::LossKind;
 use super::saliency::input_gradient;
 use super::schedule::StepSchedule;
@@ -100,30 +101,12 @@ pub struct TrainerConfig {
     pub sync_phases: bool,
 }
 
-/// Aggregates of one training epoch; times in wall seconds.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct TrainStats {
-    /// Mean loss over batches.
-    pub loss: f64,
-    /// Percent of samples whose arg-max logit is the arg-max of their soft target.
-    pub accuracy: f64,
-    /// Batches processed.
-    pub batches: usize,
-    /// Batches skipped for a non-finite loss or gradient (with [`NonFinite::SkipBatch`]).
-    pub skipped: usize,
-    /// Gathering and augmenting batches.
-    pub time_data: f64,
-    /// Saliency pass.
-    pub time_saliency: f64,
-    /// Mixing.
-    pub time_mix: f64,
-    /// Forward, loss and backward of the mixed batch.
-    pub time_forward_backward: f64,
-    /// Zeroing gradients and the optimizer step.
-    pub time_optimizer: f64,
-    /// Wall seconds of the whole batch loop, device synchronised at its end: the phases plus
-    /// what lies between them (progress callbacks, bookkeeping).
-    pub time_loop: f64,
+/// How [`Trainer::run_epoch`] ended.
+pub enum EpochEnd {
+    /// Every step ran: the epoch's statistics.
+    Finished(TrainStats),
+    /// Asked to stop: the state after the last step run, to carry on later.
+    Stopped(Box<EpochState>),
 }
 
 /// Test-set evaluation.
@@ -214,6 +197,11 @@ impl Trainer {
         &self.sgd
     }
 
+    /// The optimizer, to restore its state from a checkpoint.
+    pub fn optimizer_mut(&mut self) -> &mut Sgd {
+        &mut self.sgd
+    }
+
     /// Trains one epoch. The visiting order, augmentation and mixing draws come from streams
     /// derived from `(seed, epoch)`, so an epoch is reproducible on its own. `on_batch` is
     /// called with (batches done, batches in the epoch) for progress display.
@@ -222,30 +210,52 @@ impl Trainer {
         epoch: usize,
         data: &DeviceImages,
         seed: u64,
-        mut on_batch: impl FnMut(usize, usize),
+        on_batch: impl FnMut(usize, usize),
     ) -> Result<TrainStats> {
+        let state = EpochState::start(epoch, seed, data.len(), self.device);
+        match self.run_epoch(state, data, seed, || false, on_batch)? {
+            EpochEnd::Finished(stats) => Ok(stats),
+            EpochEnd::Stopped(_) => unreachable!("an epoch that is never asked to stop ends"),
+        }
+    }
+
+    /// Carries `state` (from [`EpochState::start`], or a checkpoint of an epoch stopped
+    /// mid-way) on to the end of its epoch, or until `stop()` returns true after a step: the
+    /// state after that step comes back, ready to be saved and carried on later with the same
+    /// result as an epoch never stopped. `on_batch` is called with (batches done, batches in
+    /// the epoch).
+    pub fn run_epoch(
+        &mut self,
+        mut state: EpochState,
+        data: &DeviceImages,
+        seed: u64,
+        stop: impl Fn() -> bool,
+        mut on_batch: impl FnMut(usize, usize),
+    ) -> Result<EpochEnd> {
+        let epoch = state.epoch;
         let lr = self.config.schedule.lr_at(epoch);
-        let mut data_rng = MixRng::seed_from(stream_seed(seed, epoch, 0));
-        let mut mix_rng = MixRng::seed_from(stream_seed(seed, epoch, 1));
-        let order = data_rng.permutation(data.len());
+        let order = EpochState::order(epoch, seed, data.len());
         let bs = self.config.batch_size;
         let total = (order.len() / bs).min(self.config.max_train_batches.unwrap_or(usize::MAX));
-        let mut stats = TrainStats::default();
-        let mut loss_sum = Tensor::zeros([], (Kind::Float, self.device));
-        let mut correct = Tensor::zeros([], (Kind::Int64, self.device));
         let saliency = self.method.saliency();
         let mixed_scale = self.method.mixed_loss_scale();
-        let mut watch = NonFiniteWatch::new(self.device);
+        let reseed = self.model.draws_randomness();
+        let stats = &mut state.stats;
         let mut clock = Stopwatch::start_with(self.device, self.config.sync_phases);
         let loop_start = std::time::Instant::now();
-        for (step, chunk) in order.chunks_exact(bs).take(total).enumerate() {
+        let chunks = order.chunks_exact(bs).take(total).enumerate();
+        for (step, chunk) in chunks.skip(state.step) {
+            if reseed {
+                // Each step draws from its own libtorch seed, so a resumed step draws alike.
+                tch::manual_seed(stream_seed(seed, epoch, 2 + step as u64) as i64);
+            }
             let index = Tensor::from_slice(chunk).to_device(self.device);
             let raw = data.images.index_select(0, &index);
             let labels = data.labels.index_select(0, &index);
             let images = self
                 .config
                 .normalize
-                .apply(&self.config.augment.apply(&raw, &mut data_rng));
+                .apply(&self.config.augment.apply(&raw, &mut state.data_rng));
             stats.time_data += clock.split();
 
             self.sgd.zero_grad()?;
@@ -253,7 +263,7 @@ impl Trainer {
             let mut batch = Batch::new(images, labels, self.num_classes);
             batch.mean = self.config.normalize.mean.clone();
             batch.std = self.config.normalize.std.clone();
-            batch.perturbation = self.method.perturbation(&batch, &mut mix_rng)?;
+            batch.perturbation = self.method.perturbation(&batch, &mut state.mix_rng)?;
             let perturbed = batch
                 .perturbation
                 .as_ref()
@@ -269,12 +279,15 @@ impl Trainer {
             });
             stats.time_saliency += clock.split();
 
-            let mixed = self.method.mix(&batch, &mut mix_rng).with_context(|| {
-                format!(
-                    "method `{}` failed at epoch {epoch}, step {step}",
-                    self.method.name()
-                )
-            })?;
+            let mixed = self
+                .method
+                .mix(&batch, &mut state.mix_rng)
+                .with_context(|| {
+                    format!(
+                        "method `{}` failed at epoch {epoch}, step {step}",
+                        self.method.name()
+                    )
+                })?;
             stats.time_mix += clock.split();
 
             let logits = mixed_logits(self.model.as_ref(), &mixed, true);
@@ -288,7 +301,7 @@ impl Trainer {
                         .config
                         .loss
                         .loss(&logits.nan_to_num(0.0, None, None), &mixed.targets);
-                    watch.record(step, &logits, &loss);
+                    state.watch.record(step, &logits, &loss);
                     Some(loss)
                 }
                 // Logits first: the loss of non-finite logits is not even defined.
@@ -305,39 +318,37 @@ impl Trainer {
                 self.sgd.zero_grad()?;
                 stats.skipped += 1;
                 stats.time_optimizer += clock.split();
-                on_batch(step + 1, total);
-                continue;
+            } else {
+                self.sgd.step(lr)?;
+                stats.time_optimizer += clock.split();
+                if let Some(loss) = &loss {
+                    state.loss_sum += loss.detach();
+                }
+                state.correct += logits
+                    .argmax(1, false)
+                    .eq_tensor(&mixed.targets.argmax(1, false))
+                    .sum(Kind::Int64);
             }
-
-            self.sgd.step(lr)?;
-            stats.time_optimizer += clock.split();
-
-            if let Some(loss) = &loss {
-                loss_sum += loss.detach();
-            }
-            correct += logits
-                .argmax(1, false)
-                .eq_tensor(&mixed.targets.argmax(1, false))
-                .sum(Kind::Int64);
+            state.step = step + 1;
             on_batch(step + 1, total);
+            if state.step < total && stop() {
+                super::timer::synchronize(self.device);
+                state.stats.time_loop += loop_start.elapsed().as_secs_f64();
+                return Ok(EpochEnd::Stopped(Box::new(state)));
+            }
         }
         super::timer::synchronize(self.device);
-        stats.time_loop = loop_start.elapsed().as_secs_f64();
-        if let Some((step, logits_finite)) = watch.first() {
-            bail!(
-                "non-finite training loss at epoch {epoch}, batch {step} (method `{}`, lr {lr}; \
-                 the logits are {}finite); `training.on_nonfinite: skip_batch` skips such batches",
-                self.method.name(),
+        state.stats.time_loop += loop_start.elapsed().as_secs_f64();
+        let method = self.method.name();
+        let stats = state.finish(total, bs, |step, logits_finite| {
+            format!(
+                "non-finite training loss at epoch {epoch}, batch {step} (method `{method}`, lr \
+                 {lr}; the logits are {}finite); `training.on_nonfinite: skip_batch` skips such \
+                 batches",
                 if logits_finite { "" } else { "not " }
-            );
-        }
-        stats.batches = total;
-        let used = total - stats.skipped;
-        if used > 0 {
-            stats.loss = loss_sum.double_value(&[]) / used as f64;
-            stats.accuracy = 100.0 * correct.int64_value(&[]) as f64 / (used * bs) as f64;
-        }
-        Ok(stats)
+            )
+        })?;
+        Ok(EpochEnd::Finished(stats))
     }
 
     /// Whether every parameter gradient is finite (one reduction per parameter; only run when
@@ -408,75 +419,7 @@ pub fn mixed_logits(model: &dyn Classifier, mixed: &Mixed, train: bool) -> Tenso
     }
 }
 
-/// The first step of an epoch whose logits or loss are not finite, tracked on the device so
-/// that training steps need no host synchronisation (read once, at the end of the epoch).
-struct NonFiniteWatch {
-    /// Index of the first bad step, -1 while there is none.
-    step: Tensor,
-    /// Whether that step's logits were finite (only its loss was not).
-    logits_finite: Tensor,
-}
-
-impl NonFiniteWatch {
-    fn new(device: Device) -> Self {
-        NonFiniteWatch {
-            step: Tensor::full([], -1, (Kind::Int64, device)),
-            logits_finite: Tensor::ones([], (Kind::Bool, device)),
-        }
-    }
-
-    /// Records `step` if it is the first whose logits or loss are not finite.
-    fn record(&mut self, step: usize, logits: &Tensor, loss: &Tensor) {
-        let logits_ok = logits.isfinite().all();
-        let bad = logits_ok.logical_and(&loss.isfinite()).logical_not();
-        let first = bad.logical_and(&self.step.lt(0));
-        let here = Tensor::full([], step as i64, (Kind::Int64, self.step.device()));
-        self.step = here.where_self(&first, &self.step);
-        self.logits_finite = logits_ok.where_self(&first, &self.logits_finite);
-    }
-
-    /// The first bad step and whether its logits were finite (a host synchronisation).
-    fn first(&self) -> Option<(usize, bool)> {
-        let step = self.step.int64_value(&[]);
-        (step >= 0).then(|| (step as usize, self.logits_finite.int64_value(&[]) != 0))
-    }
-}
-
-/// Seed of random stream `stream` of `epoch` in a run seeded with `seed` (SplitMix64
-/// finaliser over the three, so nearby inputs give unrelated streams).
-fn stream_seed(seed: u64, epoch: usize, stream: u64) -> u64 {
-    let mut z = seed
-        ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        ^ stream.wrapping_mul(0xD1B5_4A32_D192_ED03);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
 /// Whether every element of `t` is finite (a host sync).
 fn is_finite(t: &Tensor) -> bool {
     t.isfinite().all().int64_value(&[]) == 1
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The watch keeps the first step whose logits or loss are not finite, and whether its
-    /// logits were finite; finite steps before and bad steps after leave it unchanged.
-    #[test]
-    fn nonfinite_watch_keeps_the_first_bad_step() {
-        let ok = Tensor::from_slice(&[1.0f32, 2.0]);
-        let nan = Tensor::from_slice(&[1.0f32, f32::NAN]);
-        let loss = |v: f32| Tensor::from_slice(&[v]).squeeze();
-        let mut watch = NonFiniteWatch::new(Device::Cpu);
-        watch.record(0, &ok, &loss(0.5));
-        assert_eq!(watch.first(), None);
-        watch.record(1, &ok, &loss(f32::INFINITY));
-        watch.record(2, &nan, &loss(0.5));
-        assert_eq!(watch.first(), Some((1, true)));
-        let mut watch = NonFiniteWatch::new(Device::Cpu);
-        watch.record(3, &nan, &loss(0.5));
-        assert_eq!(watch.first(), Some((3, false)));
-    }
 }

@@ -37,6 +37,13 @@ pub trait Classifier: Send {
     /// Logits `[B, K]` from penultimate features.
     fn head(&self, features: &Tensor) -> Tensor;
 
+    /// Whether a training forward pass draws from libtorch's global generator (dropout):
+    /// training then seeds it before every step, so that a step resumed from a checkpoint
+    /// draws what it drew the first time.
+    fn draws_randomness(&self) -> bool {
+        false
+    }
+
     /// Penultimate features `[B, D]` of the plain forward pass.
     fn features_t(&self, xs: &Tensor, train: bool) -> Tensor {
         self.features_hooked_t(xs, train, None)

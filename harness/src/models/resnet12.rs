@@ -163,6 +163,11 @@ impl Classifier for ResNet12 {
         2
     }
 
+    /// Dropout and DropBlock draw from libtorch's generator.
+    fn draws_randomness(&self) -> bool {
+        true
+    }
+
     /// Mixing layers (not in RFS, which has no Manifold Mixup; chosen like the CIFAR models'):
     /// 1 is the output of the first block (64x16x16 for 32x32 input), 2 that of the second
     /// (160x8x8).

@@ -8,16 +8,13 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde_norway::Value;
 
+use crate::cell::config::RUN_ONLY_KEYS;
 use crate::cell::CellConfig;
 use crate::evaluations::EvaluationKind;
 use crate::executor::Unit;
 use crate::records;
 
-/// Keys that say how a cell is run, not what it computes: a change there is not a change of the
-/// cell.
-const IGNORED: [&str; 1] = ["training.isolation"];
-
-/// A finished cell trained with another configuration than the suite's now.
+/// A finished or resumable cell trained with another configuration than the suite's now.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChangedCell {
     /// Cell id.
@@ -26,13 +23,14 @@ pub struct ChangedCell {
     pub changes: Vec<String>,
 }
 
-/// The finished cells (with a `done` marker) under `cells_dir` whose `config.yaml` differs
-/// from the suite's configuration of the same cell, ignoring [`IGNORED`] keys.
+/// The finished cells (with a `done` marker) and the cells with training to lose (a resume
+/// checkpoint) under `cells_dir` whose `config.yaml` differs
+/// from the suite's configuration of the same cell, ignoring [`RUN_ONLY_KEYS`] keys.
 pub fn changed_cells(cells: &[CellConfig], cells_dir: &Path) -> Result<Vec<ChangedCell>> {
     let mut changed = Vec::new();
     for cell in cells {
         let dir = cells_dir.join(&cell.cell);
-        if !dir.join(records::DONE).exists() {
+        if !dir.join(records::DONE).exists() && !dir.join(records::RESUME).exists() {
             continue;
         }
         let path = dir.join(records::CONFIG);
@@ -102,7 +100,7 @@ pub fn changed_evaluations(
 
 /// Appends `path: old -> new` for every leaf where `old` and `new` differ.
 fn diff(path: &str, old: &Value, new: &Value, out: &mut Vec<String>) {
-    if IGNORED.contains(&path) || old == new {
+    if RUN_ONLY_KEYS.contains(&path) || old == new {
         return;
     }
     if let (Value::Mapping(a), Value::Mapping(b)) = (old, new) {

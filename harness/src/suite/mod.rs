@@ -13,7 +13,8 @@ use anyhow::{bail, Context, Result};
 
 use self::config::LoadedSuite;
 use crate::cell::{cell_id, CellConfig};
-use crate::executor::{self, Unit};
+use crate::executor::slurm::{SlurmOptions, Submission};
+use crate::executor::{self, claim, Unit};
 use crate::records;
 
 pub use crate::executor::RunOutcome;
@@ -53,13 +54,17 @@ pub fn run(suite: &LoadedSuite, run_dir: &Path, suite_text: &str) -> Result<RunO
     run_with(suite, run_dir, suite_text, RunOptions::default())
 }
 
-/// What a run may do to an existing run folder.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// What a run may do to an existing run folder, and with how many local workers.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RunOptions {
     /// Retrain finished cells whose stored configuration differs from the suite's (and redo
     /// their evaluations), and redo finished evaluations whose settings differ; without it such
     /// cells and evaluations stop the run before anything is written.
     pub rerun_changed: bool,
+    /// Units run at once, each in its own process (0 or 1: one at a time).
+    pub jobs: usize,
+    /// GPUs handed out to the workers in turn (`--devices 0,1`); empty: no pinning.
+    pub devices: Vec<String>,
 }
 
 /// [`run`] with `options`. Before anything is written, finished cells whose stored
@@ -73,6 +78,48 @@ pub fn run_with(
     suite_text: &str,
     options: RunOptions,
 ) -> Result<RunOutcome> {
+    let cells = open_run(suite, run_dir, suite_text, &options)?;
+    let cells_dir = run_dir.join(records::CELLS_DIR);
+    let mut outcome = RunOutcome {
+        run_dir: run_dir.to_path_buf(),
+        ..Default::default()
+    };
+    let workers = executor::Workers {
+        isolation: suite.suite.training.isolation,
+        jobs: options.jobs.max(1),
+        devices: options.devices.clone(),
+    };
+    let training = cells
+        .iter()
+        .map(|c| Ok((Unit::train(&cells_dir.join(&c.cell)), c.to_yaml()?)))
+        .collect::<Result<Vec<_>>>()?;
+    executor::run_units(&training, &workers, &mut outcome)?;
+
+    let mut evaluations = Vec::new();
+    for cell in &cells {
+        let dir = cells_dir.join(&cell.cell);
+        if !dir.join(records::DONE).exists() {
+            continue;
+        }
+        for (kind, settings) in &suite.evaluations {
+            if kind.applies_to(cell) {
+                evaluations.push((Unit::evaluate(&dir, *kind), settings.clone()));
+            }
+        }
+    }
+    executor::run_units(&evaluations, &workers, &mut outcome)?;
+    Ok(outcome)
+}
+
+/// Opens `run_dir` for `suite`: refuses (or, with `rerun_changed`, clears) finished and
+/// resumable cells and finished evaluations made with another configuration, then records the
+/// suite text and its claims files. Returns the suite's cells.
+fn open_run(
+    suite: &LoadedSuite,
+    run_dir: &Path,
+    suite_text: &str,
+    options: &RunOptions,
+) -> Result<Vec<CellConfig>> {
     let cells = expand(suite)?;
     let cells_dir = run_dir.join(records::CELLS_DIR);
     let changed = changes::changed_cells(&cells, &cells_dir)?;
@@ -87,8 +134,8 @@ pub fn run_with(
             .map(|c| format!("  {}: {}", c.cell, c.changes.join("; ")))
             .collect();
         bail!(
-            "{} holds {} finished cell(s) or evaluation(s) made with a different configuration \
-             than this suite's:\n{}\nnothing was changed; rerun with --rerun-changed to redo \
+            "{} holds {} finished or resumable cell(s) or evaluation(s) made with a different \
+             configuration than this suite's:\n{}\nnothing was changed; rerun with --rerun-changed to redo \
              them, or give a new --out folder",
             run_dir.display(),
             changed.len(),
@@ -97,38 +144,63 @@ pub fn run_with(
     }
     let claims = suite.read_claims()?;
     for c in &changed {
-        let done = cells_dir.join(&c.cell).join(records::DONE);
-        std::fs::remove_file(&done).with_context(|| format!("removing {}", done.display()))?;
+        for stale in [records::DONE, records::RESUME] {
+            let path = cells_dir.join(&c.cell).join(stale);
+            if path.exists() {
+                std::fs::remove_file(&path)
+                    .with_context(|| format!("removing {}", path.display()))?;
+            }
+        }
     }
     std::fs::create_dir_all(&cells_dir)
         .with_context(|| format!("creating {}", run_dir.display()))?;
     records::write_atomic(&run_dir.join("suite.yaml"), suite_text.as_bytes())?;
     record_claims(run_dir, &claims)?;
-    let mut outcome = RunOutcome {
-        run_dir: run_dir.to_path_buf(),
-        ..Default::default()
-    };
-    let isolation = suite.suite.training.isolation;
-    let training = cells
-        .iter()
-        .map(|c| Ok((Unit::train(&cells_dir.join(&c.cell)), c.to_yaml()?)))
-        .collect::<Result<Vec<_>>>()?;
-    executor::run_units(&training, isolation, &mut outcome)?;
+    Ok(cells)
+}
 
+/// Submits the unfinished units of `suite` in `run_dir` to Slurm (see
+/// [`executor::slurm`]) after the same checks as [`run_with`]: every unfinished cell not
+/// running elsewhere is prepared (cleared, or kept to resume from its checkpoint) and becomes
+/// a task of the training array, every unfinished evaluation of the suite's cells a task of the
+/// evaluation array.
+pub fn submit_slurm(
+    suite: &LoadedSuite,
+    run_dir: &Path,
+    suite_text: &str,
+    options: &RunOptions,
+    slurm: &SlurmOptions,
+) -> Result<Submission> {
+    let cells = open_run(suite, run_dir, suite_text, options)?;
+    let cells_dir = run_dir.join(records::CELLS_DIR);
+    let mut training = Vec::new();
     let mut evaluations = Vec::new();
     for cell in &cells {
         let dir = cells_dir.join(&cell.cell);
-        if !dir.join(records::DONE).exists() {
-            continue;
+        let unit = Unit::train(&dir);
+        let settings = cell.to_yaml()?;
+        let running = claim::read(&unit.claim_file())
+            .flatten()
+            .filter(|c| !c.is_stale());
+        if let Some(claimant) = running {
+            eprintln!(
+                "{}: running in {}, not submitted",
+                cell.cell,
+                claimant.describe()
+            );
+        } else if !unit.is_finished(&settings) {
+            executor::prepare(&unit, &settings)?;
+            training.push(unit);
         }
         for (kind, settings) in &suite.evaluations {
-            if kind.applies_to(cell) {
-                evaluations.push((Unit::evaluate(&dir, *kind), settings.clone()));
+            let unit = Unit::evaluate(&dir, *kind);
+            if kind.applies_to(cell) && !unit.is_finished(settings) {
+                executor::prepare(&unit, settings)?;
+                evaluations.push(unit);
             }
         }
     }
-    executor::run_units(&evaluations, isolation, &mut outcome)?;
-    Ok(outcome)
+    executor::slurm::submit(run_dir, &training, &evaluations, slurm)
 }
 
 /// Copies the suite's claims files into `RUN_DIR/claims/` (what `mixbench verify RUN_DIR`

@@ -27,7 +27,7 @@ pub use method::{
 };
 pub use params::{MethodParams, ParamDoc, ParamField, Params};
 pub use registry::{MethodInfo, ParamTable, Registry};
-pub use rng::MixRng;
+pub use rng::{MixRng, RngState};
 pub use suggest::did_you_mean;
 pub use tensors::NamedTensors;
 

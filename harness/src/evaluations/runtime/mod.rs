@@ -10,7 +10,7 @@
 //! so a suite can train its cells for a few batches only and still report paper-sized epochs
 //! ([`measure`]). Nothing in the cell's
 //! training results changes: the weights it trains here are discarded. Cells of method
-//! `vanilla` also run the PyTorch eager reference ([`reference`]). Each cell's output is
+//! `vanilla` also run the PyTorch eager reference ([`mod@reference`]). Each cell's output is
 //! `runtime.csv` and `runtime.json` ([`rows`]); [`report`] builds the run-level files, charts
 //! and report section.
 

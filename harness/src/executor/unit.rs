@@ -1,23 +1,5 @@
-//! The executor: one mechanism that runs every unit of work of a run, training cells and
-//! evaluations of trained cells alike.
-//!
-//! A [`Unit`] is one task on one cell folder: "train this cell" or "evaluate this cell with
-//! this evaluation". It is small and explicit so that another process can run it from a command
-//! line ([`Unit::command_args`]: `mixbench cell DIR`, `mixbench evaluate DIR KIND`); local
-//! workers and cluster schedulers plug in here.
-//!
-//! The rules, the same for both tasks:
-//! - **settings**: before a unit runs, its settings are written into the cell folder
-//!   (`config.yaml` for training, `<kind>.yaml` for an evaluation); the unit runs from that file
-//!   alone;
-//! - **markers**: a unit that succeeds leaves its `done` marker last (`done`, `<kind>.done`
-//!   holding the settings' hash); one that fails leaves its error in `failed` / `<kind>.failed`;
-//! - **what is unfinished** ([`prepare`]): a cell is finished when its `done` marker exists; an
-//!   evaluation when its marker holds the hash of the current settings. Unfinished units are
-//!   cleared of stale state (an unfinished cell folder is emptied; an evaluation's old markers
-//!   removed) and rerun;
-//! - **isolation** ([`Isolation`]): each unit in a child process (default: GPU memory is freed
-//!   between units and a crash costs one unit) or all in this process.
+//! A unit of work and how it runs: its files (settings, markers, claim), preparing its folder
+//! ([`prepare`]), and running it here or in a child process ([`execute_with`]).
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -28,7 +10,9 @@ use anyhow::{bail, Context, Result};
 
 use crate::cell::{train_cell, Isolation};
 use crate::evaluations::EvaluationKind;
-use crate::records;
+use crate::{interrupt, records};
+
+use super::claim;
 
 /// What a unit does to its cell folder.
 #[derive(Clone, Copy)]
@@ -99,6 +83,20 @@ impl Unit {
         })
     }
 
+    /// The claim of whoever runs the unit: `claim` or `<kind>.claim` (see [`claim`]).
+    pub fn claim_file(&self) -> PathBuf {
+        self.dir.join(match self.task {
+            Task::Train => "claim".to_string(),
+            Task::Evaluate(kind) => format!("{}.claim", kind.name()),
+        })
+    }
+
+    /// The run folder (`RUN_DIR` of `RUN_DIR/cells/<cell>`), when the cell folder sits in one.
+    pub fn run_dir(&self) -> Option<PathBuf> {
+        let cells = self.dir.parent()?;
+        (cells.file_name()? == records::CELLS_DIR).then(|| cells.parent().map(Path::to_path_buf))?
+    }
+
     /// The record of a failure: `failed` or `<kind>.failed`.
     pub fn failed_file(&self) -> PathBuf {
         self.dir.join(match self.task {
@@ -108,16 +106,22 @@ impl Unit {
     }
 
     /// The arguments (after the executable) of the command that runs this prepared unit in
-    /// another process: `cell DIR` or `evaluate DIR KIND`.
-    pub fn command_args(&self) -> Vec<OsString> {
-        match self.task {
+    /// another process: `cell DIR` or `evaluate DIR KIND`. Such a command claims the unit
+    /// itself ([`Unit::run_claimed`]) unless `claimed` says its caller holds the claim
+    /// (`--claimed`).
+    pub fn command_args(&self, claimed: bool) -> Vec<OsString> {
+        let mut args: Vec<OsString> = match self.task {
             Task::Train => vec!["cell".into(), self.dir.clone().into()],
             Task::Evaluate(kind) => vec![
                 "evaluate".into(),
                 self.dir.clone().into(),
                 kind.name().into(),
             ],
+        };
+        if claimed {
+            args.push("--claimed".into());
         }
+        args
     }
 
     /// Whether the unit finished before with `settings`: training when `done` exists, an
@@ -136,6 +140,14 @@ impl Unit {
         match self.task {
             Task::Train => train_cell(&self.dir),
             Task::Evaluate(kind) => {
+                if !self.dir.join(records::DONE).exists() {
+                    bail!(
+                        "cell {} has not finished training (no `{}` marker); its evaluations \
+                         run once it has",
+                        self.cell(),
+                        records::DONE
+                    );
+                }
                 let path = self.settings_file();
                 let settings = std::fs::read_to_string(&path)
                     .with_context(|| format!("reading {}", path.display()))?;
@@ -153,6 +165,42 @@ impl Unit {
                 )
             }
         }
+    }
+
+    /// Runs the prepared unit in this process as a command of its own does (`mixbench cell
+    /// DIR`, `mixbench evaluate DIR KIND`: what a Slurm task runs): claims it first (a unit a
+    /// live process elsewhere holds is an error; a finished one is left alone), records the
+    /// attempt in the run's `attempts.log`, and records a failure in its `failed` marker.
+    pub fn run_claimed(&self) -> Result<()> {
+        let path = self.settings_file();
+        let settings = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        if self.is_finished(&settings) {
+            eprintln!("{}: finished before, nothing to do", self.label());
+            return Ok(());
+        }
+        let _claim = match claim::try_claim(&self.claim_file())? {
+            claim::Attempt::Claimed(claim) => claim,
+            claim::Attempt::Held(claimant) => bail!(
+                "{} is being run by {}",
+                self.label(),
+                claimant.map_or("another process".into(), |c| c.describe())
+            ),
+        };
+        self.log_attempt()?;
+        self.run_recording_failure()
+    }
+
+    /// Appends this process's start of the unit to the run's `attempts.log`.
+    pub(super) fn log_attempt(&self) -> Result<()> {
+        let Some(run_dir) = self.run_dir() else {
+            return Ok(());
+        };
+        let record = claim::AttemptRecord {
+            unit: self.label(),
+            claimant: claim::Claimant::current(),
+        };
+        claim::log_attempt(&run_dir, &record)
     }
 
     /// As [`Unit::run_here`], with a panic (libtorch reports some errors by panicking) turned
@@ -175,22 +223,69 @@ impl Unit {
     }
 
     /// As [`Unit::run_guarded`], recording an error in the unit's `failed` marker before
-    /// returning it: what a child process started by [`execute`] does.
+    /// returning it (a stop on request is not a failure): what a child process started by
+    /// [`execute_with`] does.
     pub fn run_recording_failure(&self) -> Result<()> {
         self.run_guarded().inspect_err(|err| {
-            let _ = records::write_atomic(&self.failed_file(), format!("{err:#}\n").as_bytes());
+            if !interrupt::is_interrupted(err) {
+                let message = format!("{err:#}\n");
+                let _ = records::write_atomic(&self.failed_file(), message.as_bytes());
+            }
         })
     }
 
-    /// Runs the prepared unit in a child process (`mixbench <command_args>`).
-    fn run_in_child(&self) -> Result<()> {
+    /// Runs the prepared unit in a child process (`mixbench <command_args>`, with `env` added
+    /// to its environment) in its own process group, so that a terminal's Ctrl-C reaches it
+    /// once, through this process: a stop requested here ([`interrupt::requested`]) is
+    /// forwarded to it as SIGTERM, and a child that exits with [`interrupt::RESUMABLE_EXIT`]
+    /// comes back as [`interrupt::Interrupted`]. The child is killed if this thread dies
+    /// (`PR_SET_PDEATHSIG`), so a killed run never leaves a cell training behind it.
+    fn run_in_child(&self, env: &[(String, String)]) -> Result<()> {
+        use std::os::unix::process::CommandExt;
         let exe = std::env::current_exe().context("locating the mixbench executable")?;
-        let status = Command::new(&exe)
-            .args(self.command_args())
-            .status()
+        let mut command = Command::new(&exe);
+        command
+            .args(self.command_args(true))
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .process_group(0);
+        // SAFETY: prctl(2) is async-signal-safe, as a pre_exec hook must be.
+        unsafe {
+            command.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let mut child = command
+            .spawn()
             .with_context(|| format!("starting {} for {}", exe.display(), self.label()))?;
+        let _tracked = interrupt::track_child(child.id());
+        let mut forwarded = false;
+        let status = loop {
+            if let Some(status) = child.try_wait().context("waiting for a child process")? {
+                break status;
+            }
+            if !forwarded && interrupt::requested() {
+                // SAFETY: signals the child this process started and has not reaped yet.
+                unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+                forwarded = true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
         if status.success() {
             return Ok(());
+        }
+        // A child stopped before it could install its handlers dies of the forwarded signal:
+        // nothing of it is lost either.
+        let stopped_early = forwarded && {
+            use std::os::unix::process::ExitStatusExt;
+            status.signal() == Some(libc::SIGTERM)
+        };
+        if status.code() == Some(interrupt::RESUMABLE_EXIT.into()) || stopped_early {
+            return Err(interrupt::Interrupted {
+                what: self.label(),
+                at: "in its own process, which saved what it had".into(),
+            }
+            .into());
         }
         let reason = std::fs::read_to_string(self.failed_file()).unwrap_or_default();
         let what = match self.task {
@@ -214,14 +309,12 @@ pub fn prepare(unit: &Unit, settings: &str) -> Result<bool> {
         return Ok(false);
     }
     match unit.task {
-        Task::Train => {
-            if unit.dir.exists() {
-                std::fs::remove_dir_all(&unit.dir)
-                    .with_context(|| format!("clearing unfinished cell {}", unit.dir.display()))?;
-            }
-            std::fs::create_dir_all(&unit.dir)
-                .with_context(|| format!("creating {}", unit.dir.display()))?;
+        // A cell with a resume checkpoint carries on from it (training checks that the
+        // checkpoint was made by the same configuration).
+        Task::Train if unit.dir.join(records::RESUME).exists() => {
+            let _ = std::fs::remove_file(unit.failed_file());
         }
+        Task::Train => clear_cell(unit)?,
         Task::Evaluate(_) => {
             for stale in [unit.done_file(), unit.failed_file()] {
                 let _ = std::fs::remove_file(stale);
@@ -232,65 +325,42 @@ pub fn prepare(unit: &Unit, settings: &str) -> Result<bool> {
     Ok(true)
 }
 
-/// Runs a prepared unit with `isolation`; a failure is recorded in the unit's `failed` marker
-/// (with the child's reason when it ran in a child process) and returned.
-pub fn execute(unit: &Unit, isolation: Isolation) -> Result<()> {
-    let result = match isolation {
-        Isolation::Inline => unit.run_guarded(),
-        Isolation::Process => unit.run_in_child(),
-    };
-    if let Err(err) = &result {
-        records::write_atomic(&unit.failed_file(), format!("{err:#}\n").as_bytes())?;
-    }
-    result
-}
-
-/// What happened to the units of a run.
-#[derive(Debug, Default)]
-pub struct RunOutcome {
-    /// The run folder.
-    pub run_dir: PathBuf,
-    /// Cells trained in this invocation.
-    pub trained: Vec<String>,
-    /// Cells skipped because they had finished before.
-    pub skipped: Vec<String>,
-    /// Units that failed, by label (`<cell>` or `<cell> (<kind>)`), with their error.
-    pub failed: Vec<(String, String)>,
-    /// Evaluations run in this invocation, as `<cell> (<kind>)`.
-    pub evaluated: Vec<String>,
-}
-
-/// Runs every unfinished unit of `units` (each with its settings text) in order, with
-/// `isolation`, and records what happened in `outcome`. A failing unit never stops the others.
-pub fn run_units(
-    units: &[(Unit, String)],
-    isolation: Isolation,
-    outcome: &mut RunOutcome,
-) -> Result<()> {
-    for (i, (unit, settings)) in units.iter().enumerate() {
-        let counter = format!("[{}/{}]", i + 1, units.len());
-        let label = unit.label();
-        if !prepare(unit, settings)? {
-            eprintln!("{counter} {label}: finished before, skipped");
-            if let Task::Train = unit.task {
-                outcome.skipped.push(label);
-            }
+/// Empties an unfinished cell's folder (creating it when missing), all but the claim this
+/// process holds on it.
+fn clear_cell(unit: &Unit) -> Result<()> {
+    let context = || format!("clearing unfinished cell {}", unit.dir.display());
+    std::fs::create_dir_all(&unit.dir).with_context(context)?;
+    let claim = unit.claim_file();
+    for entry in std::fs::read_dir(&unit.dir).with_context(context)? {
+        let path = entry.with_context(context)?.path();
+        if path == claim {
             continue;
         }
-        eprintln!("{counter} {label}");
-        match execute(unit, isolation) {
-            Ok(()) => match unit.task {
-                Task::Train => outcome.trained.push(label),
-                Task::Evaluate(_) => outcome.evaluated.push(label),
-            },
-            Err(err) => {
-                let message = format!("{err:#}");
-                eprintln!("[{label}] FAILED: {message}");
-                outcome.failed.push((label, message));
-            }
+        if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
         }
+        .with_context(|| format!("removing {}", path.display()))?;
     }
     Ok(())
+}
+
+/// Runs a prepared unit with `isolation` (a child process gets `env` added to its
+/// environment); a failure is recorded in the unit's `failed` marker (with the child's reason
+/// when it ran in a child process) and returned. A unit stopped on request
+/// ([`interrupt::Interrupted`]) is not a failure: it comes back without a marker.
+pub fn execute_with(unit: &Unit, isolation: Isolation, env: &[(String, String)]) -> Result<()> {
+    let result = match isolation {
+        Isolation::Inline => unit.run_guarded(),
+        Isolation::Process => unit.run_in_child(env),
+    };
+    if let Err(err) = &result {
+        if !interrupt::is_interrupted(err) {
+            records::write_atomic(&unit.failed_file(), format!("{err:#}\n").as_bytes())?;
+        }
+    }
+    result
 }
 
 #[cfg(test)]
@@ -299,6 +369,7 @@ mod tests {
     use crate::cell::CellConfig;
     use crate::data::DataSpec;
     use crate::evaluations::SettingError;
+    use crate::executor::pool::{run_units, RunOutcome, Workers};
     use crate::report::{Section, SectionSource};
 
     /// An evaluation whose run panics with the settings as message, or succeeds when they
@@ -340,16 +411,22 @@ mod tests {
     #[test]
     fn inline_panics_fail_one_unit_and_markers_decide_what_runs() {
         let tmp = tempfile::tempdir().unwrap();
-        let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+        let cells = tmp.path().join(records::CELLS_DIR);
+        let (a, b) = (cells.join("a"), cells.join("b"));
         for dir in [&a, &b] {
             std::fs::create_dir_all(dir).unwrap();
+            std::fs::write(dir.join(records::DONE), "trained\n").unwrap();
         }
         let units = vec![
             (Unit::evaluate(&a, &PANICKING), "boom".to_string()),
             (Unit::evaluate(&b, &PANICKING), "ok".to_string()),
         ];
         let mut outcome = RunOutcome::default();
-        run_units(&units, Isolation::Inline, &mut outcome).unwrap();
+        let inline = Workers {
+            isolation: Isolation::Inline,
+            ..Workers::default()
+        };
+        run_units(&units, &inline, &mut outcome).unwrap();
         assert_eq!(outcome.failed.len(), 1, "{:?}", outcome.failed);
         assert_eq!(outcome.failed[0].0, "a (panicking)");
         assert!(
@@ -377,5 +454,10 @@ mod tests {
             std::fs::read_to_string(b.join("panicking.yaml")).unwrap(),
             "other"
         );
+        // Each unit was claimed once, logged in the run's attempts log, and released.
+        let attempts = claim::read_attempts(tmp.path()).unwrap();
+        let units: Vec<&str> = attempts.iter().map(|r| r.unit.as_str()).collect();
+        assert_eq!(units, ["a (panicking)", "b (panicking)"]);
+        assert!(!a.join("panicking.claim").exists() && !b.join("panicking.claim").exists());
     }
 }

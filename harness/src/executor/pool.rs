@@ -1,0 +1,289 @@
+//! Working through a list of units with one or more local workers, cooperating through claims
+//! ([`super::claim`]) with any other `mixbench` process working on the same run folder.
+//!
+//! Each worker takes the next unit; a finished one is skipped, one claimed by a live process
+//! elsewhere is deferred, and the worker claims, prepares and runs the others. Once the list is
+//! through, deferred units are watched until they finish elsewhere, fail there, or their claim
+//! turns stale (then they are taken over and run here). A stop request ends the pool after the
+//! running units have saved their checkpoints.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Context, Result};
+
+use super::claim::{self, Attempt, Claimant};
+use super::unit::{execute_with, prepare, Task, Unit};
+use crate::cell::Isolation;
+use crate::interrupt;
+
+/// How often deferred units (claimed elsewhere) are looked at again.
+const POLL: Duration = Duration::from_secs(2);
+
+/// What happened to the units of a run.
+#[derive(Debug, Default)]
+pub struct RunOutcome {
+    /// The run folder.
+    pub run_dir: PathBuf,
+    /// Cells trained in this invocation.
+    pub trained: Vec<String>,
+    /// Cells skipped because they had finished before.
+    pub skipped: Vec<String>,
+    /// Units that failed, by label (`<cell>` or `<cell> (<kind>)`), with their error.
+    pub failed: Vec<(String, String)>,
+    /// Evaluations run in this invocation, as `<cell> (<kind>)`.
+    pub evaluated: Vec<String>,
+    /// Units finished meanwhile by another process working on the same run folder.
+    pub elsewhere: Vec<String>,
+}
+
+/// The local workers of a run.
+#[derive(Clone, Debug)]
+pub struct Workers {
+    /// Each unit in a child process, or all in this one (then only one worker).
+    pub isolation: Isolation,
+    /// Units run at once (each in its own child process).
+    pub jobs: usize,
+    /// GPU indices handed out to workers in turn (`CUDA_VISIBLE_DEVICES` of their children);
+    /// empty: no pinning.
+    pub devices: Vec<String>,
+}
+
+impl Default for Workers {
+    fn default() -> Self {
+        Workers {
+            isolation: Isolation::Process,
+            jobs: 1,
+            devices: Vec::new(),
+        }
+    }
+}
+
+impl Workers {
+    /// The environment of worker `index`'s child processes: its GPU when devices are given,
+    /// else (several workers on the CPU) its share of the cores as `MIXBENCH_THREADS`, which
+    /// applies to cells whose recipe does not set `training.threads`.
+    fn env_of(&self, index: usize) -> Vec<(String, String)> {
+        if !self.devices.is_empty() {
+            let device = &self.devices[index % self.devices.len()];
+            return vec![("CUDA_VISIBLE_DEVICES".into(), device.clone())];
+        }
+        if self.jobs > 1 {
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let share = (cores / self.jobs).max(1);
+            return vec![(crate::cell::THREADS_ENV.into(), share.to_string())];
+        }
+        Vec::new()
+    }
+}
+
+/// The shared state of a pool.
+struct Pool<'a> {
+    units: &'a [(Unit, String)],
+    queue: VecDeque<usize>,
+    deferred: VecDeque<usize>,
+    /// Workers now looking at a deferred unit (the pool is through when none is and both
+    /// queues are empty).
+    watching: usize,
+    outcome: RunOutcome,
+    stop: Option<anyhow::Error>,
+}
+
+/// What a worker does next.
+enum Next {
+    Fresh(usize),
+    Deferred(usize),
+    Wait,
+    Done,
+}
+
+impl Pool<'_> {
+    fn next(&mut self) -> Next {
+        if self.stop.is_some() {
+            return Next::Done;
+        }
+        if let Some(i) = self.queue.pop_front() {
+            return Next::Fresh(i);
+        }
+        if let Some(i) = self.deferred.pop_front() {
+            self.watching += 1;
+            return Next::Deferred(i);
+        }
+        if self.watching > 0 {
+            Next::Wait
+        } else {
+            Next::Done
+        }
+    }
+}
+
+/// What became of one look at a unit.
+enum Look {
+    /// Done here, skipped as finished, failed: recorded.
+    Settled,
+    /// Claimed by a live process elsewhere.
+    HeldElsewhere(Option<Claimant>),
+}
+
+/// Runs every unfinished unit of `units` (each with its settings text) with `workers`, and
+/// records what happened in `outcome`. A failing unit never stops the others; a stop request
+/// does: running units save their checkpoints, and an [`interrupt::Interrupted`] error comes
+/// back.
+pub fn run_units(
+    units: &[(Unit, String)],
+    workers: &Workers,
+    outcome: &mut RunOutcome,
+) -> Result<()> {
+    let jobs = match workers.isolation {
+        Isolation::Inline => 1,
+        Isolation::Process => workers.jobs.max(1),
+    };
+    let pool = Mutex::new(Pool {
+        units,
+        queue: (0..units.len()).collect(),
+        deferred: VecDeque::new(),
+        watching: 0,
+        outcome: std::mem::take(outcome),
+        stop: None,
+    });
+    let started = SystemTime::now();
+    std::thread::scope(|scope| {
+        for worker in 0..jobs {
+            let pool = &pool;
+            let env = workers.env_of(worker);
+            scope.spawn(move || work(pool, workers.isolation, &env, started));
+        }
+    });
+    let pool = pool.into_inner().unwrap_or_else(|p| p.into_inner());
+    *outcome = pool.outcome;
+    match pool.stop {
+        Some(err) => Err(err),
+        None => Ok(()),
+    }
+}
+
+/// One worker's loop.
+fn work(pool: &Mutex<Pool>, isolation: Isolation, env: &[(String, String)], started: SystemTime) {
+    let lock = || pool.lock().unwrap_or_else(|p| p.into_inner());
+    loop {
+        if interrupt::requested() {
+            let mut p = lock();
+            if p.stop.is_none() {
+                p.stop = Some(
+                    interrupt::Interrupted {
+                        what: "the run".into(),
+                        at: "between units".into(),
+                    }
+                    .into(),
+                );
+            }
+            return;
+        }
+        let (next, units, total) = {
+            let mut p = lock();
+            (p.next(), p.units, p.units.len())
+        };
+        let (index, deferred) = match next {
+            Next::Done => return,
+            Next::Wait => {
+                std::thread::sleep(POLL);
+                continue;
+            }
+            Next::Fresh(i) => (i, false),
+            Next::Deferred(i) => (i, true),
+        };
+        let (unit, settings) = &units[index];
+        let counter = format!("[{}/{total}]", index + 1);
+        let look = look_at(unit, settings, &counter, isolation, env, pool, started);
+        let mut p = lock();
+        if deferred {
+            p.watching -= 1;
+        }
+        match look {
+            Ok(Look::Settled) => {}
+            Ok(Look::HeldElsewhere(claimant)) => {
+                if !deferred {
+                    let by = claimant.map_or("another process".into(), |c| c.describe());
+                    eprintln!(
+                        "{counter} {}: running in {by}; waiting for it",
+                        unit.label()
+                    );
+                } else {
+                    drop(p);
+                    std::thread::sleep(POLL);
+                    p = lock();
+                }
+                p.deferred.push_back(index);
+            }
+            Err(err) if interrupt::is_interrupted(&err) => {
+                if p.stop.is_none() {
+                    p.stop = Some(err);
+                }
+            }
+            Err(err) => {
+                let message = format!("{err:#}");
+                eprintln!("[{}] FAILED: {message}", unit.label());
+                p.outcome.failed.push((unit.label(), message));
+            }
+        }
+    }
+}
+
+/// Looks at one unit: skips it when finished, defers it when claimed elsewhere, else claims,
+/// prepares and runs it, recording the result in the pool's outcome. A unit that failed in
+/// another process since `started` (the pool's start) is not run again here.
+fn look_at(
+    unit: &Unit,
+    settings: &str,
+    counter: &str,
+    isolation: Isolation,
+    env: &[(String, String)],
+    pool: &Mutex<Pool>,
+    started: SystemTime,
+) -> Result<Look> {
+    let label = unit.label();
+    if unit.is_finished(settings) {
+        eprintln!("{counter} {label}: finished before, skipped");
+        if let Task::Train = unit.task {
+            record(pool, |o| o.skipped.push(label.clone()));
+        }
+        return Ok(Look::Settled);
+    }
+    std::fs::create_dir_all(&unit.dir)
+        .with_context(|| format!("creating {}", unit.dir.display()))?;
+    let claim = match claim::try_claim(&unit.claim_file())? {
+        Attempt::Claimed(claim) => claim,
+        Attempt::Held(claimant) => return Ok(Look::HeldElsewhere(claimant)),
+    };
+    // Settled by its previous claimant between our look and our claim.
+    if unit.is_finished(settings) {
+        eprintln!("{counter} {label}: finished elsewhere");
+        record(pool, |o| o.elsewhere.push(label.clone()));
+        return Ok(Look::Settled);
+    }
+    let failed_since_start = std::fs::metadata(unit.failed_file())
+        .and_then(|m| m.modified())
+        .is_ok_and(|at| at >= started);
+    if failed_since_start {
+        let reason = std::fs::read_to_string(unit.failed_file()).unwrap_or_default();
+        anyhow::bail!("failed in another process: {}", reason.trim());
+    }
+    prepare(unit, settings)?;
+    unit.log_attempt()?;
+    eprintln!("{counter} {label}");
+    let result = execute_with(unit, isolation, env);
+    drop(claim);
+    result?;
+    record(pool, |o| match unit.task {
+        Task::Train => o.trained.push(label),
+        Task::Evaluate(_) => o.evaluated.push(label),
+    });
+    Ok(Look::Settled)
+}
+
+/// Records something in the pool's outcome.
+fn record(pool: &Mutex<Pool>, f: impl FnOnce(&mut RunOutcome)) {
+    f(&mut pool.lock().unwrap_or_else(|p| p.into_inner()).outcome);
+}
