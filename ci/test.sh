@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The test command of the README: sets up libtorch (once per machine), checks formatting and
 # lints (warnings are errors), fuzzes the input readers for a minute with fixed seeds, then
-# builds and runs every test of the workspace. Tests that need ../shared/datasets (or
-# Debian's Fashion-MNIST, installed here when missing) skip with a message when it is absent.
+# builds and runs every test of the workspace, and last checks Slurm scale-out and resume on a
+# real one-node Slurm (ci/slurm-check.sh). Tests that need ../shared/datasets (or Debian's
+# Fashion-MNIST, installed here when missing) skip with a message when it is absent.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash ci/setup-libtorch.sh >/dev/null
@@ -12,3 +13,6 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 MIXBENCH_FUZZ_SEED_START=1 bash ci/fuzz.sh 60
 cargo test --workspace --locked "$@"
+# Resume and scale-out against a real one-node Slurm (installed here when missing; skips with
+# a message where it cannot be installed or started).
+bash ci/slurm-check.sh

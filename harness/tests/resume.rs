@@ -207,8 +207,9 @@ fn kill_9_anywhere_then_rerun_gives_identical_results() {
 }
 
 /// SIGTERM stops the run at a step boundary with a checkpoint holding the epoch so far and
-/// exit status 75; `status` shows the cell pending and resumable; the rerun resumes inside the
-/// epoch and ends with the uninterrupted run's results. A second signal (a second later)
+/// exit status 75; `status` shows the cell pending and resumable; a changed recipe is refused
+/// with the changed key named; the rerun resumes inside the epoch and ends with the
+/// uninterrupted run's results. A second signal (a second later)
 /// exits at once (143).
 #[test]
 fn sigterm_checkpoints_and_exits_resumable_then_a_rerun_finishes_exactly() {
@@ -240,6 +241,17 @@ fn sigterm_checkpoints_and_exits_resumable_then_a_rerun_finishes_exactly() {
         "{table}"
     );
     let before = std::fs::read_to_string(mixup.join(records::METRICS)).unwrap();
+    // A changed recipe is refused before anything is touched, naming the cell and the key.
+    let changed = tmp.path().join("changed.yaml");
+    std::fs::write(&changed, SUITE.replace("lr: 0.05", "lr: 0.1")).unwrap();
+    let refused = run(&changed, &out);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("synthetic-small_cnn-mixup-s0: training.lr: 0.05 -> 0.1"),
+        "{stderr}"
+    );
+    assert!(mixup.join(records::RESUME).is_file());
     let output = run(&suite, &out);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");

@@ -116,18 +116,27 @@ pub fn train_cell(dir: &Path) -> Result<()> {
             (0, Vec::with_capacity(t.epochs), None)
         }
     };
+    // The first checkpoint says what checkpoints cost, so a user can choose the interval.
+    let first_checkpoint = std::cell::Cell::new(true);
     let checkpoint = |trainer: &Trainer, rows: &[EpochMetrics], epoch: Option<&EpochState>| {
-        let done = rows.len();
-        resume::save(
-            dir,
-            trainer,
-            &resume::Progress {
-                computation_hash: &computation_hash,
-                epochs_done: done,
-                rows,
-                epoch,
-            },
-        )
+        let started = Instant::now();
+        let at = resume::Progress {
+            computation_hash: &computation_hash,
+            epochs_done: rows.len(),
+            rows,
+            epoch,
+        };
+        resume::save(dir, trainer, &at)?;
+        if first_checkpoint.replace(false) {
+            let bytes = std::fs::metadata(dir.join(records::RESUME)).map_or(0, |m| m.len());
+            progress.log(&format!(
+                "checkpoint: {:.1} MB in {:.2} s (every {} epoch(s): training.checkpoint_every)",
+                bytes as f64 / 1e6,
+                started.elapsed().as_secs_f64(),
+                t.checkpoint_every
+            ));
+        }
+        Ok::<(), anyhow::Error>(())
     };
     for epoch in first_epoch..t.epochs {
         let epoch_start = Instant::now();
