@@ -32,7 +32,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::folder::FolderSpec;
-use super::idx::read_idx;
+use super::idx::{read_mnist_split, Items, ITEM};
 use super::images::{resolve_path, Dataset, ImageSet};
 
 /// The ten Fashion-MNIST classes, in label order.
@@ -54,8 +54,6 @@ pub const DEBIAN_FASHION_DIR: &str = "/usr/share/datasets/fashion-mnist";
 
 /// Side of the composite images (CIFAR-10's).
 const SIZE: usize = 32;
-/// Side of a Fashion-MNIST item.
-const ITEM: usize = 28;
 
 fn d_fashion() -> PathBuf {
     PathBuf::from(DEBIAN_FASHION_DIR)
@@ -121,62 +119,14 @@ pub enum Split {
     ClassBackground,
 }
 
-/// Fashion-MNIST items of one split: 28x28 grey images and labels.
-pub struct Items {
-    /// `n * 784` bytes.
-    pub images: Vec<u8>,
-    /// `n` labels in `0..10`.
-    pub labels: Vec<u8>,
-}
-
-/// Reads `<dir>/<prefix>-images-idx3-ubyte[.gz]` and `<dir>/<prefix>-labels-idx1-ubyte[.gz]`
-/// (`prefix`: `train` or `t10k`), checking shapes, counts and labels.
+/// Reads one split of the Fashion-MNIST IDX files in `dir` (`prefix`: `train` or `t10k`).
 pub fn read_fashion_split(dir: &Path, prefix: &str) -> Result<Items> {
-    let find = |stem: String| -> Result<PathBuf> {
-        let plain = dir.join(&stem);
-        let gz = dir.join(format!("{stem}.gz"));
-        if plain.is_file() {
-            Ok(plain)
-        } else if gz.is_file() {
-            Ok(gz)
-        } else {
-            anyhow::bail!(
-                "Fashion-MNIST file {} (or .gz) not found; install Debian's \
-                 `dataset-fashion-mnist` (apt-get install dataset-fashion-mnist) or set \
-                 `fashion:` to the folder holding the IDX files",
-                plain.display()
-            )
-        }
-    };
-    let images_path = find(format!("{prefix}-images-idx3-ubyte"))?;
-    let images = read_idx(&images_path)?;
-    let labels_path = find(format!("{prefix}-labels-idx1-ubyte"))?;
-    let labels = read_idx(&labels_path)?;
-    ensure!(
-        images.dims.len() == 3 && images.dims[1] == ITEM && images.dims[2] == ITEM,
-        "{}: expected images of shape [n, 28, 28], found {:?}",
-        images_path.display(),
-        images.dims
-    );
-    ensure!(
-        labels.dims.len() == 1 && labels.dims[0] == images.dims[0],
-        "{}: expected {} labels (one per image of {}), found shape {:?}",
-        labels_path.display(),
-        images.dims[0],
-        images_path.display(),
-        labels.dims
-    );
-    if let Some(i) = labels.data.iter().position(|&l| l >= 10) {
-        anyhow::bail!(
-            "{}: label {} of item {i} is outside the 10 classes",
-            labels_path.display(),
-            labels.data[i]
-        );
-    }
-    Ok(Items {
-        images: images.data,
-        labels: labels.data,
-    })
+    read_mnist_split(
+        dir,
+        prefix,
+        "install Debian's `dataset-fashion-mnist` (apt-get install dataset-fashion-mnist) or \
+         set `fashion:` to the folder holding the IDX files",
+    )
 }
 
 /// Loaded sources: items and background pools of both sides.

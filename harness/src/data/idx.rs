@@ -5,7 +5,7 @@
 //! first. Every error names the file and what is wrong with it.
 
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, ensure, Context, Result};
 
@@ -103,6 +103,67 @@ pub fn to_idx_bytes(dims: &[usize], data: &[u8]) -> Vec<u8> {
     }
     out.extend_from_slice(data);
     out
+}
+
+/// Side of an MNIST-format image.
+pub const ITEM: usize = 28;
+
+/// The items of one split of an MNIST-format data set (Fashion-MNIST, MNIST, KMNIST): 28x28
+/// grey images and labels in `0..10`.
+pub struct Items {
+    /// `n * 784` bytes.
+    pub images: Vec<u8>,
+    /// `n` labels in `0..10`.
+    pub labels: Vec<u8>,
+}
+
+/// Reads `<dir>/<prefix>-images-idx3-ubyte[.gz]` and `<dir>/<prefix>-labels-idx1-ubyte[.gz]`
+/// (`prefix`: `train` or `t10k`), checking shapes, counts and labels; a missing file's error
+/// ends with `missing_hint` (where to get the files).
+pub fn read_mnist_split(dir: &Path, prefix: &str, missing_hint: &str) -> Result<Items> {
+    let find = |stem: String| -> Result<PathBuf> {
+        let plain = dir.join(&stem);
+        let gz = dir.join(format!("{stem}.gz"));
+        if plain.is_file() {
+            Ok(plain)
+        } else if gz.is_file() {
+            Ok(gz)
+        } else {
+            anyhow::bail!(
+                "IDX file {} (or .gz) not found; {missing_hint}",
+                plain.display()
+            )
+        }
+    };
+    let images_path = find(format!("{prefix}-images-idx3-ubyte"))?;
+    let images = read_idx(&images_path)?;
+    let labels_path = find(format!("{prefix}-labels-idx1-ubyte"))?;
+    let labels = read_idx(&labels_path)?;
+    ensure!(
+        images.dims.len() == 3 && images.dims[1] == ITEM && images.dims[2] == ITEM,
+        "{}: expected images of shape [n, 28, 28], found {:?}",
+        images_path.display(),
+        images.dims
+    );
+    ensure!(
+        labels.dims.len() == 1 && labels.dims[0] == images.dims[0],
+        "{}: expected {} labels (one per image of {}), found shape {:?}",
+        labels_path.display(),
+        images.dims[0],
+        images_path.display(),
+        labels.dims
+    );
+    if let Some(i) = labels.data.iter().position(|&l| l >= 10) {
+        anyhow::bail!(
+            "{}: label {} of item {i} is outside the 10 classes",
+            labels_path.display(),
+            labels.data[i]
+        );
+    }
+    Ok(Items {
+        images: images.data,
+        labels: labels.data,
+    })
 }
 
 #[cfg(test)]

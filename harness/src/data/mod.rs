@@ -23,6 +23,7 @@ pub mod fewshot;
 pub mod folder;
 pub mod idx;
 pub mod images;
+pub mod mnist;
 pub mod spec;
 pub mod synthetic;
 
@@ -55,6 +56,7 @@ impl DataSpec {
                 Ok(())
             }
             DataSpec::FashionOnCifar(s) => s.check(),
+            DataSpec::Idx(s) => s.check(),
             DataSpec::Cifar10(_) | DataSpec::Cifar100(_) | DataSpec::CifarFs(_) => Ok(()),
         }
     }
@@ -107,6 +109,7 @@ impl DataSpec {
             DataSpec::Cifar100(s) => s.load(base_dir)?,
             DataSpec::Folder(s) => s.load(base_dir)?,
             DataSpec::FashionOnCifar(s) => s.generate(base_dir, false)?.0,
+            DataSpec::Idx(s) => s.load(base_dir)?,
             // A few-shot data set trains on its base classes.
             DataSpec::Fewshot(_) | DataSpec::MiniImagenet(_) | DataSpec::CifarFs(_) => {
                 fewshot::load_fewshot(self, base_dir)?.base

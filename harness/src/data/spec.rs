@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::{cifar, fashion_cifar, folder, synthetic};
+use super::{cifar, fashion_cifar, folder, mnist, synthetic};
 
 /// What a suite file says about data. serde, externally tagged so a YAML file reads:
 ///   data: { synthetic: { classes: 10, train_per_class: 500 } }
@@ -40,6 +40,9 @@ pub enum DataSpec {
     /// Fashion-MNIST items on CIFAR-10 backgrounds, with masks
     /// ([`fashion_cifar::FashionOnCifarSpec`]).
     FashionOnCifar(fashion_cifar::FashionOnCifarSpec),
+    /// An MNIST-format data set from its IDX files: Fashion-MNIST, MNIST, KMNIST
+    /// ([`mnist::MnistSpec`]).
+    Idx(mnist::MnistSpec),
 }
 
 /// The serde form of [`DataSpec`]: a mapping with exactly one of these keys. `synthetic:` with
@@ -75,6 +78,9 @@ pub struct DataSpecRepr {
     /// See [`DataSpec::FashionOnCifar`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fashion_on_cifar: Option<fashion_cifar::FashionOnCifarSpec>,
+    /// See [`DataSpec::Idx`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idx: Option<mnist::MnistSpec>,
 }
 
 /// A present key with a null value becomes `Some(T::default())` (an absent key stays `None`
@@ -116,16 +122,19 @@ impl TryFrom<DataSpecRepr> for DataSpec {
         if let Some(s) = r.fashion_on_cifar {
             found.push(DataSpec::FashionOnCifar(s));
         }
+        if let Some(s) = r.idx {
+            found.push(DataSpec::Idx(s));
+        }
         match found.len() {
             1 => Ok(found.pop().unwrap()),
             0 => Err(
                 "data: give one of `synthetic`, `cifar10`, `cifar100`, `folder`, `fewshot`, \
-                      `mini_imagenet`, `cifar_fs`, `fashion_on_cifar`"
+                      `mini_imagenet`, `cifar_fs`, `fashion_on_cifar`, `idx`"
                     .into(),
             ),
             _ => Err(format!(
                 "data: give only one of `synthetic`, `cifar10`, `cifar100`, `folder`, `fewshot`, \
-                 `mini_imagenet`, `cifar_fs`, `fashion_on_cifar` (found {})",
+                 `mini_imagenet`, `cifar_fs`, `fashion_on_cifar`, `idx` (found {})",
                 found
                     .iter()
                     .map(DataSpec::kind)
@@ -148,6 +157,7 @@ impl From<DataSpec> for DataSpecRepr {
             DataSpec::MiniImagenet(s) => r.mini_imagenet = Some(s),
             DataSpec::CifarFs(s) => r.cifar_fs = Some(s),
             DataSpec::FashionOnCifar(s) => r.fashion_on_cifar = Some(s),
+            DataSpec::Idx(s) => r.idx = Some(s),
         }
         r
     }
@@ -173,6 +183,7 @@ impl DataSpec {
             DataSpec::MiniImagenet(_) => "mini_imagenet",
             DataSpec::CifarFs(_) => "cifar_fs",
             DataSpec::FashionOnCifar(_) => "fashion_on_cifar",
+            DataSpec::Idx(_) => "idx",
         }
     }
 
@@ -187,6 +198,7 @@ impl DataSpec {
             DataSpec::MiniImagenet(s) => s.label(),
             DataSpec::CifarFs(s) => s.label(),
             DataSpec::FashionOnCifar(s) => s.label(),
+            DataSpec::Idx(s) => s.label(),
         }
     }
 
