@@ -9,6 +9,11 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash ci/setup-libtorch.sh >/dev/null
 # Fashion-MNIST for the composite data set's tests (they skip with a message without it).
 bash ci/ensure-fashion-mnist.sh || echo "warning: Fashion-MNIST unavailable; its tests skip" >&2
+# Headless Chromium for the report.html browser test (it skips with a message without it).
+if ! command -v chromium >/dev/null; then
+  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; } \
+    >/dev/null 2>&1 || echo "warning: Chromium could not be installed; the browser test skips" >&2
+fi
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 MIXBENCH_FUZZ_SEED_START=1 bash ci/fuzz.sh 60

@@ -188,6 +188,7 @@ impl SectionSource for ClaimsSection {
         Ok(Some(Section {
             markdown: markdown(&outcomes, &relative),
             plots,
+            verdicts: true,
         }))
     }
 }

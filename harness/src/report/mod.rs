@@ -27,6 +27,7 @@ mod aggregate;
 mod cells;
 pub(crate) mod charts;
 pub mod eval_charts;
+pub mod html;
 pub mod image_grid;
 mod markdown;
 pub mod order;
@@ -57,6 +58,8 @@ pub struct Section {
     pub markdown: String,
     /// Plots written for it (PNG and SVG), under the run's `plots/`.
     pub plots: Vec<PathBuf>,
+    /// A section of verdicts (claims): `report.html` shows it first.
+    pub verdicts: bool,
 }
 
 /// Something that adds a section to a run's report: reads the run's cell folders, writes its
@@ -76,6 +79,8 @@ pub struct ReportFiles {
     pub methods_csv: PathBuf,
     /// `RUN_DIR/report.md`: tables, provenance, failures and plot links.
     pub report_md: PathBuf,
+    /// `RUN_DIR/report.html`: the same as one self-contained page, verdicts first.
+    pub report_html: PathBuf,
     /// Every plot written, PNG and SVG, under `RUN_DIR/plots/`, in group order.
     pub plots: Vec<PathBuf>,
     /// Cells whose files are unreadable or inconsistent, as `(cell, problem)`: counted as
@@ -107,20 +112,26 @@ pub fn build_report(run_dir: &Path, sections: &[&dyn SectionSource]) -> Result<R
     let mut plots = plots::write_plots(run_dir, &groups, &stems, &cells, &rows)?;
 
     let report_md = run_dir.join(REPORT_MD);
-    let mut text = markdown::render(&markdown::ReportInput {
+    let main = markdown::render(&markdown::ReportInput {
         run_dir,
         rows: &rows,
         groups: &groups,
         method_rows: &method_rows,
         stems: &stems,
     });
+    let mut text = main.clone();
+    let mut added = Vec::new();
     for source in sections {
         if let Some(section) = source.section(run_dir)? {
             text.push_str(&section.markdown);
-            plots.extend(section.plots);
+            plots.extend(section.plots.iter().cloned());
+            added.push(section);
         }
     }
     write_file(&report_md, text.as_bytes())?;
+    let report_html = run_dir.join(html::REPORT_HTML);
+    let page = html::run_page(&run_name(run_dir), run_dir, &main, &added, &rows);
+    write_file(&report_html, page.as_bytes())?;
 
     let corrupt = cells
         .iter()
@@ -130,6 +141,7 @@ pub fn build_report(run_dir: &Path, sections: &[&dyn SectionSource]) -> Result<R
         summary_csv,
         methods_csv,
         report_md,
+        report_html,
         plots,
         corrupt,
     })

@@ -281,6 +281,7 @@ pub fn build(run_dir: &Path, kind: &dyn EvaluationKind) -> Result<Option<Section
     Ok(Some(Section {
         markdown: md,
         plots,
+        verdicts: false,
     }))
 }
 
