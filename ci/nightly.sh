@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# The nightly regression job: runs suites/nightly/<kind>.yaml on real data, adds the run to the
+# history database, compares it with the committed baseline reports/baselines/nightly-<kind>,
+# and exits with the comparison's status (0 nothing regressed, 1 something regressed, 2 error),
+# leaving the run's report.html and compare/ folder for people to read.
+#
+# usage: ci/nightly.sh [cpu|gpu]
+# env:   NIGHTLY_DB               history database (default runs/nightly/history.sqlite)
+#        NIGHTLY_UPDATE_BASELINE  1: replace the baseline with this run (commit it afterwards)
+#        MIXBENCH_SHARED_DIR      where datasets/cifar10-jpeg.tar.gz is (default ../shared)
+#
+# The CIFAR-10 JPEGs are unpacked once into runs/data; Debian's Fashion-MNIST is installed when
+# missing. Without a baseline the run becomes the baseline (and the exit status is 0).
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+kind=${1:-cpu}
+suite=$root/suites/nightly/$kind.yaml
+[ -f "$suite" ] || { echo "error: no nightly suite $suite (kinds: cpu, gpu)" >&2; exit 2; }
+name=nightly-$kind
+baseline=$root/reports/baselines/$name
+db=${NIGHTLY_DB:-$root/runs/nightly/history.sqlite}
+
+archive=${MIXBENCH_SHARED_DIR:-$root/../shared}/datasets/cifar10-jpeg.tar.gz
+if [ ! -d "$root/runs/data/cifar10-jpeg/test" ]; then
+  [ -f "$archive" ] || { echo "error: $archive not found (the CIFAR-10 JPEG copy)" >&2; exit 2; }
+  mkdir -p "$root/runs/data"
+  tar -xzf "$archive" -C "$root/runs/data"
+fi
+bash "$root/ci/ensure-fashion-mnist.sh" || exit 2
+bash "$root/ci/setup-libtorch.sh" >/dev/null
+cargo build --release --locked -q -p mixbench --manifest-path "$root/Cargo.toml"
+exe=$root/target/release/mixbench
+
+commit=$(git -C "$root" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+run=$root/runs/nightly/$name-$(date -u +%Y%m%dT%H%M%SZ)-$commit
+mkdir -p "$(dirname "$db")"
+jobs=2
+[ "$kind" = gpu ] && jobs=1
+started=$(date +%s)
+set +e
+"$exe" run "$suite" --out "$run" --jobs "$jobs"
+run_status=$?
+set -e
+echo "nightly: run finished with status $run_status in $(( $(date +%s) - started )) s: $run"
+[ "$run_status" -le 2 ] || exit 2
+
+"$exe" history add "$run" --db "$db"
+
+status=0
+if [ -d "$baseline" ]; then
+  set +e
+  "$exe" compare "$baseline" "$run" --out "$run/compare"
+  status=$?
+  set -e
+else
+  echo "nightly: no baseline at $baseline yet; this run becomes it"
+  NIGHTLY_UPDATE_BASELINE=1
+fi
+
+if [ "${NIGHTLY_UPDATE_BASELINE:-0}" = 1 ]; then
+  # The baseline is the run without weights, checkpoints and plots: what compare reads.
+  rm -rf "$baseline"
+  mkdir -p "$baseline"
+  (cd "$run" && find . -type f \( -name '*.csv' -o -name '*.json' -o -name '*.yaml' \
+      -o -name done -o -name '*.done' \) -not -path './compare/*' -not -path './slurm/*' -print0 \
+    | xargs -0 cp --parents -t "$baseline")
+  {
+    echo "suite: $name"
+    echo "commit: $(git -C "$root" rev-parse HEAD 2>/dev/null || echo unknown)"
+    echo "made: $(date -u +%Y-%m-%dT%H:%M:%SZ) by ci/nightly.sh $kind"
+    echo "machine: $(nproc) CPU cores, $("$exe" doctor 2>/dev/null | grep -m1 -i 'cuda' || true)"
+  } >"$baseline/BASELINE.txt"
+  echo "nightly: baseline written to $baseline (commit it)"
+fi
+echo "nightly: report $run/report.html"
+exit "$status"
