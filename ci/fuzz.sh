@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Fuzzes every reader of user input (suite files, claims files, CIFAR binaries, .npy files,
-# batch files, split CSVs; harness/tests/fuzz.rs) for SECONDS seconds (default 60): rounds of
-# the property tests with MIXBENCH_FUZZ_CASES cases per target (default 5000), each round with a
-# new seed.
+# Fuzzes every reader of user input (suite files, claims files, compare's thresholds files,
+# CIFAR binaries, .npy files, batch files, split CSVs; harness/tests/fuzz.rs) for SECONDS
+# seconds (default 60): rounds of the property tests with MIXBENCH_FUZZ_CASES cases per target
+# (default 5000), each round with a new seed.
 # Seeds start at MIXBENCH_FUZZ_SEED_START (default: the current time, so each run explores new
 # inputs; CI fixes it). Stops at the first crash, printing the seed that reproduces it.
 #

@@ -1,6 +1,8 @@
 //! Command-line interface. Every subcommand returns an exit code: 0 on success, 1 on an error
 //! (printed with its context chain), 2 when a run finished but some cells failed, 75 when a
 //! run or cell was stopped by SIGTERM/SIGINT after saving a checkpoint (rerun to resume).
+//! `verify` and `compare` answer a question and use 0 (no), 1 (yes: a claim fails, something
+//! regressed) and 2 (an error).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -14,7 +16,7 @@ use crate::executor::slurm::SlurmOptions;
 use crate::executor::{self, Unit};
 use crate::methods::registry;
 use crate::suite::config::LoadedSuite;
-use crate::{claims, evaluations, interrupt, report, suite, system};
+use crate::{claims, compare, evaluations, interrupt, report, suite, system};
 
 /// Benchmark and reproduction harness for mixed-sample data augmentation.
 #[derive(Debug, Parser)]
@@ -64,6 +66,31 @@ enum Command {
         /// Count inconclusive claims as failures in the exit status.
         #[arg(long)]
         strict: bool,
+    },
+    /// Compare a run with a baseline, metric by metric (accuracies, evaluation results, times,
+    /// bit-exact CPU metrics): each gets regressed, improved or unchanged (changed, missing or
+    /// new) with its evidence. Writes compare.csv and compare.md. Exit 0: nothing regressed; 1:
+    /// something regressed, changed bit-exactly or is missing from the run; 2: an error.
+    Compare {
+        /// Baseline: a run folder, or a baseline saved with `mixbench baseline`.
+        baseline: PathBuf,
+        /// Run folder to judge (the one holding summary.csv).
+        run: PathBuf,
+        /// Thresholds file (YAML; see the README for the keys and defaults).
+        #[arg(long, value_name = "FILE")]
+        thresholds: Option<PathBuf>,
+        /// Folder for compare.csv and compare.md (default: RUN/compare).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// Save what `mixbench compare` reads of a run (run-level CSV files, suite.yaml, each
+    /// cell's cell.json, metrics.csv and runtime.csv) into a new folder, to compare later runs
+    /// against.
+    Baseline {
+        /// Run folder.
+        run_dir: PathBuf,
+        /// Folder to create (it must not exist, or be empty).
+        dest: PathBuf,
     },
     /// Show where each cell and evaluation of a run folder stands: done, running (with its
     /// host and pid, or Slurm task), stale (claimed by a process that is gone), failed or
@@ -234,6 +261,23 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             accept_protocol,
             strict,
         } => Ok(verify_command(&run_dir, &claims, accept_protocol, strict)),
+        Command::Compare {
+            baseline,
+            run,
+            thresholds,
+            out,
+        } => Ok(compare_command(
+            &baseline,
+            &run,
+            thresholds.as_deref(),
+            out.as_deref(),
+        )),
+        Command::Baseline { run_dir, dest } => {
+            let written = compare::baseline::save(&run_dir, &dest)?;
+            eprintln!("wrote {} files", written.len());
+            println!("{}", dest.display());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Run { suite, args } => {
             let loaded = LoadedSuite::from_file(&suite, &registry())?;
             run_suite(&loaded, &args)
@@ -434,6 +478,42 @@ fn verify_command(
                 eprintln!("wrote {}", path.display());
             }
             ExitCode::from(verification.exit_code(strict))
+        }
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `mixbench compare`: the table on the terminal, `compare.csv` and `compare.md` in `out`
+/// (default `RUN/compare`), and the exit status (0 nothing regressed, 1 something regressed,
+/// changed or is missing, 2 an error).
+fn compare_command(
+    baseline: &Path,
+    run: &Path,
+    thresholds: Option<&Path>,
+    out: Option<&Path>,
+) -> ExitCode {
+    let result = (|| -> Result<(compare::Comparison, Vec<PathBuf>)> {
+        let thresholds = match thresholds {
+            Some(path) => compare::Thresholds::from_file(path)?,
+            None => compare::Thresholds::default(),
+        };
+        let comparison = compare::compare(baseline, run, &thresholds)?;
+        let out = out.map_or_else(|| run.join(compare::DEFAULT_OUT_DIR), Path::to_path_buf);
+        let written = compare::write(&comparison, &out)?;
+        Ok((comparison, written))
+    })();
+    match result {
+        Ok((comparison, written)) => {
+            for line in compare::output::terminal_lines(&comparison.rows) {
+                println!("{line}");
+            }
+            for path in &written {
+                eprintln!("wrote {}", path.display());
+            }
+            ExitCode::from(comparison.exit_code())
         }
         Err(err) => {
             eprintln!("error: {err:#}");

@@ -8,11 +8,13 @@
 //!
 //! Modules form layers that only import downward (checked by `tests/layers.rs`; see
 //! `docs/architecture.md`): `system`, `records`, `interrupt` < `data`, `models`, `methods`, `report` <
-//! `engine` < `cell` < `evaluations` < `executor`, `claims` < `suite`, `mix_command` < `cli`.
+//! `engine` < `cell` < `evaluations` < `executor`, `claims` < `suite`, `mix_command`, `compare` <
+//! `cli`.
 
 pub mod cell;
 pub mod claims;
 pub mod cli;
+pub mod compare;
 pub mod data;
 pub mod engine;
 pub mod evaluations;

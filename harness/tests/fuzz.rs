@@ -1,5 +1,5 @@
 //! Property-based fuzzing of everything mixbench reads from users: suite files, claims files,
-//! CIFAR binary files, `.npy` files, batch files (safetensors) and mini-ImageNet split CSVs. Each target
+//! `mixbench compare`'s thresholds files, CIFAR binary files, `.npy` files, batch files (safetensors) and mini-ImageNet split CSVs. Each target
 //! starts from a valid input, applies random edits (overwritten, inserted and deleted bytes,
 //! truncation; odd YAML scalars for suite files) and asserts that the reader returns, with a
 //! value or an error, and never panics.
@@ -11,6 +11,7 @@
 use std::path::Path;
 
 use mixbench::claims::ClaimsFile;
+use mixbench::compare::Thresholds;
 use mixbench::data::cifar::{load_cifar100_dir, load_cifar10_dir, LabelKind};
 use mixbench::data::fewshot::read_split_csv;
 use mixbench::evaluations::robustness::npy;
@@ -247,5 +248,12 @@ proptest! {
     fn claims_parser_never_panics(edits in edits()) {
         let text = apply(mixbench::QUICKSTART_CLAIMS.as_bytes(), &edits);
         let _ = ClaimsFile::parse(&String::from_utf8_lossy(&text), Path::new("fuzz-claims.yaml"));
+    }
+
+    #[test]
+    fn thresholds_parser_never_panics(edits in edits()) {
+        let valid = "alpha: 0.05\none_value_factor: 2.0\naccuracy: {min_effect: 0.5}\ntime: {relative: 0.10, min_seconds: 0.001}\nbit_exact: {fails: true}\nmetrics:\n  top1_last: {min_effect: 1.0}\n  runtime_mix: {relative: 0.2, alpha: 0.01}\n";
+        let text = apply(valid.as_bytes(), &edits);
+        let _ = Thresholds::parse(&String::from_utf8_lossy(&text), Path::new("fuzz-thresholds.yaml"));
     }
 }

@@ -20,7 +20,7 @@ const LAYERS: &[&[&str]] = &[
     &["cell"],
     &["evaluations"],
     &["executor", "claims"],
-    &["suite", "mix_command"],
+    &["suite", "mix_command", "compare"],
     &["cli"],
 ];
 

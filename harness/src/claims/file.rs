@@ -817,8 +817,8 @@ fn line_suffix(text: &str, from: usize, token: &str) -> String {
 }
 
 /// A parse error with file, line and column, and a did-you-mean for unknown fields and
-/// variants.
-fn parse_error(path: &Path, err: &serde_norway::Error) -> anyhow::Error {
+/// variants (also used for `mixbench compare`'s thresholds files).
+pub fn parse_error(path: &Path, err: &serde_norway::Error) -> anyhow::Error {
     let message = err.to_string();
     let location = err
         .location()

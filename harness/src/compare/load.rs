@@ -1,0 +1,137 @@
+//! Reading one side of a comparison: a run folder, or a baseline folder holding copies of a
+//! run's files. `summary.csv` is required; the evaluations' run-level CSV files and the
+//! cells' `metrics.csv` and `runtime.csv` are read when present (see
+//! [`super::load_evals`]).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Result};
+use serde::Deserialize;
+
+use super::cell_files::cell_metrics;
+use super::load_evals;
+use super::series::{add, add_timed, Key, Table};
+use crate::records::{self, EpochMetrics};
+use crate::report::SUMMARY_CSV;
+
+/// The columns of `summary.csv` a comparison reads (others are ignored).
+#[derive(Clone, Debug, Deserialize)]
+pub struct SummaryRow {
+    /// Cell id (its folder name).
+    pub cell: String,
+    /// `done`, `failed` or `incomplete`.
+    pub status: String,
+    /// Suite name.
+    pub suite: String,
+    /// Data set label.
+    pub dataset: String,
+    /// Model name.
+    pub model: String,
+    /// Method label.
+    pub method: String,
+    /// Last-epoch test top-1.
+    pub top1_last: Option<f64>,
+    /// Best test top-1.
+    pub top1_best: Option<f64>,
+    /// Median test top-1 of the last 10 epochs.
+    pub top1_median_last10: Option<f64>,
+    /// Last-epoch test top-5.
+    pub top5_last: Option<f64>,
+    /// Mean seconds per epoch.
+    pub epoch_time_mean: Option<f64>,
+    /// Mean seconds per epoch mixing.
+    pub mix_time_mean: Option<f64>,
+    /// Mean seconds per epoch in the saliency pass.
+    pub saliency_time_mean: Option<f64>,
+    /// Hash of the cell's resolved configuration.
+    pub config_hash: String,
+    /// Device the cell ran on.
+    pub device: String,
+}
+
+/// One side of a comparison.
+#[derive(Clone, Debug)]
+pub struct RunData {
+    /// The folder.
+    pub dir: PathBuf,
+    /// Suite names in `summary.csv`.
+    pub suites: BTreeSet<String>,
+    /// The finished (`done`) cells' rows of `summary.csv`.
+    pub done: Vec<SummaryRow>,
+    /// Every metric's series.
+    pub table: Table,
+}
+
+impl RunData {
+    /// Reads a run (or baseline) folder.
+    pub fn load(dir: &Path) -> Result<Self> {
+        let summary = dir.join(SUMMARY_CSV);
+        if !dir.is_dir() {
+            bail!("{}: no such folder", dir.display());
+        }
+        if !summary.is_file() {
+            bail!(
+                "{}: not found (not a run or baseline folder, or its report was never built: `mixbench report {}`)",
+                summary.display(),
+                dir.display()
+            );
+        }
+        let rows: Vec<SummaryRow> = records::read_csv(&summary)?;
+        let suites = rows.iter().map(|r| r.suite.clone()).collect();
+        let done: Vec<SummaryRow> = rows.into_iter().filter(|r| r.status == "done").collect();
+        let mut table = Table::new();
+        for row in &done {
+            add_summary(&mut table, dir, row)?;
+        }
+        load_evals::add_evaluations(&mut table, dir)?;
+        Ok(RunData {
+            dir: dir.to_path_buf(),
+            suites,
+            done,
+            table,
+        })
+    }
+}
+
+/// The accuracies of a finished cell's summary row, and its training times with their
+/// per-epoch values when its `metrics.csv` is there.
+fn add_summary(table: &mut Table, dir: &Path, row: &SummaryRow) -> Result<()> {
+    let key = |metric| Key::new(metric, &row.dataset, &row.model, &row.method);
+    let accuracies = [
+        ("top1_last", row.top1_last),
+        ("top1_best", row.top1_best),
+        ("top1_median_last10", row.top1_median_last10),
+        ("top5_last", row.top5_last),
+    ];
+    for (metric, value) in accuracies {
+        if let Some(v) = value.filter(|v| v.is_finite()) {
+            add(table, key(metric), &row.cell, v);
+        }
+    }
+    let epochs = cell_metrics(dir, &row.cell)?;
+    let column = |f: fn(&EpochMetrics) -> f64| {
+        epochs
+            .as_ref()
+            .map(|rows| rows.iter().map(f).collect::<Vec<f64>>())
+    };
+    let times = [
+        (
+            "epoch_time",
+            row.epoch_time_mean,
+            column(|m: &EpochMetrics| m.time_epoch),
+        ),
+        ("mix_time", row.mix_time_mean, column(|m| m.time_mix)),
+        (
+            "saliency_time",
+            row.saliency_time_mean,
+            column(|m| m.time_saliency),
+        ),
+    ];
+    for (metric, value, per_epoch) in times {
+        if let Some(v) = value.filter(|v| v.is_finite()) {
+            add_timed(table, key(metric), &row.cell, v, "epoch", per_epoch);
+        }
+    }
+    Ok(())
+}

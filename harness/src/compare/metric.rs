@@ -1,0 +1,113 @@
+//! The metrics `mixbench compare` knows: each one's name (as written in `compare.csv` and in a
+//! thresholds file), how it is judged, which way is better, and the file it is read from.
+
+/// How a metric is judged (see [`super::decide`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Percentage points per seed: Welch's test on the per-seed values and a minimum effect.
+    Accuracy,
+    /// Seconds: a relative threshold and Welch's test on the log times of the repeated
+    /// measurements.
+    Time,
+    /// A ratio with a bootstrap interval (the runtime ratio to Vanilla): a relative threshold
+    /// and disjoint intervals.
+    Ratio,
+    /// The non-timing columns of `metrics.csv`, compared bit for bit.
+    Exact,
+}
+
+impl Kind {
+    /// The word written in `compare.csv`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Accuracy => "accuracy",
+            Kind::Time => "time",
+            Kind::Ratio => "ratio",
+            Kind::Exact => "exact",
+        }
+    }
+}
+
+/// Which way a metric improves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// Accuracies.
+    HigherIsBetter,
+    /// Times, ratios and the BG-Gap.
+    LowerIsBetter,
+}
+
+/// One comparable metric.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Metric {
+    /// Name in `compare.csv`, on the terminal and in the thresholds file.
+    pub name: &'static str,
+    /// How it is judged.
+    pub kind: Kind,
+    /// Which way is better.
+    pub direction: Direction,
+    /// The run folder's file it is read from.
+    pub source: &'static str,
+}
+
+const fn metric(name: &'static str, kind: Kind, source: &'static str) -> Metric {
+    let direction = match kind {
+        Kind::Accuracy => Direction::HigherIsBetter,
+        _ => Direction::LowerIsBetter,
+    };
+    Metric {
+        name,
+        kind,
+        direction,
+        source,
+    }
+}
+
+const RUNTIME: &str = "cells/<cell>/runtime.csv (repeats) or runtime.csv (per-cell medians)";
+const TRAINING_TIME: &str = "cells/<cell>/metrics.csv (epochs) or summary.csv (per-cell means)";
+
+/// Every metric, in the order of `compare.csv` and the tables.
+pub const METRICS: [Metric; 24] = [
+    metric("bit_exact", Kind::Exact, "cells/<cell>/metrics.csv"),
+    metric("top1_last", Kind::Accuracy, "summary.csv"),
+    metric("top1_best", Kind::Accuracy, "summary.csv"),
+    metric("top1_median_last10", Kind::Accuracy, "summary.csv"),
+    metric("top5_last", Kind::Accuracy, "summary.csv"),
+    metric("clean_top1", Kind::Accuracy, "robustness-cells.csv"),
+    metric("robust_top1", Kind::Accuracy, "robustness-cells.csv"),
+    metric("robustness_top1", Kind::Accuracy, "robustness.csv"),
+    metric("fewshot_accuracy", Kind::Accuracy, "fewshot.csv"),
+    metric("background_top1", Kind::Accuracy, "background-cells.csv"),
+    Metric {
+        name: "bg_gap",
+        kind: Kind::Accuracy,
+        direction: Direction::LowerIsBetter,
+        source: "background-cells.csv",
+    },
+    metric("epoch_time", Kind::Time, TRAINING_TIME),
+    metric("mix_time", Kind::Time, TRAINING_TIME),
+    metric("saliency_time", Kind::Time, TRAINING_TIME),
+    metric("runtime_data", Kind::Time, RUNTIME),
+    metric("runtime_saliency", Kind::Time, RUNTIME),
+    metric("runtime_mix", Kind::Time, RUNTIME),
+    metric("runtime_forward_backward", Kind::Time, RUNTIME),
+    metric("runtime_optimizer", Kind::Time, RUNTIME),
+    metric("runtime_other", Kind::Time, RUNTIME),
+    metric("runtime_evaluation", Kind::Time, RUNTIME),
+    metric("runtime_train", Kind::Time, RUNTIME),
+    metric("runtime_epoch", Kind::Time, RUNTIME),
+    metric("runtime_ratio", Kind::Ratio, "runtime-methods.csv"),
+];
+
+/// The metric named `name`.
+pub fn find(name: &str) -> Option<&'static Metric> {
+    METRICS.iter().find(|m| m.name == name)
+}
+
+/// Position of a metric in [`METRICS`] (the order of the tables).
+pub fn position(name: &str) -> usize {
+    METRICS
+        .iter()
+        .position(|m| m.name == name)
+        .unwrap_or(METRICS.len())
+}
