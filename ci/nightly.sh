@@ -58,12 +58,10 @@ else
 fi
 
 if [ "${NIGHTLY_UPDATE_BASELINE:-0}" = 1 ]; then
-  # The baseline is the run without weights, checkpoints and plots: what compare reads.
+  # The baseline is what compare reads of the run (no weights, checkpoints or plots).
   rm -rf "$baseline"
-  mkdir -p "$baseline"
-  (cd "$run" && find . -type f \( -name '*.csv' -o -name '*.json' -o -name '*.yaml' \
-      -o -name done -o -name '*.done' \) -not -path './compare/*' -not -path './slurm/*' -print0 \
-    | xargs -0 cp --parents -t "$baseline")
+  mkdir -p "$(dirname "$baseline")"
+  "$exe" baseline "$run" "$baseline"
   {
     echo "suite: $name"
     echo "commit: $(git -C "$root" rev-parse HEAD 2>/dev/null || echo unknown)"
