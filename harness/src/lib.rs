@@ -8,7 +8,8 @@
 //!
 //! Modules form layers that only import downward (checked by `tests/layers.rs`; see
 //! `docs/architecture.md`): `system`, `records`, `interrupt` < `data`, `models`, `methods`, `report` <
-//! `engine` < `cell` < `evaluations` < `executor`, `claims` < `suite`, `mix_command` < `cli`.
+//! `engine` < `cell` < `evaluations` < `executor`, `claims`, `history` < `suite`, `mix_command` <
+//! `cli`.
 
 pub mod cell;
 pub mod claims;
@@ -17,6 +18,7 @@ pub mod data;
 pub mod engine;
 pub mod evaluations;
 pub mod executor;
+pub mod history;
 pub mod interrupt;
 pub mod methods;
 pub mod mix_command;
