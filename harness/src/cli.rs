@@ -16,7 +16,7 @@ use crate::executor::slurm::SlurmOptions;
 use crate::executor::{self, Unit};
 use crate::methods::registry;
 use crate::suite::config::LoadedSuite;
-use crate::{claims, compare, evaluations, interrupt, report, suite, system};
+use crate::{claims, compare, evaluations, history, interrupt, report, suite, system};
 
 /// Benchmark and reproduction harness for mixed-sample data augmentation.
 #[derive(Debug, Parser)]
@@ -98,6 +98,12 @@ enum Command {
     Status {
         /// Run folder (the one holding `cells/`).
         run_dir: PathBuf,
+    },
+    /// Keep runs in an SQLite history database and find where a metric moved: store a run
+    /// folder, list the runs, export a metric's series, detect its steps.
+    History {
+        #[command(subcommand)]
+        command: history::HistoryCommand,
     },
     /// Print libtorch, CUDA and cuDNN availability, devices and threads.
     Doctor {
@@ -304,6 +310,10 @@ fn dispatch(command: Command) -> Result<ExitCode> {
         Command::Status { run_dir } => {
             let rows = executor::status::run_status(&run_dir)?;
             print!("{}", executor::status::render(&rows));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::History { command } => {
+            history::command::run(&command)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Doctor { require_cuda } => doctor(require_cuda),

@@ -7,9 +7,9 @@
 //! -> reports.
 //!
 //! Modules form layers that only import downward (checked by `tests/layers.rs`; see
-//! `docs/architecture.md`): `system`, `records`, `interrupt` < `data`, `models`, `methods`, `report` <
-//! `engine` < `cell` < `evaluations` < `executor`, `claims` < `suite`, `mix_command`, `compare` <
-//! `cli`.
+//! `docs/architecture.md`): `system`, `records`, `interrupt` < `data`, `models`, `methods`,
+//! `report` < `engine` < `cell` < `evaluations` < `executor`, `claims`, `history` < `suite`,
+//! `mix_command`, `compare` < `cli`.
 
 pub mod cell;
 pub mod claims;
@@ -19,6 +19,7 @@ pub mod data;
 pub mod engine;
 pub mod evaluations;
 pub mod executor;
+pub mod history;
 pub mod interrupt;
 pub mod methods;
 pub mod mix_command;

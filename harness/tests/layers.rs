@@ -19,7 +19,7 @@ const LAYERS: &[&[&str]] = &[
     &["engine"],
     &["cell"],
     &["evaluations"],
-    &["executor", "claims"],
+    &["executor", "claims", "history"],
     &["suite", "mix_command", "compare"],
     &["cli"],
 ];

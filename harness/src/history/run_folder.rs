@@ -1,0 +1,214 @@
+//! What `mixbench history add` takes from a run folder: its provenance, its cells (the rows of
+//! `summary.csv`) and their values as long-format metric rows (the summary's numbers of done
+//! cells, then the evaluations' run-level files, see [`super::evaluation_rows`]). Only
+//! run-level files are read, so a copied report folder is stored like a live run.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::UNIX_EPOCH;
+
+use anyhow::{bail, Result};
+use serde::Deserialize;
+
+use super::evaluation_rows;
+use super::metric_row::MetricRow;
+use crate::records::{self, read_csv, DONE};
+use crate::report::SUMMARY_CSV;
+
+/// A row of `summary.csv`, every column but `run` (see [`crate::report::SUMMARY_CSV`]).
+#[derive(Clone, Debug, Deserialize)]
+pub struct CellRow {
+    /// Cell folder name.
+    pub cell: String,
+    /// `done`, `failed` or `incomplete`.
+    pub status: String,
+    /// Suite name.
+    pub suite: String,
+    /// Dataset label.
+    pub dataset: String,
+    /// Model name.
+    pub model: String,
+    /// Method label.
+    pub method: String,
+    /// Method parameters, `;`-joined.
+    pub method_params: String,
+    /// Training seed (empty without `cell.json`).
+    pub seed: Option<u64>,
+    /// Epochs recorded.
+    pub epochs_done: usize,
+    /// Test top-1 of the last epoch.
+    pub top1_last: Option<f64>,
+    /// Best test top-1.
+    pub top1_best: Option<f64>,
+    /// Median test top-1 of the last 10 epochs.
+    pub top1_median_last10: Option<f64>,
+    /// Test top-5 of the last epoch.
+    pub top5_last: Option<f64>,
+    /// Best test top-5.
+    pub top5_best: Option<f64>,
+    /// Training loss of the last epoch.
+    pub train_loss_last: Option<f64>,
+    /// Mean seconds per epoch.
+    pub epoch_time_mean: Option<f64>,
+    /// Mean seconds per epoch in the mixing method.
+    pub mix_time_mean: Option<f64>,
+    /// Mean seconds per epoch in the saliency pass.
+    pub saliency_time_mean: Option<f64>,
+    /// Configuration hash.
+    pub config_hash: String,
+    /// mixbench version and commit, `version+commit`.
+    pub code_version: String,
+    /// Device.
+    pub device: String,
+    /// libtorch version.
+    pub libtorch: String,
+    /// Trainable parameters.
+    pub parameters: Option<i64>,
+    /// First line of a failed cell's error.
+    pub error: String,
+}
+
+impl CellRow {
+    /// The summary's numbers as `(metric, value)`, the present ones only.
+    fn values(&self) -> [(&'static str, Option<f64>); 9] {
+        [
+            ("top1_last", self.top1_last),
+            ("top1_best", self.top1_best),
+            ("top1_median_last10", self.top1_median_last10),
+            ("top5_last", self.top5_last),
+            ("top5_best", self.top5_best),
+            ("train_loss_last", self.train_loss_last),
+            ("epoch_time_mean", self.epoch_time_mean),
+            ("mix_time_mean", self.mix_time_mean),
+            ("saliency_time_mean", self.saliency_time_mean),
+        ]
+    }
+}
+
+/// Who made a run and with what: each field holds the distinct values of the run's cells,
+/// `, `-joined (one, unless the run mixed builds or machines).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Provenance {
+    /// Name the run is stored under.
+    pub name: String,
+    /// Suite name(s).
+    pub suite: String,
+    /// mixbench version(s) and commit(s), `version+commit`.
+    pub code_version: String,
+    /// The commit part(s) of `code_version`.
+    pub commit: String,
+    /// libtorch version(s).
+    pub libtorch: String,
+    /// Device(s).
+    pub device: String,
+}
+
+/// Everything `history add` stores of a run folder.
+#[derive(Clone, Debug)]
+pub struct RunFolder {
+    /// Provenance.
+    pub provenance: Provenance,
+    /// When the run finished, in seconds since 1970: the newest `done` marker of its cells
+    /// (else the time `summary.csv` was written).
+    pub finished_unix: i64,
+    /// Every cell of `summary.csv`.
+    pub cells: Vec<CellRow>,
+    /// The values of the done cells and of the evaluation files.
+    pub metrics: Vec<MetricRow>,
+}
+
+/// Reads the run folder `run_dir`, to be stored as `name` (default: the folder's name).
+pub fn read(run_dir: &Path, name: Option<&str>) -> Result<RunFolder> {
+    let summary = run_dir.join(SUMMARY_CSV);
+    if !summary.is_file() {
+        bail!(
+            "{}: no {SUMMARY_CSV} (not a run folder, or its report was never built: `mixbench report {}`)",
+            run_dir.display(),
+            run_dir.display()
+        );
+    }
+    let cells: Vec<CellRow> = read_csv(&summary)?;
+    if cells.is_empty() {
+        bail!("{}: no cells", summary.display());
+    }
+    let name = match name {
+        Some(n) => n.to_string(),
+        None => folder_name(run_dir)?,
+    };
+    let distinct = |field: fn(&CellRow) -> &str| {
+        let values: BTreeSet<&str> = cells.iter().map(field).filter(|v| !v.is_empty()).collect();
+        values.into_iter().collect::<Vec<_>>().join(", ")
+    };
+    let provenance = Provenance {
+        name,
+        suite: distinct(|c| &c.suite),
+        code_version: distinct(|c| &c.code_version),
+        commit: distinct(|c| commit_of(&c.code_version)),
+        libtorch: distinct(|c| &c.libtorch),
+        device: distinct(|c| &c.device),
+    };
+    let mut metrics: Vec<MetricRow> = cells
+        .iter()
+        .filter(|c| c.status == "done")
+        .flat_map(|c| {
+            c.values().into_iter().filter_map(move |(metric, value)| {
+                Some(MetricRow {
+                    cell: c.cell.clone(),
+                    dataset: c.dataset.clone(),
+                    model: c.model.clone(),
+                    method: c.method.clone(),
+                    seed: c.seed,
+                    metric: metric.to_string(),
+                    condition: String::new(),
+                    value: value.filter(|v| v.is_finite())?,
+                })
+            })
+        })
+        .collect();
+    metrics.extend(evaluation_rows::read(run_dir)?);
+    Ok(RunFolder {
+        provenance,
+        finished_unix: finished_unix(run_dir, &cells)?,
+        cells,
+        metrics,
+    })
+}
+
+/// The commit of a code version `version+commit` (the whole text when it has no `+`).
+fn commit_of(code_version: &str) -> &str {
+    code_version
+        .split_once('+')
+        .map_or(code_version, |(_, commit)| commit)
+}
+
+/// The last component of the run folder's path (made absolute first, so `.` has a name).
+fn folder_name(run_dir: &Path) -> Result<String> {
+    let absolute = std::path::absolute(run_dir)?;
+    match absolute.file_name() {
+        Some(n) => Ok(n.to_string_lossy().into_owned()),
+        None => bail!(
+            "{}: the run folder has no name; pass --name",
+            run_dir.display()
+        ),
+    }
+}
+
+/// When the run finished: the newest modification time of its cells' `done` markers, else of
+/// its `summary.csv`.
+fn finished_unix(run_dir: &Path, cells: &[CellRow]) -> Result<i64> {
+    let cells_dir = run_dir.join(records::CELLS_DIR);
+    let modified = |path: &Path| path.metadata().and_then(|m| m.modified()).ok();
+    let newest = cells
+        .iter()
+        .filter_map(|c| modified(&cells_dir.join(&c.cell).join(DONE)))
+        .max()
+        .or_else(|| modified(&run_dir.join(SUMMARY_CSV)));
+    let seconds = match newest.map(|t| t.duration_since(UNIX_EPOCH)) {
+        Some(Ok(d)) => d.as_secs(),
+        _ => bail!(
+            "{}: cannot tell when the run finished (no file times); pass --date",
+            run_dir.display()
+        ),
+    };
+    Ok(i64::try_from(seconds)?)
+}
