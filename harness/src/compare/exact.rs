@@ -11,9 +11,10 @@ use anyhow::Result;
 
 use super::cell_files::cell_metrics;
 use super::decide::Verdict;
-use super::load::{RunData, SummaryRow};
+use super::load::RunData;
 use super::series::Key;
 use crate::records::EpochMetrics;
+use crate::report::SummaryRow;
 
 /// A column of `metrics.csv`: its name and how to read it.
 type Column = (&'static str, fn(&EpochMetrics) -> f64);

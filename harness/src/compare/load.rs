@@ -7,48 +7,12 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
-use serde::Deserialize;
 
 use super::cell_files::cell_metrics;
 use super::load_evals;
 use super::series::{add, add_timed, Key, Table};
 use crate::records::{self, EpochMetrics};
-use crate::report::SUMMARY_CSV;
-
-/// The columns of `summary.csv` a comparison reads (others are ignored).
-#[derive(Clone, Debug, Deserialize)]
-pub struct SummaryRow {
-    /// Cell id (its folder name).
-    pub cell: String,
-    /// `done`, `failed` or `incomplete`.
-    pub status: String,
-    /// Suite name.
-    pub suite: String,
-    /// Data set label.
-    pub dataset: String,
-    /// Model name.
-    pub model: String,
-    /// Method label.
-    pub method: String,
-    /// Last-epoch test top-1.
-    pub top1_last: Option<f64>,
-    /// Best test top-1.
-    pub top1_best: Option<f64>,
-    /// Median test top-1 of the last 10 epochs.
-    pub top1_median_last10: Option<f64>,
-    /// Last-epoch test top-5.
-    pub top5_last: Option<f64>,
-    /// Mean seconds per epoch.
-    pub epoch_time_mean: Option<f64>,
-    /// Mean seconds per epoch mixing.
-    pub mix_time_mean: Option<f64>,
-    /// Mean seconds per epoch in the saliency pass.
-    pub saliency_time_mean: Option<f64>,
-    /// Hash of the cell's resolved configuration.
-    pub config_hash: String,
-    /// Device the cell ran on.
-    pub device: String,
-}
+use crate::report::{SummaryRow, SUMMARY_CSV};
 
 /// One side of a comparison.
 #[derive(Clone, Debug)]

@@ -8,81 +8,25 @@ use std::path::Path;
 use std::time::UNIX_EPOCH;
 
 use anyhow::{bail, Result};
-use serde::Deserialize;
 
 use super::evaluation_rows;
 use super::metric_row::MetricRow;
 use crate::records::{self, read_csv, DONE};
-use crate::report::SUMMARY_CSV;
+use crate::report::{SummaryRow, SUMMARY_CSV};
 
-/// A row of `summary.csv`, every column but `run` (see [`crate::report::SUMMARY_CSV`]).
-#[derive(Clone, Debug, Deserialize)]
-pub struct CellRow {
-    /// Cell folder name.
-    pub cell: String,
-    /// `done`, `failed` or `incomplete`.
-    pub status: String,
-    /// Suite name.
-    pub suite: String,
-    /// Dataset label.
-    pub dataset: String,
-    /// Model name.
-    pub model: String,
-    /// Method label.
-    pub method: String,
-    /// Method parameters, `;`-joined.
-    pub method_params: String,
-    /// Training seed (empty without `cell.json`).
-    pub seed: Option<u64>,
-    /// Epochs recorded.
-    pub epochs_done: usize,
-    /// Test top-1 of the last epoch.
-    pub top1_last: Option<f64>,
-    /// Best test top-1.
-    pub top1_best: Option<f64>,
-    /// Median test top-1 of the last 10 epochs.
-    pub top1_median_last10: Option<f64>,
-    /// Test top-5 of the last epoch.
-    pub top5_last: Option<f64>,
-    /// Best test top-5.
-    pub top5_best: Option<f64>,
-    /// Training loss of the last epoch.
-    pub train_loss_last: Option<f64>,
-    /// Mean seconds per epoch.
-    pub epoch_time_mean: Option<f64>,
-    /// Mean seconds per epoch in the mixing method.
-    pub mix_time_mean: Option<f64>,
-    /// Mean seconds per epoch in the saliency pass.
-    pub saliency_time_mean: Option<f64>,
-    /// Configuration hash.
-    pub config_hash: String,
-    /// mixbench version and commit, `version+commit`.
-    pub code_version: String,
-    /// Device.
-    pub device: String,
-    /// libtorch version.
-    pub libtorch: String,
-    /// Trainable parameters.
-    pub parameters: Option<i64>,
-    /// First line of a failed cell's error.
-    pub error: String,
-}
-
-impl CellRow {
-    /// The summary's numbers as `(metric, value)`, the present ones only.
-    fn values(&self) -> [(&'static str, Option<f64>); 9] {
-        [
-            ("top1_last", self.top1_last),
-            ("top1_best", self.top1_best),
-            ("top1_median_last10", self.top1_median_last10),
-            ("top5_last", self.top5_last),
-            ("top5_best", self.top5_best),
-            ("train_loss_last", self.train_loss_last),
-            ("epoch_time_mean", self.epoch_time_mean),
-            ("mix_time_mean", self.mix_time_mean),
-            ("saliency_time_mean", self.saliency_time_mean),
-        ]
-    }
+/// A cell's summary numbers as `(metric, value)` (absent values as `None`).
+fn summary_values(row: &SummaryRow) -> [(&'static str, Option<f64>); 9] {
+    [
+        ("top1_last", row.top1_last),
+        ("top1_best", row.top1_best),
+        ("top1_median_last10", row.top1_median_last10),
+        ("top5_last", row.top5_last),
+        ("top5_best", row.top5_best),
+        ("train_loss_last", row.train_loss_last),
+        ("epoch_time_mean", row.epoch_time_mean),
+        ("mix_time_mean", row.mix_time_mean),
+        ("saliency_time_mean", row.saliency_time_mean),
+    ]
 }
 
 /// Who made a run and with what: each field holds the distinct values of the run's cells,
@@ -112,7 +56,7 @@ pub struct RunFolder {
     /// (else the time `summary.csv` was written).
     pub finished_unix: i64,
     /// Every cell of `summary.csv`.
-    pub cells: Vec<CellRow>,
+    pub cells: Vec<SummaryRow>,
     /// The values of the done cells and of the evaluation files.
     pub metrics: Vec<MetricRow>,
 }
@@ -127,7 +71,7 @@ pub fn read(run_dir: &Path, name: Option<&str>) -> Result<RunFolder> {
             run_dir.display()
         );
     }
-    let cells: Vec<CellRow> = read_csv(&summary)?;
+    let cells: Vec<SummaryRow> = read_csv(&summary)?;
     if cells.is_empty() {
         bail!("{}: no cells", summary.display());
     }
@@ -135,7 +79,7 @@ pub fn read(run_dir: &Path, name: Option<&str>) -> Result<RunFolder> {
         Some(n) => n.to_string(),
         None => folder_name(run_dir)?,
     };
-    let distinct = |field: fn(&CellRow) -> &str| {
+    let distinct = |field: fn(&SummaryRow) -> &str| {
         let values: BTreeSet<&str> = cells.iter().map(field).filter(|v| !v.is_empty()).collect();
         values.into_iter().collect::<Vec<_>>().join(", ")
     };
@@ -151,18 +95,20 @@ pub fn read(run_dir: &Path, name: Option<&str>) -> Result<RunFolder> {
         .iter()
         .filter(|c| c.status == "done")
         .flat_map(|c| {
-            c.values().into_iter().filter_map(move |(metric, value)| {
-                Some(MetricRow {
-                    cell: c.cell.clone(),
-                    dataset: c.dataset.clone(),
-                    model: c.model.clone(),
-                    method: c.method.clone(),
-                    seed: c.seed,
-                    metric: metric.to_string(),
-                    condition: String::new(),
-                    value: value.filter(|v| v.is_finite())?,
+            summary_values(c)
+                .into_iter()
+                .filter_map(move |(metric, value)| {
+                    Some(MetricRow {
+                        cell: c.cell.clone(),
+                        dataset: c.dataset.clone(),
+                        model: c.model.clone(),
+                        method: c.method.clone(),
+                        seed: c.seed,
+                        metric: metric.to_string(),
+                        condition: String::new(),
+                        value: value.filter(|v| v.is_finite())?,
+                    })
                 })
-            })
         })
         .collect();
     metrics.extend(evaluation_rows::read(run_dir)?);
@@ -195,7 +141,7 @@ fn folder_name(run_dir: &Path) -> Result<String> {
 
 /// When the run finished: the newest modification time of its cells' `done` markers, else of
 /// its `summary.csv`.
-fn finished_unix(run_dir: &Path, cells: &[CellRow]) -> Result<i64> {
+fn finished_unix(run_dir: &Path, cells: &[SummaryRow]) -> Result<i64> {
     let cells_dir = run_dir.join(records::CELLS_DIR);
     let modified = |path: &Path| path.metadata().and_then(|m| m.modified()).ok();
     let newest = cells

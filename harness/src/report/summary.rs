@@ -1,8 +1,10 @@
 //! `summary.csv`: one row per cell folder, the raw per-run numbers every aggregate is derived
 //! from.
 
+use std::path::Path;
+
 use anyhow::{Context, Result};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::cells::{Cell, Status};
 use super::stats;
@@ -47,34 +49,62 @@ pub const SUMMARY_CSV: &str = "summary.csv";
 /// Window of the "median of the last epochs" accuracy.
 pub(crate) const MEDIAN_WINDOW: usize = 10;
 
-/// One row of `summary.csv`; field order is column order (see [`SUMMARY_CSV`]).
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub(crate) struct SummaryRow {
+/// One row of `summary.csv`; field order is column order (see [`SUMMARY_CSV`]). Read back by
+/// [`read_summary`] (comparisons, the history), columns missing from older files empty.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SummaryRow {
+    /// The run folder's name.
     pub run: String,
+    /// Cell folder name.
     pub cell: String,
+    /// `done`, `failed` or `incomplete`.
     pub status: String,
+    /// Suite name.
     pub suite: String,
+    /// Dataset label.
     pub dataset: String,
+    /// Model name.
     pub model: String,
+    /// Method label.
     pub method: String,
+    /// Method parameters, `;`-joined.
     pub method_params: String,
+    /// Training seed (empty without `cell.json`).
     pub seed: Option<u64>,
+    /// Epochs recorded.
     pub epochs_done: usize,
+    /// Test top-1 of the last epoch.
     pub top1_last: Option<f64>,
+    /// Best test top-1.
     pub top1_best: Option<f64>,
+    /// Epoch of the best test top-1 (first on ties).
     pub best_epoch: Option<usize>,
+    /// Median test top-1 of the last 10 epochs.
     pub top1_median_last10: Option<f64>,
+    /// Test top-5 of the last epoch.
     pub top5_last: Option<f64>,
+    /// Best test top-5.
     pub top5_best: Option<f64>,
+    /// Training loss of the last epoch.
     pub train_loss_last: Option<f64>,
+    /// Mean seconds per epoch.
     pub epoch_time_mean: Option<f64>,
+    /// Mean seconds per epoch in the mixing method.
     pub mix_time_mean: Option<f64>,
+    /// Mean seconds per epoch in the saliency pass.
     pub saliency_time_mean: Option<f64>,
+    /// Configuration hash.
     pub config_hash: String,
+    /// mixbench version and commit, `version+commit`.
     pub code_version: String,
+    /// Device.
     pub device: String,
+    /// libtorch version.
     pub libtorch: String,
+    /// Trainable parameters.
     pub parameters: Option<i64>,
+    /// First line of a failed cell's error.
     pub error: String,
 }
 
@@ -146,6 +176,11 @@ fn best_index(values: &[f64]) -> Option<usize> {
 }
 
 /// `summary.csv` as bytes: a header and one record per row.
+/// The rows of `RUN_DIR/summary.csv` (an error names the file and row).
+pub fn read_summary(run_dir: &Path) -> Result<Vec<SummaryRow>> {
+    crate::records::read_csv(&run_dir.join(SUMMARY_CSV))
+}
+
 pub(crate) fn to_csv(rows: &[SummaryRow]) -> Result<Vec<u8>> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     if rows.is_empty() {
