@@ -586,6 +586,10 @@ fn the_command_writes_its_files_and_exits_by_verdict() {
     let md = std::fs::read_to_string(run.join("compare/compare.md")).unwrap();
     assert!(md.contains("**1 regressed, 0 changed, 0 missing, 0 improved, 0 new,"));
     assert!(md.contains("| **regressed** | top1_last | synth/small_cnn/mixup |"));
+    let html = std::fs::read_to_string(run.join("compare/compare.html")).unwrap();
+    assert!(html.contains(
+        "<td class=\"verdict-regressed\"><strong>regressed</strong></td><td>top1_last</td>"
+    ));
 
     let dest = tmp.path().join("report");
     let out = Command::new(env!("CARGO_BIN_EXE_mixbench"))

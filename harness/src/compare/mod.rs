@@ -35,6 +35,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+use crate::report::html::Page;
+
 pub use comparison::{compare, Comparison};
 pub use decide::Verdict;
 pub use output::{COMPARE_CSV, COMPARE_MD};
@@ -43,16 +45,26 @@ pub use thresholds::Thresholds;
 /// Folder under the run where the comparison's files go by default.
 pub const DEFAULT_OUT_DIR: &str = "compare";
 
-/// Writes `compare.csv` and `compare.md` into `out` (created if needed); returns their paths.
+/// Writes `compare.csv`, `compare.md` and `compare.html` (the Markdown as one self-contained
+/// page, its verdict table first) into `out` (created if needed); returns their paths.
 pub fn write(c: &Comparison, out: &Path) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let csv = out.join(COMPARE_CSV);
     output::write_csv(&csv, &c.rows)?;
+    let text = output::markdown(c);
     let md = out.join(COMPARE_MD);
-    crate::records::write_atomic(&md, output::markdown(c).as_bytes())
+    crate::records::write_atomic(&md, text.as_bytes())
         .with_context(|| format!("writing {}", md.display()))?;
-    Ok(vec![csv, md])
+    let mut page = Page::new("mixbench compare");
+    page.markdown(&text, out);
+    let html = out.join(COMPARE_HTML);
+    crate::records::write_atomic(&html, page.finish().as_bytes())
+        .with_context(|| format!("writing {}", html.display()))?;
+    Ok(vec![csv, md, html])
 }
+
+/// File name of the comparison's page, in the output folder.
+pub const COMPARE_HTML: &str = "compare.html";
 
 #[cfg(test)]
 mod tests;

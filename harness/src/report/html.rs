@@ -192,9 +192,10 @@ pub fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// The colour class of a verdict word (`holds`, `fails`, `regressed`, ...), if `text` is one.
+/// The colour class of a verdict word (`holds`, `fails`, `regressed`, ..., bold or not), if
+/// `text` is one.
 fn verdict_class(text: &str) -> Option<&'static str> {
-    Some(match text.trim() {
+    Some(match text.trim().trim_matches('*') {
         "holds" => "verdict-holds",
         "fails" => "verdict-fails",
         "inconclusive" => "verdict-inconclusive",
