@@ -2,7 +2,8 @@
 # The nightly regression job: runs suites/nightly/<kind>.yaml on real data, adds the run to the
 # history database, compares it with the committed baseline reports/baselines/nightly-<kind>,
 # and exits with the comparison's status (0 nothing regressed, 1 something regressed, 2 error),
-# leaving the run's report.html and compare/ folder for people to read.
+# leaving the run's report.html, its compare/ folder (compare.html) and the history page
+# (history.html beside the database) for people to read.
 #
 # usage: ci/nightly.sh [cpu|gpu]
 # env:   NIGHTLY_DB               history database (default runs/nightly/history.sqlite)
@@ -45,6 +46,8 @@ echo "nightly: run finished with status $run_status in $(( $(date +%s) - started
 [ "$run_status" -le 2 ] || exit 2
 
 "$exe" history add "$run" --db "$db"
+"$exe" history html --db "$db" --out "$(dirname "$db")/history.html" \
+  --metric top1_last --metric robust_top1 --metric epoch_time_mean --metric runtime_ratio
 
 status=0
 if [ -d "$baseline" ]; then

@@ -7,7 +7,7 @@ use clap::Subcommand;
 
 use super::export::{self, Format};
 use super::store::{self, RunDate, RunEntry, RunFilter};
-use super::{run_folder, schema, series, step_report};
+use super::{page, run_folder, schema, series, step_report};
 
 /// `mixbench history ...`.
 #[derive(Debug, Subcommand)]
@@ -56,6 +56,19 @@ pub enum HistoryCommand {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Csv)]
         format: Format,
+    },
+    /// Write the history as one self-contained HTML page: the detected steps first, then a
+    /// trend chart per metric and (dataset, model, condition) with the steps marked.
+    Html {
+        /// History database.
+        #[arg(long, value_name = "FILE")]
+        db: PathBuf,
+        /// The page to write (e.g. history.html).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Only these metrics (repeat; default: every stored metric).
+        #[arg(long)]
+        metric: Vec<String>,
     },
     /// Find the steps of each series: the runs where a metric moved to a new level and stayed.
     Steps {
@@ -111,6 +124,20 @@ pub fn run(command: &HistoryCommand) -> Result<()> {
             let conn = schema::open_existing(db)?;
             let found = series::series(&conn, db, metric, method.as_deref())?;
             print!("{}", export::render(&found, *format)?);
+        }
+        HistoryCommand::Html { db, out, metric } => {
+            let conn = schema::open_existing(db)?;
+            let metrics = match metric.is_empty() {
+                true => series::metric_names(&conn, db)?,
+                false => metric.clone(),
+            };
+            let found = metrics
+                .iter()
+                .map(|m| Ok((m.clone(), series::series(&conn, db, m, None)?)))
+                .collect::<Result<Vec<_>>>()?;
+            let name = db.file_name().unwrap_or_default().to_string_lossy();
+            crate::records::write_atomic(out, page::history_page(&name, &found).as_bytes())?;
+            println!("{}", out.display());
         }
         HistoryCommand::Steps { db, metric } => {
             let conn = schema::open_existing(db)?;

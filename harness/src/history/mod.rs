@@ -17,6 +17,7 @@ pub mod command;
 pub mod evaluation_rows;
 pub mod export;
 pub mod metric_row;
+pub mod page;
 pub mod run_folder;
 pub mod schema;
 pub mod series;
