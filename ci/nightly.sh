@@ -30,7 +30,7 @@ fi
 bash "$root/ci/ensure-fashion-mnist.sh" || exit 2
 bash "$root/ci/setup-libtorch.sh" >/dev/null
 cargo build --release --locked -q -p mixbench --manifest-path "$root/Cargo.toml"
-exe=$root/target/release/mixbench
+exe=${CARGO_TARGET_DIR:-$root/target}/release/mixbench
 
 commit=$(git -C "$root" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 run=$root/runs/nightly/$name-$(date -u +%Y%m%dT%H%M%SZ)-$commit
