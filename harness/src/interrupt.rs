@@ -92,14 +92,9 @@ fn monotonic_ms() -> u64 {
     now.tv_sec as u64 * 1000 + now.tv_nsec as u64 / 1_000_000
 }
 
-/// Whether a stop was requested (a signal arrived, or [`request`] was called).
+/// Whether a stop was requested (a signal arrived).
 pub fn requested() -> bool {
     SIGNALS.load(Ordering::SeqCst) > 0
-}
-
-/// Requests a stop as a first signal would (a process stopping its own work, tests).
-pub fn request() {
-    SIGNALS.fetch_add(1, Ordering::SeqCst);
 }
 
 /// A child process killed with this process on a second signal, for as long as the guard

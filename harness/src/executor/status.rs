@@ -10,6 +10,7 @@ use anyhow::Result;
 use super::claim::{self, Claimant};
 use super::slurm;
 use super::unit::{Task, Unit};
+use crate::cell::CellConfig;
 use crate::{evaluations, records};
 
 /// The state of one unit.
@@ -138,10 +139,7 @@ fn unit_state(unit: &Unit) -> State {
 /// `epoch K/N` from the rows of `metrics.csv` and the recipe, with `resumable` when a resume
 /// checkpoint waits.
 fn training_progress(dir: &Path) -> String {
-    let epochs = std::fs::read_to_string(dir.join(records::CONFIG))
-        .ok()
-        .and_then(|text| serde_norway::from_str::<serde_norway::Value>(&text).ok())
-        .and_then(|config| config["training"]["epochs"].as_u64());
+    let epochs = CellConfig::read(dir).ok().map(|c| c.training.epochs);
     let done = records::read_metrics(dir).map_or(0, |rows| rows.len());
     let Some(epochs) = epochs else {
         return String::new();
