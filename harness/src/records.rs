@@ -169,13 +169,27 @@ pub fn replace_atomic(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> R
     // run-level file at once (each rename is atomic; the last one wins).
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(format!(".{}.tmp", std::process::id()));
-    let tmp = path.with_file_name(name);
-    let written = write(&tmp).and_then(|()| Ok(std::fs::File::open(&tmp)?.sync_all()?));
+    replace_through(path, &path.with_file_name(name), write)
+}
+
+/// As [`replace_atomic`], for a PNG image that `draw` writes at the temporary path it is given:
+/// that path is `.<name>.<pid>.partial.png`, hidden and ending in `.png` so that image encoders
+/// pick the format from it.
+pub fn replace_png_atomic(path: &Path, draw: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let tmp = path.with_file_name(format!(".{name}.{}.partial.png", std::process::id()));
+    replace_through(path, &tmp, draw)
+}
+
+/// Writes `path` through the temporary file `tmp`: `write` creates it, then it is synced,
+/// renamed over `path` and the folder synced; on failure `tmp` is removed.
+fn replace_through(path: &Path, tmp: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    let written = write(tmp).and_then(|()| Ok(std::fs::File::open(tmp)?.sync_all()?));
     if let Err(err) = written {
-        let _ = std::fs::remove_file(&tmp);
+        let _ = std::fs::remove_file(tmp);
         return Err(err).with_context(|| format!("writing {}", tmp.display()));
     }
-    std::fs::rename(&tmp, path)
+    std::fs::rename(tmp, path)
         .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
     // The rename is durable once the folder's entry is; best effort where folders cannot be
     // opened for syncing.
@@ -185,6 +199,35 @@ pub fn replace_atomic(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> R
         }
     }
     Ok(())
+}
+
+/// An exclusive advisory lock (`flock`) on a file, held until dropped (or the process ends,
+/// so a killed holder never leaves it taken).
+pub struct FileLock {
+    _file: std::fs::File,
+}
+
+/// Takes an exclusive lock on `path` (created if missing), waiting while another process
+/// holds it. Serialises work that rewrites the same files, such as two `run` processes
+/// building one run's report at the end.
+pub fn lock_exclusive(path: &Path) -> Result<FileLock> {
+    use std::os::fd::AsRawFd;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .with_context(|| format!("opening lock file {}", path.display()))?;
+    loop {
+        // SAFETY: flock on a descriptor this function owns; no memory is shared with the call.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } == 0 {
+            return Ok(FileLock { _file: file });
+        }
+        let err = std::io::Error::last_os_error();
+        if err.kind() != std::io::ErrorKind::Interrupted {
+            return Err(err).with_context(|| format!("locking {}", path.display()));
+        }
+    }
 }
 
 /// The cell folders of a run directory, sorted by name.

@@ -597,16 +597,13 @@ pub fn write_chart(
     crate::report::ensure_font()?;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let png = dir.join(format!("{stem}.png"));
-    let tmp = dir.join(format!(".{stem}.partial.png"));
-    (|| -> Result<()> {
-        let root = BitMapBackend::new(&tmp, SIZE).into_drawing_area();
+    records::replace_png_atomic(&png, |tmp| {
+        let root = BitMapBackend::new(tmp, SIZE).into_drawing_area();
         root.fill(&WHITE).map_err(plot_error)?;
         chart.draw(&root, title)?;
         root.present().map_err(plot_error)
-    })()
+    })
     .with_context(|| format!("drawing {}", png.display()))?;
-    std::fs::rename(&tmp, &png)
-        .with_context(|| format!("renaming {} to {}", tmp.display(), png.display()))?;
     let svg_path = dir.join(format!("{stem}.svg"));
     let mut svg = String::new();
     (|| -> Result<()> {

@@ -9,6 +9,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::charts::{plot_error, FONT};
 use super::plots::ensure_font;
+use crate::records;
 
 /// A grid of `u8` images, all of one shape: `rows[r][c]` is the image in row `r`, column
 /// `c`, `C*H*W` bytes in CHW order (1 channel: grey, 3: RGB).
@@ -67,10 +68,8 @@ impl ImageGrid<'_> {
         );
         let dir = path.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        let name = path.file_name().unwrap_or_default().to_string_lossy();
-        let tmp = dir.join(format!(".{name}.partial.png"));
-        (|| -> Result<()> {
-            let root = BitMapBackend::new(&tmp, size).into_drawing_area();
+        records::replace_png_atomic(path, |tmp| {
+            let root = BitMapBackend::new(tmp, size).into_drawing_area();
             // Light grey, so that white picture areas (a mask's ones) stand out from the page.
             root.fill(&PAGE).map_err(plot_error)?;
             let centred = Pos::new(HPos::Center, VPos::Center);
@@ -117,10 +116,8 @@ impl ImageGrid<'_> {
                 }
             }
             root.present().map_err(plot_error)
-        })()
-        .with_context(|| format!("drawing {}", path.display()))?;
-        std::fs::rename(&tmp, path)
-            .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
+        })
+        .with_context(|| format!("drawing {}", path.display()))
     }
 }
 

@@ -88,6 +88,9 @@ pub struct ReportFiles {
     pub corrupt: Vec<(String, String)>,
 }
 
+/// Lock file under a run directory held while its report is built.
+pub const REPORT_LOCK: &str = ".report.lock";
+
 /// Rebuilds every derived file of a run from the cells' files alone.
 ///
 /// Reads `RUN_DIR/cells/*/`, then writes `summary.csv`, `methods.csv`, the plots and
@@ -97,7 +100,16 @@ pub struct ReportFiles {
 /// on the run directory itself (no `cells/` folder, unwritable outputs) are errors. Each of
 /// `sections` then adds its files and section, in order. The result depends only on the
 /// cells' files: building twice gives identical files.
+///
+/// Builds of one run directory are serialised through the lock file `RUN_DIR/.report.lock`:
+/// two `run` processes finishing together (`run --jobs` started twice, say) rebuild the report
+/// one after the other instead of racing on the same plot and table files.
 pub fn build_report(run_dir: &Path, sections: &[&dyn SectionSource]) -> Result<ReportFiles> {
+    // A missing run folder is reported by `load_cells`, naming the run.
+    let _lock = run_dir
+        .is_dir()
+        .then(|| records::lock_exclusive(&run_dir.join(REPORT_LOCK)))
+        .transpose()?;
     let cells = cells::load_cells(run_dir)?;
     let rows = summary::summarise(&run_name(run_dir), &cells);
     let summary_csv = run_dir.join(SUMMARY_CSV);

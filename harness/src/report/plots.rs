@@ -114,22 +114,15 @@ pub(crate) fn write_plots(
     Ok(written)
 }
 
-/// Draws `chart` to a PNG: into a hidden temporary `.png` beside the target, then renamed.
+/// Draws `chart` to a PNG, atomically (through a hidden temporary `.png` beside the target).
 fn write_png(path: &Path, chart: &Chart, title: &str) -> Result<PathBuf> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.partial.png"));
-    let drawn = (|| -> Result<()> {
-        let root = BitMapBackend::new(&tmp, SIZE).into_drawing_area();
+    records::replace_png_atomic(path, |tmp| {
+        let root = BitMapBackend::new(tmp, SIZE).into_drawing_area();
         root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
         chart.draw(&root, title)?;
         root.present().map_err(|e| anyhow!("{e}"))
-    })();
-    drawn.with_context(|| format!("drawing {}", path.display()))?;
-    std::fs::rename(&tmp, path)
-        .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
+    })
+    .with_context(|| format!("drawing {}", path.display()))?;
     Ok(path.to_path_buf())
 }
 

@@ -446,6 +446,41 @@ fn rebuilding_gives_identical_files() {
     );
 }
 
+#[test]
+fn concurrent_builds_of_one_run_all_succeed_with_the_same_files() {
+    // Two `run` processes finishing together both rebuild the report: without the report lock
+    // they raced on the same temporary plot files and one failed renaming a vanished file.
+    let (tmp, first) = built();
+    let run = tmp.path();
+    let builders: Vec<_> = (0..4)
+        .map(|_| {
+            let run = run.to_path_buf();
+            std::thread::spawn(move || {
+                (0..3)
+                    .map(|_| build_report(&run, &[]).map_err(|e| format!("{e:#}")))
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    for builder in builders {
+        for built in builder.join().unwrap() {
+            assert_eq!(
+                built.as_ref(),
+                Ok(&first),
+                "a concurrent build failed or differed"
+            );
+        }
+    }
+    let plots: Vec<_> = std::fs::read_dir(run.join("plots"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(
+        plots.iter().all(|p| first.plots.contains(p)),
+        "unexpected files in plots/: {plots:?}"
+    );
+}
+
 /// Replaces the svhn cell's `metrics.csv` of the built fixture in `run` with `text`, rebuilds
 /// the report, and returns its files and the cell's `summary.csv` row.
 fn rebuilt_with_svhn_metrics(run: &Path, text: &str) -> (ReportFiles, HashMap<String, String>) {
