@@ -63,13 +63,20 @@ impl CellConfig {
         let defaults = TrainingConfig::default();
         plain.training.isolation = defaults.isolation;
         plain.training.checkpoint_every = defaults.checkpoint_every;
+        plain.base_dir = PathBuf::new();
         plain.hash()
     }
 }
 
 /// Configuration keys that say how a cell is run, not what it computes: a change there is not
-/// a change of the cell.
-pub const RUN_ONLY_KEYS: [&str; 2] = ["training.isolation", "training.checkpoint_every"];
+/// a change of the cell. `base_dir` is where the suite's checkout lies: the same suite run from
+/// two clones at different paths computes the same cells (so `compare` checks them bit for bit,
+/// and a moved checkout resumes its run).
+pub const RUN_ONLY_KEYS: [&str; 3] = [
+    "base_dir",
+    "training.isolation",
+    "training.checkpoint_every",
+];
 
 /// A folder-safe cell id: `<dataset>-<model>-<method>-s<seed>`.
 pub fn cell_id(dataset: &str, model: ModelKind, method: &str, seed: u64) -> String {
@@ -323,6 +330,35 @@ impl TrainingConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A cell as a suite at `base_dir` resolves it.
+    fn cell_at(base_dir: &str) -> CellConfig {
+        let yaml = format!(
+            "suite: s\ncell: c\ndataset: {{folder: {{name: d, root: data, image_size: 32}}}}\n\
+             base_dir: {base_dir}\nmodel: small_cnn\n\
+             method: {{name: mixup, label: mixup, params: []}}\nseed: 0\ntraining: {{epochs: 2}}\n"
+        );
+        serde_norway::from_str(&yaml).unwrap()
+    }
+
+    /// The computation hash ignores where the checkout lies and how the cell is run, and
+    /// follows everything else.
+    #[test]
+    fn computation_hash_ignores_run_only_keys_only() {
+        let here = cell_at("/a/suites");
+        let hash = here.computation_hash().unwrap();
+        let mut moved = cell_at("/b/clone/suites");
+        moved.training.checkpoint_every = 5;
+        moved.training.isolation = Isolation::Inline;
+        assert_ne!(here.hash().unwrap(), moved.hash().unwrap());
+        assert_eq!(moved.computation_hash().unwrap(), hash);
+        let mut reseeded = cell_at("/a/suites");
+        reseeded.seed = 1;
+        assert_ne!(reseeded.computation_hash().unwrap(), hash);
+        let mut longer = cell_at("/a/suites");
+        longer.training.epochs = 3;
+        assert_ne!(longer.computation_hash().unwrap(), hash);
+    }
 
     /// Each bad value is refused with its key; the defaults (the SAGE recipe) pass.
     #[test]

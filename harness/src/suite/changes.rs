@@ -145,15 +145,15 @@ mod tests {
     use super::*;
 
     /// Nested keys are reported with dotted paths, added and removed keys as absent, and the
-    /// ignored key not at all.
+    /// run-only keys (`base_dir`, `training.isolation`) not at all.
     #[test]
     fn diff_names_every_changed_leaf() {
         let old: Value = serde_norway::from_str(
-            "seed: 0\ntraining: {epochs: 1, lr: 0.1, isolation: process, gamma: [0.1]}\n",
+            "seed: 0\nbase_dir: /a\ntraining: {epochs: 1, lr: 0.1, isolation: process, gamma: [0.1]}\n",
         )
         .unwrap();
         let new: Value = serde_norway::from_str(
-            "seed: 0\ntraining: {epochs: 3, lr: 0.1, isolation: inline, gamma: [0.2], threads: 2}\n",
+            "seed: 0\nbase_dir: /b\ntraining: {epochs: 3, lr: 0.1, isolation: inline, gamma: [0.2], threads: 2}\n",
         )
         .unwrap();
         let mut out = Vec::new();
