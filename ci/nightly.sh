@@ -42,7 +42,8 @@ set +e
 "$exe" run "$suite" --out "$run" --jobs "$jobs"
 run_status=$?
 set -e
-echo "nightly: run finished with status $run_status in $(( $(date +%s) - started )) s: $run"
+elapsed=$(( $(date +%s) - started ))
+echo "nightly: run finished with status $run_status in $elapsed s: $run"
 [ "$run_status" -le 2 ] || exit 2
 
 "$exe" history add "$run" --db "$db"
@@ -69,7 +70,11 @@ if [ "${NIGHTLY_UPDATE_BASELINE:-0}" = 1 ]; then
     echo "suite: $name"
     echo "commit: $(git -C "$root" rev-parse HEAD 2>/dev/null || echo unknown)"
     echo "made: $(date -u +%Y-%m-%dT%H:%M:%SZ) by ci/nightly.sh $kind"
-    echo "machine: $(nproc) CPU cores, $("$exe" doctor 2>/dev/null | grep -m1 -i 'cuda' || true)"
+    echo "run: $elapsed s (mixbench run --jobs $jobs), exit $run_status"
+    cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//' || true)
+    echo "machine: $(nproc) CPU cores ($cpu); $("$exe" doctor 2>/dev/null |
+      awk '$1 == "libtorch" { l = "libtorch " $2 } $1 == "cuda" { $1 = ""; c = "cuda" $0 }
+           END { print l "; " c }')"
   } >"$baseline/BASELINE.txt"
   echo "nightly: baseline written to $baseline (commit it)"
 fi
