@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The nightly regression job: runs suites/nightly/<kind>.yaml on real data, adds the run to the
 # history database, compares it with the committed baseline reports/baselines/nightly-<kind>,
+# (with the thresholds in suites/nightly/thresholds/<kind>.yaml when that file exists),
 # and exits with the comparison's status (0 nothing regressed, 1 something regressed, 2 error),
 # leaving the run's report.html, its compare/ folder (compare.html) and the history page
 # (history.html beside the database) for people to read.
@@ -53,7 +54,10 @@ echo "nightly: run finished with status $run_status in $elapsed s: $run"
 status=0
 if [ -d "$baseline" ]; then
   set +e
-  "$exe" compare "$baseline" "$run" --out "$run/compare"
+  thresholds=()
+  [ -f "$root/suites/nightly/thresholds/$kind.yaml" ] &&
+    thresholds=(--thresholds "$root/suites/nightly/thresholds/$kind.yaml")
+  "$exe" compare "$baseline" "$run" --out "$run/compare" "${thresholds[@]}"
   status=$?
   set -e
 else

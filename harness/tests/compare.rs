@@ -728,3 +728,22 @@ fn false_positive_rates_match_alpha_and_shifts_are_detected() {
     }
     assert!(detected.windows(2).all(|w| w[0] < w[1]) && detected[3] > 0.95);
 }
+
+/// The nightly CPU job's thresholds file parses strictly and widens only the time rules.
+#[test]
+fn the_nightly_thresholds_file_widens_times_only() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../suites/nightly/thresholds/cpu.yaml");
+    let nightly = Thresholds::from_file(&file).unwrap_or_else(|e| panic!("{e:#}"));
+    let defaults = Thresholds::default();
+    for metric in ["epoch_time", "runtime_train", "runtime_ratio"] {
+        let rule = nightly.time_rule(metric);
+        assert_eq!((rule.relative, rule.min_seconds), (0.25, 0.05), "{metric}");
+        assert_eq!(rule.alpha, defaults.time_rule(metric).alpha, "{metric}");
+    }
+    for metric in ["top1_last", "robust_top1"] {
+        assert_eq!(
+            nightly.accuracy_rule(metric),
+            defaults.accuracy_rule(metric)
+        );
+    }
+}

@@ -241,7 +241,7 @@ fn a_failing_cell_does_not_lose_the_grid() {
 fn committed_suites_are_valid() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../suites");
     let mut files = vec![root.join("quickstart.yaml"), root.join("gpu-check.yaml")];
-    for sub in ["paper", "real"] {
+    for sub in ["paper", "real", "nightly"] {
         for entry in std::fs::read_dir(root.join(sub)).unwrap() {
             let path = entry.unwrap().path();
             if path.is_file() {
@@ -249,7 +249,7 @@ fn committed_suites_are_valid() {
             }
         }
     }
-    assert!(files.len() >= 9, "{files:?}");
+    assert!(files.len() >= 11, "{files:?}");
     for file in &files {
         let suite = LoadedSuite::from_file(file, &registry()).unwrap_or_else(|e| panic!("{e:#}"));
         assert!(!suite.methods.is_empty(), "{}", file.display());

@@ -54,6 +54,13 @@ pub trait Evaluation: Send + Sync + 'static {
         true
     }
 
+    /// Whether the results are times that other work on the machine would distort (runtime):
+    /// the local executor then starts such a unit only when none of its other units runs, and
+    /// starts nothing beside it.
+    fn runs_alone(&self) -> bool {
+        false
+    }
+
     /// Evaluates one trained cell and writes its result files into the cell folder.
     fn evaluate(&self, cell: &TrainedCell, settings: &Self::Settings) -> Result<()>;
 
@@ -80,6 +87,11 @@ pub trait EvaluationKind: SectionSource + Send + Sync {
 
     /// See [`Evaluation::applies_to`].
     fn applies_to(&self, cell: &CellConfig) -> bool;
+
+    /// See [`Evaluation::runs_alone`] (default: no).
+    fn runs_alone(&self) -> bool {
+        false
+    }
 
     /// Evaluates the trained cell in `dir` with canonical settings `settings`.
     fn run(&self, dir: &Path, settings: &str) -> Result<()>;
@@ -127,6 +139,10 @@ impl<E: Evaluation> EvaluationKind for E {
 
     fn applies_to(&self, cell: &CellConfig) -> bool {
         Evaluation::applies_to(self, cell)
+    }
+
+    fn runs_alone(&self) -> bool {
+        Evaluation::runs_alone(self)
     }
 
     fn run(&self, dir: &Path, settings: &str) -> Result<()> {

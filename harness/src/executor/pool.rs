@@ -4,8 +4,9 @@
 //! Each worker takes the next unit; a finished one is skipped, one claimed by a live process
 //! elsewhere is deferred, and the worker claims, prepares and runs the others. Once the list is
 //! through, deferred units are watched until they finish elsewhere, fail there, or their claim
-//! turns stale (then they are taken over and run here). A stop request ends the pool after the
-//! running units have saved their checkpoints.
+//! turns stale (then they are taken over and run here). A unit that measures time
+//! ([`Unit::runs_alone`]) waits until no other unit of the pool runs, and nothing starts beside
+//! it. A stop request ends the pool after the running units have saved their checkpoints.
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -87,6 +88,10 @@ struct Pool<'a> {
     /// Workers now looking at a deferred unit (the pool is through when none is and both
     /// queues are empty).
     watching: usize,
+    /// Units being looked at or run by workers now.
+    running: usize,
+    /// Whether one of them must have the machine to itself ([`Unit::runs_alone`]).
+    alone: bool,
     outcome: RunOutcome,
     stop: Option<anyhow::Error>,
 }
@@ -100,23 +105,49 @@ enum Next {
 }
 
 impl Pool<'_> {
+    /// The unit a worker takes next, in queue order, except that a unit that runs alone waits
+    /// until no other unit runs, and nothing starts beside it.
     fn next(&mut self) -> Next {
-        if self.stop.is_some() {
+        if self.stop.is_some()
+            || (self.queue.is_empty() && self.deferred.is_empty() && self.watching == 0)
+        {
             return Next::Done;
         }
-        if let Some(i) = self.queue.pop_front() {
-            return Next::Fresh(i);
+        if self.alone {
+            return Next::Wait;
         }
-        if let Some(i) = self.deferred.pop_front() {
+        let units = self.units;
+        let idle = self.running == 0;
+        let may_start = |i: &usize| idle || !units[*i].0.runs_alone();
+        let (index, next) = if let Some(i) = take_first(&mut self.queue, may_start) {
+            (i, Next::Fresh(i))
+        } else if let Some(i) = take_first(&mut self.deferred, may_start) {
             self.watching += 1;
-            return Next::Deferred(i);
-        }
-        if self.watching > 0 {
-            Next::Wait
+            (i, Next::Deferred(i))
         } else {
-            Next::Done
+            return Next::Wait;
+        };
+        self.running += 1;
+        self.alone = units[index].0.runs_alone();
+        next
+    }
+
+    /// Records that the worker holding unit `index` (from [`Pool::next`]) let go of it.
+    fn release(&mut self, index: usize, deferred: bool) {
+        self.running -= 1;
+        if deferred {
+            self.watching -= 1;
+        }
+        if self.units[index].0.runs_alone() {
+            self.alone = false;
         }
     }
+}
+
+/// Removes and returns the first index in `queue` that `ok` accepts.
+fn take_first(queue: &mut VecDeque<usize>, ok: impl Fn(&usize) -> bool) -> Option<usize> {
+    let position = queue.iter().position(ok)?;
+    queue.remove(position)
 }
 
 /// What became of one look at a unit.
@@ -145,6 +176,8 @@ pub fn run_units(
         queue: (0..units.len()).collect(),
         deferred: VecDeque::new(),
         watching: 0,
+        running: 0,
+        alone: false,
         outcome: std::mem::take(outcome),
         stop: None,
     });
@@ -198,9 +231,7 @@ fn work(pool: &Mutex<Pool>, isolation: Isolation, env: &[(String, String)], star
         let counter = format!("[{}/{total}]", index + 1);
         let look = look_at(unit, settings, &counter, isolation, env, pool, started);
         let mut p = lock();
-        if deferred {
-            p.watching -= 1;
-        }
+        p.release(index, deferred);
         match look {
             Ok(Look::Settled) => {}
             Ok(Look::HeldElsewhere(claimant)) => {
@@ -286,4 +317,68 @@ fn look_at(
 /// Records something in the pool's outcome.
 fn record(pool: &Mutex<Pool>, f: impl FnOnce(&mut RunOutcome)) {
     f(&mut pool.lock().unwrap_or_else(|p| p.into_inner()).outcome);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evaluations::{registry, EvaluationKind};
+
+    /// A registered evaluation by name.
+    fn kind(name: &str) -> &'static dyn EvaluationKind {
+        registry()
+            .iter()
+            .copied()
+            .find(|k| k.name() == name)
+            .unwrap()
+    }
+
+    /// With two workers, timed units wait for the others and run one at a time, nothing beside
+    /// them; the order of the others is the queue's.
+    #[test]
+    fn units_that_run_alone_wait_for_the_others_and_block_them() {
+        let dir = |c: &str| PathBuf::from("run/cells").join(c);
+        let units: Vec<(Unit, String)> = [
+            Unit::evaluate(&dir("a"), kind("robustness")),
+            Unit::evaluate(&dir("a"), kind("runtime")),
+            Unit::evaluate(&dir("b"), kind("runtime")),
+            Unit::evaluate(&dir("b"), kind("robustness")),
+            Unit::evaluate(&dir("c"), kind("robustness")),
+        ]
+        .into_iter()
+        .map(|u| (u, String::new()))
+        .collect();
+        let mut pool = Pool {
+            units: &units,
+            queue: (0..units.len()).collect(),
+            deferred: VecDeque::new(),
+            watching: 0,
+            running: 0,
+            alone: false,
+            outcome: RunOutcome::default(),
+            stop: None,
+        };
+        let fresh = |next: Next| match next {
+            Next::Fresh(i) => Some(i),
+            _ => None,
+        };
+        // Two workers start: the first robustness unit, then (runtime skipped) the next.
+        assert_eq!(fresh(pool.next()), Some(0));
+        assert_eq!(fresh(pool.next()), Some(3));
+        pool.release(0, false);
+        assert_eq!(fresh(pool.next()), Some(4));
+        pool.release(3, false);
+        // Only timed units are left and unit 4 still runs: wait.
+        assert!(matches!(pool.next(), Next::Wait));
+        pool.release(4, false);
+        // The machine is free: one timed unit, and nothing beside it.
+        assert_eq!(fresh(pool.next()), Some(1));
+        assert!(matches!(pool.next(), Next::Wait));
+        pool.release(1, false);
+        assert_eq!(fresh(pool.next()), Some(2));
+        assert!(matches!(pool.next(), Next::Done));
+        pool.release(2, false);
+        assert!(matches!(pool.next(), Next::Done));
+        assert_eq!((pool.running, pool.alone), (0, false));
+    }
 }

@@ -49,6 +49,15 @@ impl Unit {
         }
     }
 
+    /// Whether the unit must have the local machine to itself (an evaluation that measures
+    /// time, see [`crate::evaluations::Evaluation::runs_alone`]).
+    pub fn runs_alone(&self) -> bool {
+        match self.task {
+            Task::Train => false,
+            Task::Evaluate(kind) => kind.runs_alone(),
+        }
+    }
+
     /// The cell's name (its folder name).
     pub fn cell(&self) -> String {
         self.dir

@@ -119,6 +119,12 @@ impl Evaluation for Runtime {
          Vanilla step beside mixbench's"
     }
 
+    /// Timed steps beside another cell's training would measure the contention, not the
+    /// method: with `--jobs N` the runtime evaluations run one at a time, after the others.
+    fn runs_alone(&self) -> bool {
+        true
+    }
+
     fn check(&self, s: &RuntimeSettings, _datasets: &[DataSpec]) -> Result<(), SettingError> {
         for (key, value) in [("steps", s.steps), ("repeats", s.repeats)] {
             if value == 0 {
