@@ -22,11 +22,13 @@ pub fn history_page(db_name: &str, metrics: &[(String, Vec<Series>)]) -> String 
     page.heading(1, &format!("mixbench history: {db_name}"));
     let steps: Vec<_> = metrics.iter().flat_map(|(_, s)| find_steps(s)).collect();
     page.heading(2, "Steps");
-    page.paragraph(&format!(
-        "{} step(s) detected (a piecewise-constant fit with a penalty; see the README's History \
-         section). Each row names the first run at the new level.",
-        steps.len()
-    ));
+    let method = "a piecewise-constant fit with a penalty; see the README's History section";
+    page.paragraph(&match steps.len() {
+        0 => format!("No step detected ({method})."),
+        n => format!(
+            "{n} step(s) detected ({method}). Each row names the first run at the new level."
+        ),
+    });
     let rows: Vec<Vec<(String, Option<String>)>> = steps
         .iter()
         .map(|s| {
@@ -42,12 +44,14 @@ pub fn history_page(db_name: &str, metrics: &[(String, Vec<Series>)]) -> String 
             ]
         })
         .collect();
-    page.table(
-        &[
-            "metric", "series", "before", "after", "change", "run", "commit", "run date",
-        ],
-        &rows,
-    );
+    if !rows.is_empty() {
+        page.table(
+            &[
+                "metric", "series", "before", "after", "change", "run", "commit", "run date",
+            ],
+            &rows,
+        );
+    }
     for (metric, series) in metrics {
         page.heading(2, metric);
         let mut groups: BTreeMap<String, Vec<&Series>> = BTreeMap::new();
