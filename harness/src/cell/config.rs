@@ -341,17 +341,40 @@ mod tests {
         serde_norway::from_str(&yaml).unwrap()
     }
 
-    /// The computation hash ignores where the checkout lies and how the cell is run, and
-    /// follows everything else.
+    /// The computation hash ignores each of [`RUN_ONLY_KEYS`] (the same list the changed-
+    /// configuration check uses; a key added there fails here until it has another value
+    /// below, and then until `computation_hash` resets it) and follows everything else.
     #[test]
     fn computation_hash_ignores_run_only_keys_only() {
         let here = cell_at("/a/suites");
         let hash = here.computation_hash().unwrap();
-        let mut moved = cell_at("/b/clone/suites");
-        moved.training.checkpoint_every = 5;
-        moved.training.isolation = Isolation::Inline;
-        assert_ne!(here.hash().unwrap(), moved.hash().unwrap());
-        assert_eq!(moved.computation_hash().unwrap(), hash);
+        let others = [
+            ("base_dir", "/b/clone/suites"),
+            ("training.isolation", "inline"),
+            ("training.checkpoint_every", "5"),
+        ];
+        let mut keys: Vec<&str> = others.iter().map(|(k, _)| *k).collect();
+        keys.sort_unstable();
+        let mut listed = RUN_ONLY_KEYS.to_vec();
+        listed.sort_unstable();
+        assert_eq!(keys, listed, "every run-only key needs another value here");
+        for (key, value) in others {
+            let mut yaml: serde_norway::Value =
+                serde_norway::from_str(&here.to_yaml().unwrap()).unwrap();
+            // Parents exist; the leaf may be left out at its default.
+            let (parents, leaf) = key.rsplit_once('.').unwrap_or(("", key));
+            let mut node = &mut yaml;
+            for part in parents.split('.').filter(|p| !p.is_empty()) {
+                node = node.get_mut(part).unwrap_or_else(|| panic!("{key}"));
+            }
+            let new_value = serde_norway::from_str(value).unwrap();
+            node.as_mapping_mut()
+                .unwrap_or_else(|| panic!("{key}"))
+                .insert(leaf.into(), new_value);
+            let changed: CellConfig = serde_norway::from_value(yaml).unwrap();
+            assert_ne!(changed.hash().unwrap(), here.hash().unwrap(), "{key}");
+            assert_eq!(changed.computation_hash().unwrap(), hash, "{key}");
+        }
         let mut reseeded = cell_at("/a/suites");
         reseeded.seed = 1;
         assert_ne!(reseeded.computation_hash().unwrap(), hash);

@@ -8,11 +8,11 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use serde::Deserialize;
 
 use super::file::{MethodRef, Metric, Statistic};
-use crate::report::SUMMARY_CSV;
+use crate::report::summary_file;
 
 /// One row of `summary.csv`, the columns claims read (others are ignored).
 #[derive(Clone, Debug, Deserialize)]
@@ -94,15 +94,7 @@ fn read_csv<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>> {
 impl RunData {
     /// Reads `summary.csv` (required) and the evaluation files present in `run_dir`.
     pub fn load(run_dir: &Path) -> Result<Self> {
-        let summary = run_dir.join(SUMMARY_CSV);
-        if !summary.exists() {
-            bail!(
-                "{}: no {SUMMARY_CSV} (not a run folder, or its report was never built: `mixbench report {}`)",
-                run_dir.display(),
-                run_dir.display()
-            );
-        }
-        let rows: Vec<SummaryRow> = read_csv(&summary)?;
+        let rows: Vec<SummaryRow> = read_csv(&summary_file(run_dir)?)?;
         let robustness_csv = run_dir.join("robustness-cells.csv");
         let has_robustness = robustness_csv.exists();
         let robustness = if has_robustness {

@@ -11,8 +11,8 @@ use anyhow::{bail, Result};
 use super::cell_files::cell_metrics;
 use super::load_evals;
 use super::series::{add, add_timed, Key, Table};
-use crate::records::{self, EpochMetrics};
-use crate::report::{SummaryRow, SUMMARY_CSV};
+use crate::records::EpochMetrics;
+use crate::report::{read_summary, SummaryRow};
 
 /// One side of a comparison.
 #[derive(Clone, Debug)]
@@ -30,20 +30,12 @@ pub struct RunData {
 impl RunData {
     /// Reads a run (or baseline) folder.
     pub fn load(dir: &Path) -> Result<Self> {
-        let summary = dir.join(SUMMARY_CSV);
         if !dir.is_dir() {
             bail!("{}: no such folder", dir.display());
         }
-        if !summary.is_file() {
-            bail!(
-                "{}: not found (not a run or baseline folder, or its report was never built: `mixbench report {}`)",
-                summary.display(),
-                dir.display()
-            );
-        }
-        let rows: Vec<SummaryRow> = records::read_csv(&summary)?;
+        let rows = read_summary(dir)?;
         let suites = rows.iter().map(|r| r.suite.clone()).collect();
-        let done: Vec<SummaryRow> = rows.into_iter().filter(|r| r.status == "done").collect();
+        let done: Vec<SummaryRow> = rows.into_iter().filter(SummaryRow::is_done).collect();
         let mut table = Table::new();
         for row in &done {
             add_summary(&mut table, dir, row)?;

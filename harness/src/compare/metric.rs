@@ -46,11 +46,9 @@ pub struct Metric {
     pub kind: Kind,
     /// Which way is better.
     pub direction: Direction,
-    /// The run folder's file it is read from.
-    pub source: &'static str,
 }
 
-const fn metric(name: &'static str, kind: Kind, source: &'static str) -> Metric {
+const fn metric(name: &'static str, kind: Kind) -> Metric {
     let direction = match kind {
         Kind::Accuracy => Direction::HigherIsBetter,
         _ => Direction::LowerIsBetter,
@@ -59,44 +57,39 @@ const fn metric(name: &'static str, kind: Kind, source: &'static str) -> Metric 
         name,
         kind,
         direction,
-        source,
     }
 }
 
-const RUNTIME: &str = "cells/<cell>/runtime.csv (repeats) or runtime.csv (per-cell medians)";
-const TRAINING_TIME: &str = "cells/<cell>/metrics.csv (epochs) or summary.csv (per-cell means)";
-
 /// Every metric, in the order of `compare.csv` and the tables.
 pub const METRICS: [Metric; 24] = [
-    metric("bit_exact", Kind::Exact, "cells/<cell>/metrics.csv"),
-    metric("top1_last", Kind::Accuracy, "summary.csv"),
-    metric("top1_best", Kind::Accuracy, "summary.csv"),
-    metric("top1_median_last10", Kind::Accuracy, "summary.csv"),
-    metric("top5_last", Kind::Accuracy, "summary.csv"),
-    metric("clean_top1", Kind::Accuracy, "robustness-cells.csv"),
-    metric("robust_top1", Kind::Accuracy, "robustness-cells.csv"),
-    metric("robustness_top1", Kind::Accuracy, "robustness.csv"),
-    metric("fewshot_accuracy", Kind::Accuracy, "fewshot.csv"),
-    metric("background_top1", Kind::Accuracy, "background-cells.csv"),
+    metric("bit_exact", Kind::Exact),
+    metric("top1_last", Kind::Accuracy),
+    metric("top1_best", Kind::Accuracy),
+    metric("top1_median_last10", Kind::Accuracy),
+    metric("top5_last", Kind::Accuracy),
+    metric("clean_top1", Kind::Accuracy),
+    metric("robust_top1", Kind::Accuracy),
+    metric("robustness_top1", Kind::Accuracy),
+    metric("fewshot_accuracy", Kind::Accuracy),
+    metric("background_top1", Kind::Accuracy),
     Metric {
         name: "bg_gap",
         kind: Kind::Accuracy,
         direction: Direction::LowerIsBetter,
-        source: "background-cells.csv",
     },
-    metric("epoch_time", Kind::Time, TRAINING_TIME),
-    metric("mix_time", Kind::Time, TRAINING_TIME),
-    metric("saliency_time", Kind::Time, TRAINING_TIME),
-    metric("runtime_data", Kind::Time, RUNTIME),
-    metric("runtime_saliency", Kind::Time, RUNTIME),
-    metric("runtime_mix", Kind::Time, RUNTIME),
-    metric("runtime_forward_backward", Kind::Time, RUNTIME),
-    metric("runtime_optimizer", Kind::Time, RUNTIME),
-    metric("runtime_other", Kind::Time, RUNTIME),
-    metric("runtime_evaluation", Kind::Time, RUNTIME),
-    metric("runtime_train", Kind::Time, RUNTIME),
-    metric("runtime_epoch", Kind::Time, RUNTIME),
-    metric("runtime_ratio", Kind::Ratio, "runtime-methods.csv"),
+    metric("epoch_time", Kind::Time),
+    metric("mix_time", Kind::Time),
+    metric("saliency_time", Kind::Time),
+    metric("runtime_data", Kind::Time),
+    metric("runtime_saliency", Kind::Time),
+    metric("runtime_mix", Kind::Time),
+    metric("runtime_forward_backward", Kind::Time),
+    metric("runtime_optimizer", Kind::Time),
+    metric("runtime_other", Kind::Time),
+    metric("runtime_evaluation", Kind::Time),
+    metric("runtime_train", Kind::Time),
+    metric("runtime_epoch", Kind::Time),
+    metric("runtime_ratio", Kind::Ratio),
 ];
 
 /// The metric named `name`.

@@ -155,7 +155,9 @@ impl Default for TimeDefaults {
 
 impl Default for BitExact {
     fn default() -> Self {
-        BitExact { fails: true }
+        BitExact {
+            fails: default_true(),
+        }
     }
 }
 

@@ -26,4 +26,3 @@ pub mod steps;
 pub mod store;
 
 pub use command::HistoryCommand;
-pub use steps::{detect_steps, Step, StepFit};

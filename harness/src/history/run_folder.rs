@@ -11,8 +11,8 @@ use anyhow::{bail, Result};
 
 use super::evaluation_rows;
 use super::metric_row::MetricRow;
-use crate::records::{self, read_csv, DONE};
-use crate::report::{SummaryRow, SUMMARY_CSV};
+use crate::records::{self, DONE};
+use crate::report::{read_summary, SummaryRow, SUMMARY_CSV};
 
 /// A cell's summary numbers as `(metric, value)` (absent values as `None`).
 fn summary_values(row: &SummaryRow) -> [(&'static str, Option<f64>); 9] {
@@ -63,17 +63,9 @@ pub struct RunFolder {
 
 /// Reads the run folder `run_dir`, to be stored as `name` (default: the folder's name).
 pub fn read(run_dir: &Path, name: Option<&str>) -> Result<RunFolder> {
-    let summary = run_dir.join(SUMMARY_CSV);
-    if !summary.is_file() {
-        bail!(
-            "{}: no {SUMMARY_CSV} (not a run folder, or its report was never built: `mixbench report {}`)",
-            run_dir.display(),
-            run_dir.display()
-        );
-    }
-    let cells: Vec<SummaryRow> = read_csv(&summary)?;
+    let cells = read_summary(run_dir)?;
     if cells.is_empty() {
-        bail!("{}: no cells", summary.display());
+        bail!("{}: no cells", run_dir.join(SUMMARY_CSV).display());
     }
     let name = match name {
         Some(n) => n.to_string(),
@@ -93,7 +85,7 @@ pub fn read(run_dir: &Path, name: Option<&str>) -> Result<RunFolder> {
     };
     let mut metrics: Vec<MetricRow> = cells
         .iter()
-        .filter(|c| c.status == "done")
+        .filter(|c| c.is_done())
         .flat_map(|c| {
             summary_values(c)
                 .into_iter()

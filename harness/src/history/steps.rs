@@ -66,8 +66,6 @@ pub struct StepFit {
     pub segments: Vec<Segment>,
     /// The robust noise estimate `sigma` the penalty was scaled by.
     pub noise: f64,
-    /// The penalty per segment that was used.
-    pub penalty: f64,
 }
 
 impl StepFit {
@@ -95,14 +93,12 @@ pub fn detect_steps(values: &[f64]) -> StepFit {
         return StepFit {
             segments: segments(values, &[0]),
             noise,
-            penalty: 0.0,
         };
     }
     let penalty = PENALTY_FACTOR * noise * noise * (n as f64).ln();
     StepFit {
         segments: segments(values, &optimal_partition(values, penalty)),
         noise,
-        penalty,
     }
 }
 

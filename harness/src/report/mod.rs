@@ -48,7 +48,7 @@ pub use aggregate::METHODS_CSV;
 pub use markdown::REPORT_MD;
 pub use plots::PLOTS_DIR;
 pub(crate) use plots::{ensure_font, sanitise};
-pub use summary::{read_summary, SummaryRow, SUMMARY_CSV};
+pub use summary::{read_summary, summary_file, SummaryRow, SUMMARY_CSV};
 
 /// A section of `report.md` contributed by a part of mixbench above the report (an
 /// evaluation), with the plots it wrote.

@@ -175,12 +175,28 @@ fn best_index(values: &[f64]) -> Option<usize> {
     best
 }
 
-/// `summary.csv` as bytes: a header and one record per row.
-/// The rows of `RUN_DIR/summary.csv` (an error names the file and row).
+/// The rows of `RUN_DIR/summary.csv` (an error names the file and row; see
+/// [`summary_file`] for a missing one).
 pub fn read_summary(run_dir: &Path) -> Result<Vec<SummaryRow>> {
-    crate::records::read_csv(&run_dir.join(SUMMARY_CSV))
+    crate::records::read_csv(&summary_file(run_dir)?)
 }
 
+/// `RUN_DIR/summary.csv`, or an error saying the folder is not a run (or saved baseline) or its
+/// report was never built, with the command that builds it.
+pub fn summary_file(run_dir: &Path) -> Result<std::path::PathBuf> {
+    let summary = run_dir.join(SUMMARY_CSV);
+    if !summary.is_file() {
+        anyhow::bail!(
+            "{}: no {SUMMARY_CSV} (not a run folder or a saved baseline, or its report was never \
+             built: `mixbench report {}`)",
+            run_dir.display(),
+            run_dir.display()
+        );
+    }
+    Ok(summary)
+}
+
+/// `summary.csv` as bytes: a header and one record per row.
 pub(crate) fn to_csv(rows: &[SummaryRow]) -> Result<Vec<u8>> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     if rows.is_empty() {
