@@ -18,7 +18,7 @@ use crate::records;
 /// Font family registered by the report module.
 const FONT: &str = "sans-serif";
 
-/// Size of every plot, as the training plots.
+/// Size of every chart of the report (training and evaluation plots), pixels or SVG units.
 const SIZE: (u32, u32) = (960, 600);
 
 /// A value with an optional spread (± half-width) for error bars.

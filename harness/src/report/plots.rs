@@ -8,14 +8,15 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use anyhow::{anyhow, Context, Result};
+use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::aggregate::Group;
 use super::cells::Cell;
 use super::charts::{Chart, FONT};
+use super::eval_charts::{write_chart, Drawable};
 use super::plot_data;
 use super::summary::SummaryRow;
-use crate::records;
 
 /// Folder under the run directory that holds the plots, `RUN_DIR/plots/`.
 ///
@@ -26,9 +27,6 @@ pub const PLOTS_DIR: &str = "plots";
 
 /// The plot kinds, in the order they are written and linked.
 pub(crate) const KINDS: [&str; 3] = ["accuracy", "final", "epoch-time"];
-
-/// Size of every plot in pixels (PNG) or user units (SVG).
-const SIZE: (u32, u32) = (960, 600);
 
 /// Replaces every character outside `[A-Za-z0-9._-]` with `_`, for use in file names.
 pub(crate) fn sanitise(name: &str) -> String {
@@ -62,7 +60,12 @@ pub(crate) fn plot_stems(groups: &[Group]) -> Vec<String> {
 
 /// File name of one plot, relative to [`PLOTS_DIR`].
 pub(crate) fn plot_file(kind: &str, stem: &str, ext: &str) -> String {
-    format!("{kind}-{stem}.{ext}")
+    format!("{}.{ext}", plot_name(kind, stem))
+}
+
+/// Name of one plot without its extension: `<kind>-<stem>`.
+fn plot_name(kind: &str, stem: &str) -> String {
+    format!("{kind}-{stem}")
 }
 
 /// Writes all plots of all groups; returns their paths (PNG then SVG, kind by kind, group by
@@ -98,47 +101,17 @@ pub(crate) fn write_plots(
             ),
         ];
         for (kind, (chart, title)) in KINDS.iter().zip(charts) {
-            written.push(write_png(
-                &dir.join(plot_file(kind, stem, "png")),
-                &chart,
-                &title,
-            )?);
-            written.push(write_svg(
-                &dir.join(plot_file(kind, stem, "svg")),
-                &chart,
-                &title,
-            )?);
+            written.extend(write_chart(&dir, &plot_name(kind, stem), &chart, &title)?);
         }
     }
     remove_stale(&dir, &written)?;
     Ok(written)
 }
 
-/// Draws `chart` to a PNG, atomically (through a hidden temporary `.png` beside the target).
-fn write_png(path: &Path, chart: &Chart, title: &str) -> Result<PathBuf> {
-    records::replace_png_atomic(path, |tmp| {
-        let root = BitMapBackend::new(tmp, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
-        chart.draw(&root, title)?;
-        root.present().map_err(|e| anyhow!("{e}"))
-    })
-    .with_context(|| format!("drawing {}", path.display()))?;
-    Ok(path.to_path_buf())
-}
-
-/// Draws `chart` to an SVG string, then writes it atomically.
-fn write_svg(path: &Path, chart: &Chart, title: &str) -> Result<PathBuf> {
-    let mut svg = String::new();
-    let drawn = (|| -> Result<()> {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
-        chart.draw(&root, title)?;
-        root.present().map_err(|e| anyhow!("{e}"))
-    })();
-    drawn.with_context(|| format!("drawing {}", path.display()))?;
-    records::write_atomic(path, svg.as_bytes())
-        .with_context(|| format!("writing {}", path.display()))?;
-    Ok(path.to_path_buf())
+impl Drawable for Chart<'_> {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>, title: &str) -> Result<()> {
+        Chart::draw(self, area, title)
+    }
 }
 
 /// Removes plot files of an earlier build (named like ours) that this build did not write,
