@@ -104,7 +104,21 @@ enum Next {
     Done,
 }
 
-impl Pool<'_> {
+impl<'a> Pool<'a> {
+    /// A pool with every unit of `units` queued, in order.
+    fn new(units: &'a [(Unit, String)], outcome: RunOutcome) -> Self {
+        Pool {
+            units,
+            queue: (0..units.len()).collect(),
+            deferred: VecDeque::new(),
+            watching: 0,
+            running: 0,
+            alone: false,
+            outcome,
+            stop: None,
+        }
+    }
+
     /// The unit a worker takes next, in queue order, except that a unit that runs alone waits
     /// until no other unit runs, and nothing starts beside it.
     fn next(&mut self) -> Next {
@@ -118,7 +132,11 @@ impl Pool<'_> {
         }
         let units = self.units;
         let idle = self.running == 0;
-        let may_start = |i: &usize| idle || !units[*i].0.runs_alone();
+        // A finished unit is only skipped: it need not wait for the machine.
+        let may_start = |i: &usize| {
+            let (unit, settings) = &units[*i];
+            idle || !unit.runs_alone() || unit.is_finished(settings)
+        };
         let (index, next) = if let Some(i) = take_first(&mut self.queue, may_start) {
             (i, Next::Fresh(i))
         } else if let Some(i) = take_first(&mut self.deferred, may_start) {
@@ -128,19 +146,18 @@ impl Pool<'_> {
             return Next::Wait;
         };
         self.running += 1;
-        self.alone = units[index].0.runs_alone();
+        self.alone = idle && units[index].0.runs_alone();
         next
     }
 
-    /// Records that the worker holding unit `index` (from [`Pool::next`]) let go of it.
-    fn release(&mut self, index: usize, deferred: bool) {
+    /// Records that a worker let go of the unit [`Pool::next`] gave it.
+    fn release(&mut self, deferred: bool) {
         self.running -= 1;
         if deferred {
             self.watching -= 1;
         }
-        if self.units[index].0.runs_alone() {
-            self.alone = false;
-        }
+        // A unit that runs alone is the only one running: its release leaves none.
+        self.alone &= self.running > 0;
     }
 }
 
@@ -171,16 +188,7 @@ pub fn run_units(
         Isolation::Inline => 1,
         Isolation::Process => workers.jobs.max(1),
     };
-    let pool = Mutex::new(Pool {
-        units,
-        queue: (0..units.len()).collect(),
-        deferred: VecDeque::new(),
-        watching: 0,
-        running: 0,
-        alone: false,
-        outcome: std::mem::take(outcome),
-        stop: None,
-    });
+    let pool = Mutex::new(Pool::new(units, std::mem::take(outcome)));
     let started = SystemTime::now();
     std::thread::scope(|scope| {
         for worker in 0..jobs {
@@ -231,7 +239,7 @@ fn work(pool: &Mutex<Pool>, isolation: Isolation, env: &[(String, String)], star
         let counter = format!("[{}/{total}]", index + 1);
         let look = look_at(unit, settings, &counter, isolation, env, pool, started);
         let mut p = lock();
-        p.release(index, deferred);
+        p.release(deferred);
         match look {
             Ok(Look::Settled) => {}
             Ok(Look::HeldElsewhere(claimant)) => {
@@ -323,6 +331,7 @@ fn record(pool: &Mutex<Pool>, f: impl FnOnce(&mut RunOutcome)) {
 mod tests {
     use super::*;
     use crate::evaluations::{registry, EvaluationKind};
+    use crate::records;
 
     /// A registered evaluation by name.
     fn kind(name: &str) -> &'static dyn EvaluationKind {
@@ -348,16 +357,7 @@ mod tests {
         .into_iter()
         .map(|u| (u, String::new()))
         .collect();
-        let mut pool = Pool {
-            units: &units,
-            queue: (0..units.len()).collect(),
-            deferred: VecDeque::new(),
-            watching: 0,
-            running: 0,
-            alone: false,
-            outcome: RunOutcome::default(),
-            stop: None,
-        };
+        let mut pool = Pool::new(&units, RunOutcome::default());
         let fresh = |next: Next| match next {
             Next::Fresh(i) => Some(i),
             _ => None,
@@ -365,20 +365,39 @@ mod tests {
         // Two workers start: the first robustness unit, then (runtime skipped) the next.
         assert_eq!(fresh(pool.next()), Some(0));
         assert_eq!(fresh(pool.next()), Some(3));
-        pool.release(0, false);
+        pool.release(false);
         assert_eq!(fresh(pool.next()), Some(4));
-        pool.release(3, false);
+        pool.release(false);
         // Only timed units are left and unit 4 still runs: wait.
         assert!(matches!(pool.next(), Next::Wait));
-        pool.release(4, false);
+        pool.release(false);
         // The machine is free: one timed unit, and nothing beside it.
         assert_eq!(fresh(pool.next()), Some(1));
         assert!(matches!(pool.next(), Next::Wait));
-        pool.release(1, false);
+        pool.release(false);
         assert_eq!(fresh(pool.next()), Some(2));
         assert!(matches!(pool.next(), Next::Done));
-        pool.release(2, false);
+        pool.release(false);
         assert!(matches!(pool.next(), Next::Done));
         assert_eq!((pool.running, pool.alone), (0, false));
+    }
+
+    /// A timed unit that finished before is only skipped, so it does not wait for the others.
+    #[test]
+    fn a_finished_timed_unit_does_not_wait() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cell = tmp.path().join("cells").join("a");
+        std::fs::create_dir_all(&cell).unwrap();
+        let settings = "steps: 3\n".to_string();
+        let runtime = Unit::evaluate(&cell, kind("runtime"));
+        std::fs::write(runtime.done_file(), records::short_hash(&settings)).unwrap();
+        let units = vec![
+            (Unit::evaluate(&cell, kind("robustness")), String::new()),
+            (runtime, settings),
+        ];
+        let mut pool = Pool::new(&units, RunOutcome::default());
+        assert!(matches!(pool.next(), Next::Fresh(0)));
+        assert!(matches!(pool.next(), Next::Fresh(1)));
+        assert!(!pool.alone);
     }
 }

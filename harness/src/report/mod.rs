@@ -111,7 +111,8 @@ pub fn build_report(run_dir: &Path, sections: &[&dyn SectionSource]) -> Result<R
         .then(|| records::lock_exclusive(&run_dir.join(REPORT_LOCK)))
         .transpose()?;
     let cells = cells::load_cells(run_dir)?;
-    let rows = summary::summarise(&run_name(run_dir), &cells);
+    let name = run_name(run_dir);
+    let rows = summary::summarise(&name, &cells);
     let summary_csv = run_dir.join(SUMMARY_CSV);
     write_file(&summary_csv, &summary::to_csv(&rows)?)?;
 
@@ -131,18 +132,17 @@ pub fn build_report(run_dir: &Path, sections: &[&dyn SectionSource]) -> Result<R
         method_rows: &method_rows,
         stems: &stems,
     });
-    let mut text = main.clone();
     let mut added = Vec::new();
     for source in sections {
-        if let Some(section) = source.section(run_dir)? {
-            text.push_str(&section.markdown);
-            plots.extend(section.plots.iter().cloned());
-            added.push(section);
-        }
+        added.extend(source.section(run_dir)?);
     }
+    let text: String = std::iter::once(main.as_str())
+        .chain(added.iter().map(|s| s.markdown.as_str()))
+        .collect();
     write_file(&report_md, text.as_bytes())?;
+    plots.extend(added.iter().flat_map(|s| s.plots.iter().cloned()));
     let report_html = run_dir.join(html::REPORT_HTML);
-    let page = html::run_page(&run_name(run_dir), run_dir, &main, &added, &rows);
+    let page = html::run_page(&name, run_dir, &main, &added, &rows);
     write_file(&report_html, page.as_bytes())?;
 
     let corrupt = cells
