@@ -14,6 +14,8 @@ if ! command -v chromium >/dev/null; then
   { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; } \
     >/dev/null 2>&1 || echo "warning: Chromium could not be installed; the browser test skips" >&2
 fi
+# Where Chromium is installed, the browser test must use it (it fails rather than skips).
+if command -v chromium >/dev/null; then export MIXBENCH_CHROMIUM=$(command -v chromium); fi
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 MIXBENCH_FUZZ_SEED_START=1 bash ci/fuzz.sh 60

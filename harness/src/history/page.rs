@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::series::Series;
-use super::step_report::find_steps;
+use super::step_report::{find_steps, FoundStep};
 use crate::report::html::{escape, Page};
 
 /// Line colours, one per method in order of appearance.
@@ -64,15 +64,15 @@ pub fn history_page(db_name: &str, metrics: &[(String, Vec<Series>)]) -> String 
         }
         for (group, members) in groups {
             let caption = format!("{metric}, {group}: mean over seeds per run; red rings: steps");
-            page.svg(&trend_chart(&members), &caption);
+            page.svg(&trend_chart(&members, &steps), &caption);
         }
     }
     page.finish()
 }
 
 /// A line chart of `series` over the runs (x: run order; y: the means), with each series'
-/// steps ringed.
-fn trend_chart(series: &[&Series]) -> String {
+/// steps (those of `steps` on it) ringed.
+fn trend_chart(series: &[&Series], steps: &[FoundStep]) -> String {
     let (width, height, left, right, top, bottom) = (720.0, 280.0, 70.0, 170.0, 15.0, 45.0);
     let runs = series.iter().map(|s| s.points.len()).max().unwrap_or(0);
     let values = series.iter().flat_map(|s| s.points.iter().map(|p| p.mean));
@@ -148,18 +148,15 @@ fn trend_chart(series: &[&Series]) -> String {
                 y(p.mean)
             );
         }
-        for step in find_steps(std::slice::from_ref(*s)) {
-            let i = s.points.iter().position(|p| std::ptr::eq(p, step.at));
-            if let Some(i) = i {
-                let _ = write!(
-                    svg,
-                    "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"6\" fill=\"none\" stroke=\"#d00\" \
-                     stroke-width=\"2\"><title>step at {}</title></circle>",
-                    x(i),
-                    y(step.after),
-                    escape(&step.at.run)
-                );
-            }
+        for step in steps.iter().filter(|step| std::ptr::eq(step.series, *s)) {
+            let _ = write!(
+                svg,
+                "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"6\" fill=\"none\" stroke=\"#d00\" \
+                 stroke-width=\"2\"><title>step at {}</title></circle>",
+                x(step.index),
+                y(step.after),
+                escape(&step.at.run)
+            );
         }
         let legend_y = top + 14.0 * k as f64 + 8.0;
         let _ = write!(

@@ -9,6 +9,8 @@ use super::steps::detect_steps;
 pub struct FoundStep<'a> {
     /// The series.
     pub series: &'a Series,
+    /// Position of `at` in the series' points.
+    pub index: usize,
     /// The first run at the new level.
     pub at: &'a Point,
     /// The run before it.
@@ -59,6 +61,7 @@ pub fn find_steps(series: &[Series]) -> Vec<FoundStep<'_>> {
                 .into_iter()
                 .map(|step| FoundStep {
                     series: s,
+                    index: step.index,
                     at: &s.points[step.index],
                     previous: &s.points[step.index - 1],
                     before: step.before,
