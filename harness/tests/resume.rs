@@ -204,6 +204,23 @@ fn kill_9_anywhere_then_rerun_gives_identical_results() {
             "{name}: a cut-off checkpoint write is cleaned up"
         );
     }
+    // A kill between a cell's `done` marker and the removal of its resume checkpoint leaves
+    // both; the next run removes the checkpoint and keeps the cell's results.
+    let out = tmp.path().join("between-cells");
+    let mixup = cell(&out, "mixup");
+    let before = std::fs::read_to_string(mixup.join(records::METRICS)).unwrap();
+    std::fs::write(mixup.join(records::RESUME), b"left by a kill").unwrap();
+    let output = run(&suite, &out);
+    assert!(output.status.success(), "{output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("finished before, skipped"),
+        "{output:?}"
+    );
+    assert_same_results(&reference, &out);
+    assert_eq!(
+        std::fs::read_to_string(mixup.join(records::METRICS)).unwrap(),
+        before
+    );
 }
 
 /// SIGTERM stops the run at a step boundary with a checkpoint holding the epoch so far and

@@ -152,6 +152,9 @@ fn open_run(
             }
         }
     }
+    for cell in &cells {
+        remove_leftover_resume(&cells_dir.join(&cell.cell))?;
+    }
     std::fs::create_dir_all(&cells_dir)
         .with_context(|| format!("creating {}", run_dir.display()))?;
     records::write_atomic(&run_dir.join("suite.yaml"), suite_text.as_bytes())?;
@@ -201,6 +204,17 @@ pub fn submit_slurm(
         }
     }
     executor::slurm::submit(run_dir, &training, &evaluations, slurm)
+}
+
+/// Removes the resume checkpoint of a trained cell in `dir`: training deletes it right after
+/// writing the `done` marker, so one is left only by a kill between the two, and the cell's
+/// final files hold everything it held.
+fn remove_leftover_resume(dir: &Path) -> Result<()> {
+    let resume = dir.join(records::RESUME);
+    if dir.join(records::DONE).exists() && resume.exists() {
+        std::fs::remove_file(&resume).with_context(|| format!("removing {}", resume.display()))?;
+    }
+    Ok(())
 }
 
 /// Copies the suite's claims files into `RUN_DIR/claims/` (what `mixbench verify RUN_DIR`
