@@ -40,11 +40,16 @@ fn chromium() -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
-/// Runs headless Chromium on `page` with `args` and returns its standard output.
+/// Runs headless Chromium on `page` with `args` and returns its standard output. Each run has
+/// a profile of its own (another browser of the same user holds the default one's lock) and
+/// keeps shared memory off `/dev/shm` (small in containers).
 fn headless(browser: &Path, page: &Path, args: &[&str]) -> String {
     let url = format!("file://{}", page.display());
+    let profile = tempfile::tempdir().unwrap();
     let output = Command::new(browser)
+        .arg(format!("--user-data-dir={}", profile.path().display()))
         .args([
+            "--disable-dev-shm-usage",
             "--headless",
             "--no-sandbox",
             "--disable-gpu",

@@ -81,6 +81,44 @@ fn wait_for(what: &str, mut condition: impl FnMut() -> bool) {
     }
 }
 
+/// The processes whose parent is `parent` (from Linux's `/proc/<pid>/stat`).
+fn children(parent: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+                // `pid (comm) state ppid ...`; the name may hold spaces and parentheses.
+                stat.rsplit_once(')')
+                    .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok())
+                    == Some(parent)
+            })
+        })
+        .collect()
+}
+
+/// Whether process `pid` runs the `mixbench` subcommand `command`: a forked child shows its
+/// parent's command line (and handlers) until it has exec'd.
+fn runs(pid: u32, command: &str) -> bool {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .is_ok_and(|line| line.split(|&b| b == 0).nth(1) == Some(command.as_bytes()))
+}
+
+/// Whether process `pid` catches SIGTERM (its handler is installed), from the `SigCgt` mask of
+/// `/proc/<pid>/status`.
+fn catches_sigterm(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/status")).is_ok_and(|status| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("SigCgt:"))
+            .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+            .is_some_and(|mask| mask & (1 << (libc::SIGTERM - 1)) != 0)
+    })
+}
+
 /// The non-timing columns of a metrics row.
 fn values(row: &EpochMetrics) -> (usize, f64, f64, f64, f64, f64, f64, usize) {
     (
@@ -279,7 +317,7 @@ fn sigterm_checkpoints_and_exits_resumable_then_a_rerun_finishes_exactly() {
     // Two signals: out at once with 128 + SIGTERM, the unit's process killed with it. The
     // first arrives during a runtime evaluation, which runs to its end on one signal.
     let text = format!(
-        "{}evaluations:\n  runtime: {{warmup_steps: 1, steps: 400, repeats: 3, eval_batches: 1, pytorch: off}}\n",
+        "{}evaluations:\n  runtime: {{warmup_steps: 1, steps: 4000, repeats: 3, eval_batches: 1, pytorch: off}}\n",
         SUITE
             .replace("methods: [mixup, cutmix]", "methods: [vanilla]")
             .replace("epochs: 6", "epochs: 1\n  max_train_batches: 2")
@@ -292,8 +330,16 @@ fn sigterm_checkpoints_and_exits_resumable_then_a_rerun_finishes_exactly() {
     wait_for("the runtime evaluation", || {
         vanilla.join("runtime.claim").exists()
     });
-    // Its process has started (and installed its handlers) and is measuring (seconds).
-    std::thread::sleep(Duration::from_millis(1500));
+    wait_for(
+        "the evaluation's process to install its signal handlers",
+        || {
+            children(child.id())
+                .into_iter()
+                .any(|pid| runs(pid, "evaluate") && catches_sigterm(pid))
+        },
+    );
+    // Into its measurements (thousands of steps: seconds).
+    std::thread::sleep(Duration::from_millis(300));
     // SAFETY: as above.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     // Signals within half a second of the first are the same request; a later one is a second.
