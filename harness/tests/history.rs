@@ -153,8 +153,8 @@ fn a_real_run_is_stored_with_its_evaluations() {
         ("robustness_top1", "noise:0.1"),
         ("robustness_top1", "fgsm:8"),
         ("robust_top1", ""),
-        ("runtime_seconds", "epoch"),
-        ("runtime_seconds", "forward_backward"),
+        ("runtime_epoch", ""),
+        ("runtime_forward_backward", ""),
     ] {
         assert_eq!(count(metric, condition), 4, "{metric} [{condition}]");
     }
@@ -174,6 +174,25 @@ fn a_real_run_is_stored_with_its_evaluations() {
     assert!(ratios
         .iter()
         .all(|(cell, seed, v)| cell.is_empty() && seed.is_none() && *v > 0.0));
+
+    // Compare and the history speak one vocabulary: every metric and condition a comparison
+    // of the run judges (all but the bit-exact check) is stored under the same names.
+    let comparison = mixbench::compare::compare(
+        &run_dir,
+        &run_dir,
+        &mixbench::compare::Thresholds::default(),
+    )
+    .unwrap();
+    let judged: std::collections::BTreeSet<(String, String)> = comparison
+        .rows
+        .iter()
+        .filter(|r| r.metric != "bit_exact")
+        .map(|r| (r.metric.to_string(), r.condition.clone()))
+        .collect();
+    assert!(judged.len() > 20, "{judged:?}");
+    for (metric, condition) in &judged {
+        assert!(count(metric, condition) > 0, "{metric} [{condition}]");
+    }
 
     // The same run again: refused, naming the run and the way out; nothing was added.
     let again = history(&["add", run_dir.to_str().unwrap(), "--db", dbs]);

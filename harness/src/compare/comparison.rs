@@ -63,7 +63,7 @@ pub fn compare(baseline: &Path, run: &Path, thresholds: &Thresholds) -> Result<C
             new.dir.join(SUMMARY_CSV).display()
         );
     }
-    let exact = compare_exact(&base, &new)?;
+    let exact = compare_exact(&base, &new);
     Ok(Comparison {
         baseline: baseline.to_path_buf(),
         run: run.to_path_buf(),

@@ -7,9 +7,6 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::Result;
-
-use super::cell_files::cell_metrics;
 use super::decide::Verdict;
 use super::load::RunData;
 use super::series::Key;
@@ -88,7 +85,7 @@ fn not_comparable(b: &SummaryRow, r: &SummaryRow) -> Option<&'static str> {
 
 /// Compares every eligible cell of `run` with the same cell of `base`, by group. Groups with
 /// no eligible cell get no entry.
-pub fn compare_exact(base: &RunData, run: &RunData) -> Result<Vec<ExactGroup>> {
+pub fn compare_exact(base: &RunData, run: &RunData) -> Vec<ExactGroup> {
     let base_rows: BTreeMap<&str, &SummaryRow> =
         base.done.iter().map(|r| (r.cell.as_str(), r)).collect();
     let mut groups: BTreeMap<Key, Tally> = BTreeMap::new();
@@ -104,19 +101,16 @@ pub fn compare_exact(base: &RunData, run: &RunData) -> Result<Vec<ExactGroup>> {
             tally.left_out.push(format!("{} ({why})", r.cell));
             continue;
         }
-        let (Some(mb), Some(mr)) = (
-            cell_metrics(&base.dir, &r.cell)?,
-            cell_metrics(&run.dir, &r.cell)?,
-        ) else {
+        let (Some(mb), Some(mr)) = (base.epochs.get(&r.cell), run.epochs.get(&r.cell)) else {
             tally.left_out.push(format!("{} (no metrics.csv)", r.cell));
             continue;
         };
         tally.compared.push(r.cell.clone());
-        if let Some(diff) = first_difference(&mb, &mr) {
+        if let Some(diff) = first_difference(mb, mr) {
             tally.differences.push(format!("{}, {diff}", r.cell));
         }
     }
-    Ok(groups
+    groups
         .into_iter()
         .filter(|(_, tally)| !tally.compared.is_empty())
         .map(|(key, t)| {
@@ -150,5 +144,5 @@ pub fn compare_exact(base: &RunData, run: &RunData) -> Result<Vec<ExactGroup>> {
                 detail,
             }
         })
-        .collect())
+        .collect()
 }

@@ -1,17 +1,26 @@
 //! Reading one side of a comparison: a run folder, or a baseline folder holding copies of a
 //! run's files. `summary.csv` is required; the evaluations' run-level CSV files and the
-//! cells' `metrics.csv` and `runtime.csv` are read when present (see
-//! [`super::load_evals`]).
+//! cells' `metrics.csv` and `runtime.csv` are read when present.
+//!
+//! The values are the long-format rows `mixbench history` stores too
+//! ([`crate::report::values`], [`crate::evaluations::values`]); a metric of
+//! [`super::metric::METRICS`] becomes a [`Series`] per group and condition, a time with its
+//! repeated measurements (the epochs of `metrics.csv`, the repetitions of the cell's
+//! `runtime.csv`) and the runtime ratio with its interval. Other rows (`train_loss_last`, the
+//! interval bounds themselves) are not judged.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 
-use super::cell_files::cell_metrics;
-use super::load_evals;
-use super::series::{add, add_timed, Key, Table};
+use super::cell_files::{cell_metrics, cell_runtime};
+use super::metric::{self, Kind};
+use super::series::{add, add_timed, Key, Series, Table};
+use crate::evaluations::read_values;
+use crate::evaluations::runtime::rows::phase_seconds;
 use crate::records::EpochMetrics;
+use crate::report::values::{summary_values, MetricRow};
 use crate::report::{read_summary, SummaryRow};
 
 /// One side of a comparison.
@@ -23,6 +32,8 @@ pub struct RunData {
     pub suites: BTreeSet<String>,
     /// The finished (`done`) cells' rows of `summary.csv`.
     pub done: Vec<SummaryRow>,
+    /// The `metrics.csv` rows of each finished cell whose file the folder holds.
+    pub epochs: BTreeMap<String, Vec<EpochMetrics>>,
     /// Every metric's series.
     pub table: Table,
 }
@@ -36,58 +47,101 @@ impl RunData {
         let rows = read_summary(dir)?;
         let suites = rows.iter().map(|r| r.suite.clone()).collect();
         let done: Vec<SummaryRow> = rows.into_iter().filter(SummaryRow::is_done).collect();
-        let mut table = Table::new();
+        let mut epochs = BTreeMap::new();
         for row in &done {
-            add_summary(&mut table, dir, row)?;
+            if let Some(rows) = cell_metrics(dir, &row.cell)? {
+                epochs.insert(row.cell.clone(), rows);
+            }
         }
-        load_evals::add_evaluations(&mut table, dir)?;
+        let mut values: Vec<MetricRow> = done.iter().flat_map(summary_values).collect();
+        values.extend(read_values(dir)?);
+        let table = series_of(dir, &values, &epochs)?;
         Ok(RunData {
             dir: dir.to_path_buf(),
             suites,
             done,
+            epochs,
             table,
         })
     }
 }
 
-/// The accuracies of a finished cell's summary row, and its training times with their
-/// per-epoch values when its `metrics.csv` is there.
-fn add_summary(table: &mut Table, dir: &Path, row: &SummaryRow) -> Result<()> {
-    let key = |metric| Key::new(metric, &row.dataset, &row.model, &row.method);
-    let accuracies = [
-        ("top1_last", row.top1_last),
-        ("top1_best", row.top1_best),
-        ("top1_median_last10", row.top1_median_last10),
-        ("top5_last", row.top5_last),
-    ];
-    for (metric, value) in accuracies {
-        if let Some(v) = value.filter(|v| v.is_finite()) {
-            add(table, key(metric), &row.cell, v);
+/// The column of `metrics.csv` holding a summary time's per-epoch values.
+fn per_epoch_column(metric: &str) -> Option<fn(&EpochMetrics) -> f64> {
+    match metric {
+        "epoch_time_mean" => Some(|m| m.time_epoch),
+        "mix_time_mean" => Some(|m| m.time_mix),
+        "saliency_time_mean" => Some(|m| m.time_saliency),
+        _ => None,
+    }
+}
+
+/// The series of every judged metric among `values`.
+fn series_of(
+    dir: &Path,
+    values: &[MetricRow],
+    epochs: &BTreeMap<String, Vec<EpochMetrics>>,
+) -> Result<Table> {
+    let mut table = Table::new();
+    let mut repetitions = BTreeMap::new();
+    for v in values {
+        let Some(metric) = metric::find(&v.metric) else {
+            continue;
+        };
+        let key = Key::new(metric.name, &v.dataset, &v.model, &v.method)
+            .with_condition(v.condition.clone());
+        match (metric.kind, per_epoch_column(metric.name)) {
+            (Kind::Time, Some(column)) => {
+                let per_epoch = epochs
+                    .get(&v.cell)
+                    .map(|rows| rows.iter().map(column).collect());
+                add_timed(&mut table, key, &v.cell, v.value, "epoch", per_epoch);
+            }
+            (Kind::Time, None) => {
+                if !repetitions.contains_key(&v.cell) {
+                    repetitions.insert(v.cell.clone(), cell_runtime(dir, &v.cell)?);
+                }
+                let phase = metric.name.trim_start_matches("runtime_");
+                let repeated = repetitions[&v.cell]
+                    .as_ref()
+                    .map(|rows| phase_seconds(rows, phase));
+                add_timed(&mut table, key, &v.cell, v.value, "repeat", repeated);
+            }
+            (Kind::Ratio, _) => {}
+            _ => add(&mut table, key, &v.cell, v.value),
         }
     }
-    let epochs = cell_metrics(dir, &row.cell)?;
-    let column = |f: fn(&EpochMetrics) -> f64| {
-        epochs
-            .as_ref()
-            .map(|rows| rows.iter().map(f).collect::<Vec<f64>>())
+    add_ratios(&mut table, values);
+    Ok(table)
+}
+
+/// The runtime ratio of each method to Vanilla, with its bootstrap interval: one value pooled
+/// over the group's cells, which are those of its epoch times.
+fn add_ratios(table: &mut Table, values: &[MetricRow]) {
+    let group = |v: &MetricRow| (v.dataset.clone(), v.model.clone(), v.method.clone());
+    let bound = |name: &str| -> BTreeMap<_, f64> {
+        values
+            .iter()
+            .filter(|v| v.metric == name)
+            .map(|v| (group(v), v.value))
+            .collect()
     };
-    let times = [
-        (
-            "epoch_time",
-            row.epoch_time_mean,
-            column(|m: &EpochMetrics| m.time_epoch),
-        ),
-        ("mix_time", row.mix_time_mean, column(|m| m.time_mix)),
-        (
-            "saliency_time",
-            row.saliency_time_mean,
-            column(|m| m.time_saliency),
-        ),
-    ];
-    for (metric, value, per_epoch) in times {
-        if let Some(v) = value.filter(|v| v.is_finite()) {
-            add_timed(table, key(metric), &row.cell, v, "epoch", per_epoch);
-        }
+    let (lo, hi) = (bound("runtime_ratio_lo"), bound("runtime_ratio_hi"));
+    for v in values.iter().filter(|v| v.metric == "runtime_ratio") {
+        let g = group(v);
+        let cells = table
+            .get(&Key::new("runtime_epoch", &v.dataset, &v.model, &v.method))
+            .map(|s| s.cells.clone())
+            .unwrap_or_default();
+        let series = Series {
+            cells,
+            per_cell: vec![v.value],
+            interval: lo.get(&g).copied().zip(hi.get(&g).copied()),
+            ..Series::default()
+        };
+        table.insert(
+            Key::new("runtime_ratio", &v.dataset, &v.model, &v.method),
+            series,
+        );
     }
-    Ok(())
 }

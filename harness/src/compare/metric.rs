@@ -1,5 +1,5 @@
 //! The metrics `mixbench compare` knows: each one's name (as written in `compare.csv` and in a
-//! thresholds file), how it is judged, which way is better, and the file it is read from.
+//! thresholds file), how it is judged and which way is better; the values come from [`super::load`].
 
 /// How a metric is judged (see [`super::decide`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,7 +67,7 @@ pub const METRICS: [Metric; 24] = [
     metric("top1_best", Kind::Accuracy),
     metric("top1_median_last10", Kind::Accuracy),
     metric("top5_last", Kind::Accuracy),
-    metric("clean_top1", Kind::Accuracy),
+    metric("top5_best", Kind::Accuracy),
     metric("robust_top1", Kind::Accuracy),
     metric("robustness_top1", Kind::Accuracy),
     metric("fewshot_accuracy", Kind::Accuracy),
@@ -77,9 +77,9 @@ pub const METRICS: [Metric; 24] = [
         kind: Kind::Accuracy,
         direction: Direction::LowerIsBetter,
     },
-    metric("epoch_time", Kind::Time),
-    metric("mix_time", Kind::Time),
-    metric("saliency_time", Kind::Time),
+    metric("epoch_time_mean", Kind::Time),
+    metric("mix_time_mean", Kind::Time),
+    metric("saliency_time_mean", Kind::Time),
     metric("runtime_data", Kind::Time),
     metric("runtime_saliency", Kind::Time),
     metric("runtime_mix", Kind::Time),

@@ -7,9 +7,9 @@
 //! **changed** for a bit-exact metric of a deterministic CPU cell that differs ([`exact`]);
 //! **missing** or **new** for what only one side has.
 //!
-//! One file per job: [`metric`] names the metrics and how each is judged, [`load`] and
-//! [`load_evals`] read a folder's CSV files into [`series`] (with [`cell_files`] for the
-//! per-cell files), [`thresholds`] parses the thresholds file, [`decide`] holds the tests (on
+//! One file per job: [`metric`] names the metrics and how each is judged, [`load`] reads a
+//! folder's values (the long-format rows the history stores too) into [`series`] (with
+//! [`cell_files`] for the per-cell files), [`thresholds`] parses the thresholds file, [`decide`] holds the tests (on
 //! [`crate::claims::stats`]), [`exact`] the bit-exact check, [`row`] builds the rows of
 //! `compare.csv`, [`comparison`] puts it together and [`output`] writes the table, `compare.csv`
 //! and `compare.md`.
@@ -24,7 +24,6 @@ pub mod comparison;
 pub mod decide;
 pub mod exact;
 pub mod load;
-pub mod load_evals;
 pub mod metric;
 pub mod output;
 pub mod row;

@@ -17,7 +17,7 @@ pub struct Key {
     pub model: String,
     /// Method label.
     pub method: String,
-    /// Evaluation condition, e.g. `noise 0.05` or `5-way 1-shot`; empty when there is none.
+    /// Evaluation condition, e.g. `noise:0.05` or `5way-1shot`; empty when there is none.
     pub condition: String,
 }
 

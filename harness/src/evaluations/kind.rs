@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::cell::{open_trained, CellConfig, TrainedCell};
 use crate::data::DataSpec;
+use crate::report::values::MetricRow;
 use crate::report::SectionSource;
 
 /// A setting that is invalid: the key to locate in the suite file, and the message.
@@ -67,6 +68,13 @@ pub trait Evaluation: Send + Sync + 'static {
     /// Gathers the evaluated cells of a run into run-level files and plots, and returns the
     /// section of `report.md`; `None` when no cell has results or failures of this kind.
     fn report(&self, run_dir: &Path) -> Result<Option<crate::report::Section>>;
+
+    /// The numbers of the run-level files [`Evaluation::report`] wrote into `run_dir` (a run
+    /// or a baseline folder), as long-format rows: what `mixbench compare` judges and
+    /// `mixbench history` stores (see [`super::values`]). None by default.
+    fn values(&self, _run_dir: &Path) -> Result<Vec<MetricRow>> {
+        Ok(Vec::new())
+    }
 }
 
 /// The object-safe face of every [`Evaluation`], with settings as canonical YAML text:
@@ -95,6 +103,11 @@ pub trait EvaluationKind: SectionSource + Send + Sync {
 
     /// Evaluates the trained cell in `dir` with canonical settings `settings`.
     fn run(&self, dir: &Path, settings: &str) -> Result<()>;
+
+    /// See [`Evaluation::values`] (default: none).
+    fn values(&self, _run_dir: &Path) -> Result<Vec<MetricRow>> {
+        Ok(Vec::new())
+    }
 
     /// `<name>.yaml`: the settings an evaluation ran with.
     fn settings_file(&self) -> String {
@@ -151,6 +164,10 @@ impl<E: Evaluation> EvaluationKind for E {
             .with_context(|| format!("parsing the {name} settings of {}", dir.display()))?;
         let cell = open_trained(dir)?;
         self.evaluate(&cell, &settings)
+    }
+
+    fn values(&self, run_dir: &Path) -> Result<Vec<MetricRow>> {
+        Evaluation::values(self, run_dir)
     }
 }
 

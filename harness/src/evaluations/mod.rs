@@ -8,7 +8,8 @@
 //! with, canonical YAML), its result files and, last, `<name>.done` holding the hash of those
 //! settings ([`crate::executor`] writes the settings and markers and decides what is
 //! unfinished). At report time each kind gathers its cells' files into run-level files, plots
-//! and a section of `report.md` ([`crate::report::SectionSource`]).
+//! and a section of `report.md` ([`crate::report::SectionSource`]), and says which of their
+//! numbers comparisons and the history read ([`values`], [`read_values`]).
 
 pub mod background;
 pub mod collect;
@@ -16,6 +17,7 @@ pub mod fewshot;
 pub mod kind;
 pub mod robustness;
 pub mod runtime;
+pub mod values;
 
 use anyhow::Result;
 
@@ -57,4 +59,14 @@ pub fn report_sections() -> Vec<&'static dyn SectionSource> {
         .iter()
         .map(|e| *e as &'static dyn SectionSource)
         .collect()
+}
+
+/// The numbers of every registered evaluation's run-level files in the run (or baseline)
+/// folder `run_dir`, as long-format rows, in the registry's order (see [`values`]).
+pub fn read_values(run_dir: &std::path::Path) -> Result<Vec<crate::report::values::MetricRow>> {
+    let mut out = Vec::new();
+    for kind in registry() {
+        out.extend(kind.values(run_dir)?);
+    }
+    Ok(out)
 }

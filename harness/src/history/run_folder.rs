@@ -1,7 +1,8 @@
 //! What `mixbench history add` takes from a run folder: its provenance, its cells (the rows of
 //! `summary.csv`) and their values as long-format metric rows (the summary's numbers of done
-//! cells, then the evaluations' run-level files, see [`super::evaluation_rows`]). Only
-//! run-level files are read, so a copied report folder is stored like a live run.
+//! cells, [`crate::report::values`], then the evaluations' run-level files,
+//! [`crate::evaluations::values`]). Only run-level files are read, so a copied report folder
+//! is stored like a live run.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -9,25 +10,10 @@ use std::time::UNIX_EPOCH;
 
 use anyhow::{bail, Result};
 
-use super::evaluation_rows;
-use super::metric_row::MetricRow;
+use crate::evaluations::read_values;
 use crate::records::{self, DONE};
+use crate::report::values::{summary_values, MetricRow};
 use crate::report::{read_summary, SummaryRow, SUMMARY_CSV};
-
-/// A cell's summary numbers as `(metric, value)` (absent values as `None`).
-fn summary_values(row: &SummaryRow) -> [(&'static str, Option<f64>); 9] {
-    [
-        ("top1_last", row.top1_last),
-        ("top1_best", row.top1_best),
-        ("top1_median_last10", row.top1_median_last10),
-        ("top5_last", row.top5_last),
-        ("top5_best", row.top5_best),
-        ("train_loss_last", row.train_loss_last),
-        ("epoch_time_mean", row.epoch_time_mean),
-        ("mix_time_mean", row.mix_time_mean),
-        ("saliency_time_mean", row.saliency_time_mean),
-    ]
-}
 
 /// Who made a run and with what: each field holds the distinct values of the run's cells,
 /// `, `-joined (one, unless the run mixed builds or machines).
@@ -83,27 +69,8 @@ pub fn read(run_dir: &Path, name: Option<&str>) -> Result<RunFolder> {
         libtorch: distinct(|c| &c.libtorch),
         device: distinct(|c| &c.device),
     };
-    let mut metrics: Vec<MetricRow> = cells
-        .iter()
-        .filter(|c| c.is_done())
-        .flat_map(|c| {
-            summary_values(c)
-                .into_iter()
-                .filter_map(move |(metric, value)| {
-                    Some(MetricRow {
-                        cell: c.cell.clone(),
-                        dataset: c.dataset.clone(),
-                        model: c.model.clone(),
-                        method: c.method.clone(),
-                        seed: c.seed,
-                        metric: metric.to_string(),
-                        condition: String::new(),
-                        value: value.filter(|v| v.is_finite())?,
-                    })
-                })
-        })
-        .collect();
-    metrics.extend(evaluation_rows::read(run_dir)?);
+    let mut metrics: Vec<MetricRow> = cells.iter().flat_map(summary_values).collect();
+    metrics.extend(read_values(run_dir)?);
     Ok(RunFolder {
         provenance,
         finished_unix: finished_unix(run_dir, &cells)?,

@@ -18,7 +18,8 @@
 //! into series, `charts` draws series on any plotters backend, `plots` writes the image
 //! files, `markdown` renders `report.md`. Shared with the evaluations' sections: `stats` (the
 //! small statistics helpers), `order` (method order), `eval_charts` (their charts),
-//! `image_grid` (PNG grids of the images an evaluation tested).
+//! `image_grid` (PNG grids of the images an evaluation tested). `values` names a run's numbers
+//! in long format for the comparisons and the history.
 //!
 //! This module sits below the evaluations: it never names one. Their sections come in through
 //! [`SectionSource`].
@@ -37,6 +38,7 @@ pub mod stats;
 mod summary;
 #[cfg(test)]
 mod tests;
+pub mod values;
 
 use std::path::{Path, PathBuf};
 

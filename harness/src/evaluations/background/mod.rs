@@ -176,6 +176,10 @@ impl Evaluation for Background {
     fn report(&self, run_dir: &Path) -> Result<Option<crate::report::Section>> {
         report::build(run_dir, self)
     }
+
+    fn values(&self, run_dir: &Path) -> Result<Vec<crate::report::values::MetricRow>> {
+        report::values(run_dir)
+    }
 }
 
 /// Draws `rows` images (the first of each class, then the others in order) in every variant

@@ -20,10 +20,12 @@ use super::rows::{bg_gap, read_cell_csv, top1_of, BackgroundRow, EXAMPLES_PNG};
 use super::variants::Variant;
 use crate::evaluations::collect::collect;
 use crate::evaluations::kind::EvaluationKind;
+use crate::evaluations::values::{read_file, Rows, Value};
 use crate::records::{self, csv_bytes, CellInfo};
 use crate::report::eval_charts::{write_chart, EvalChart, Spread};
 use crate::report::order::method_order;
 use crate::report::stats::mean_std;
+use crate::report::values::MetricRow;
 use crate::report::{Section, PLOTS_DIR};
 
 /// Run-level file with every cell's rows.
@@ -32,6 +34,20 @@ pub const RUN_CSV: &str = "background.csv";
 pub const CELLS_CSV: &str = "background-cells.csv";
 /// Run-level file with one row per method.
 pub const METHODS_CSV: &str = "background-methods.csv";
+
+/// The background numbers of a run's files, in long format: `background_top1` per cell under
+/// the condition of its variant (`original`, `mixed_rand`, ..., `challenge`), from
+/// [`RUN_CSV`], and `bg_gap` per cell from [`CELLS_CSV`].
+pub fn values(run_dir: &Path) -> Result<Vec<MetricRow>> {
+    let mut rows = read_file(run_dir, RUN_CSV, Rows::PerCell, |line| {
+        let variant = line.get("variant")?.to_string();
+        Ok(vec![Value::new("background_top1", "top1").under(variant)])
+    })?;
+    rows.extend(read_file(run_dir, CELLS_CSV, Rows::PerCell, |_| {
+        Ok(vec![Value::new("bg_gap", "bg_gap")])
+    })?);
+    Ok(rows)
+}
 
 /// A row of `background.csv`.
 #[derive(Serialize)]

@@ -18,10 +18,12 @@ use serde::Serialize;
 use super::rows::{EpisodeRow, FewShotRow, CELL_CSV, CELL_EPISODES_CSV};
 use crate::evaluations::collect::collect;
 use crate::evaluations::kind::EvaluationKind;
+use crate::evaluations::values::{read_file, Rows, Value};
 use crate::records::{self, csv_bytes, read_csv, CellInfo};
 use crate::report::eval_charts::{write_chart, EvalChart, Spread};
 use crate::report::order::method_order;
 use crate::report::stats::mean_ci95;
+use crate::report::values::MetricRow;
 use crate::report::{Section, PLOTS_DIR};
 
 /// Run-level file with every cell's (N, K) rows.
@@ -30,6 +32,15 @@ pub const RUN_CSV: &str = "fewshot.csv";
 pub const EPISODES_CSV: &str = "fewshot-episodes.csv";
 /// Run-level file with one row per method and (N, K).
 pub const METHODS_CSV: &str = "fewshot-methods.csv";
+
+/// The few-shot numbers of a run's files, in long format: `fewshot_accuracy` per cell (its
+/// mean over the episodes) under the condition `<N>way-<K>shot`, from [`RUN_CSV`].
+pub fn values(run_dir: &Path) -> Result<Vec<MetricRow>> {
+    read_file(run_dir, RUN_CSV, Rows::PerCell, |line| {
+        let condition = format!("{}way-{}shot", line.get("ways")?, line.get("shots")?);
+        Ok(vec![Value::new("fewshot_accuracy", "mean").under(condition)])
+    })
+}
 
 #[derive(Serialize)]
 struct RunRow<'a> {

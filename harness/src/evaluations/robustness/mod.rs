@@ -449,4 +449,8 @@ impl Evaluation for Robustness {
     fn report(&self, run_dir: &Path) -> Result<Option<crate::report::Section>> {
         report::build(run_dir, self)
     }
+
+    fn values(&self, run_dir: &Path) -> Result<Vec<crate::report::values::MetricRow>> {
+        report::values(run_dir)
+    }
 }

@@ -19,10 +19,12 @@ use serde::Serialize;
 use super::rows::{average_robust, read_cell_csv, RobustnessRow};
 use crate::evaluations::collect::collect;
 use crate::evaluations::kind::EvaluationKind;
+use crate::evaluations::values::{read_file, Rows, Value};
 use crate::records::{self, csv_bytes, CellInfo};
 use crate::report::eval_charts::{write_chart, EvalChart, Line, ScatterPoint, Spread};
 use crate::report::order::method_order;
 use crate::report::stats::mean_std;
+use crate::report::values::MetricRow;
 use crate::report::{Section, PLOTS_DIR};
 
 /// Run-level file with every cell's rows.
@@ -31,6 +33,26 @@ pub const RUN_CSV: &str = "robustness.csv";
 pub const CELLS_CSV: &str = "robustness-cells.csv";
 /// Run-level file with one row per method.
 pub const METHODS_CSV: &str = "robustness-methods.csv";
+
+/// The robustness numbers of a run's files, in long format: `robustness_top1` per cell under
+/// the condition `clean` or `<corruption>:<level>` (`noise:0.1`, `fgsm:8`, `fog:3`; the level as
+/// Rust prints the number, whether the file says 8 or 8.0), from [`RUN_CSV`], and
+/// `robust_top1` (the average robust accuracy) per cell from [`CELLS_CSV`].
+pub fn values(run_dir: &Path) -> Result<Vec<MetricRow>> {
+    let mut rows = read_file(run_dir, RUN_CSV, Rows::PerCell, |line| {
+        let corruption = line.get("corruption")?;
+        let condition = match (corruption, line.number("level")?) {
+            ("clean", _) => corruption.to_string(),
+            (_, Some(level)) => format!("{corruption}:{level}"),
+            (_, None) => format!("{corruption}:"),
+        };
+        Ok(vec![Value::new("robustness_top1", "top1").under(condition)])
+    })?;
+    rows.extend(read_file(run_dir, CELLS_CSV, Rows::PerCell, |_| {
+        Ok(vec![Value::new("robust_top1", "robust_top1")])
+    })?);
+    Ok(rows)
+}
 
 /// A row of `robustness.csv`.
 #[derive(Serialize)]

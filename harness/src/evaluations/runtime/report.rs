@@ -19,10 +19,12 @@ use serde::Serialize;
 use super::rows::{phase_seconds, read_cell, PhaseRow, RuntimeInfo, PHASES, TOTALS};
 use crate::evaluations::collect::collect;
 use crate::evaluations::kind::EvaluationKind;
+use crate::evaluations::values::{read_file, Rows, Value};
 use crate::records::{self, csv_bytes, CellInfo};
 use crate::report::eval_charts::{write_chart, EvalChart};
 use crate::report::order::method_order;
 use crate::report::stats::{bootstrap_ratio_of_medians, median, min_max, quartiles};
+use crate::report::values::MetricRow;
 use crate::report::{Section, PLOTS_DIR};
 
 /// Run-level file with every cell's phase statistics.
@@ -31,6 +33,25 @@ pub const RUN_CSV: &str = "runtime.csv";
 pub const METHODS_CSV: &str = "runtime-methods.csv";
 /// Run-level file comparing mixbench's Vanilla step with PyTorch eager.
 pub const REFERENCE_CSV: &str = "runtime-reference.csv";
+
+/// The runtime numbers of a run's files, in long format: `runtime_<phase>` per cell (the
+/// median seconds per epoch of `data`, ..., `train`, `epoch`) from [`RUN_CSV`], and per method
+/// as a whole (no cell, no seed) `runtime_ratio` (epoch time over Vanilla's) with its bootstrap
+/// interval `runtime_ratio_lo`, `runtime_ratio_hi` from [`METHODS_CSV`].
+pub fn values(run_dir: &Path) -> Result<Vec<MetricRow>> {
+    let mut rows = read_file(run_dir, RUN_CSV, Rows::PerCell, |line| {
+        let metric = format!("runtime_{}", line.get("phase")?);
+        Ok(vec![Value::new(metric, "median")])
+    })?;
+    rows.extend(read_file(run_dir, METHODS_CSV, Rows::PerMethod, |_| {
+        Ok(vec![
+            Value::new("runtime_ratio", "ratio"),
+            Value::new("runtime_ratio_lo", "ratio_lo"),
+            Value::new("runtime_ratio_hi", "ratio_hi"),
+        ])
+    })?);
+    Ok(rows)
+}
 
 /// Resamples of every bootstrap interval, and the generator's seed (fixed, so a report
 /// rebuilt from the same cells is identical).

@@ -1,0 +1,161 @@
+//! The evaluations' numbers in long format: each evaluation turns the run-level files its
+//! report wrote into [`MetricRow`]s ([`super::Evaluation::values`]) with [`read_file`], and
+//! [`super::read_values`] gathers those of every registered evaluation. `mixbench compare` judges these rows and `mixbench history`
+//! stores them, so both name a metric and its condition alike.
+//!
+//! Files are read one row at a time by column name ([`Line`]), with errors naming the file,
+//! the row and the column; an empty or non-finite value is no value.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use csv::StringRecord;
+
+use crate::report::values::MetricRow;
+
+/// One value of a CSV row: its metric, its condition and the column holding it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Value {
+    /// Metric name.
+    pub metric: String,
+    /// Condition (empty when the metric has one value per cell).
+    pub condition: String,
+    /// Column holding the number.
+    pub column: &'static str,
+}
+
+impl Value {
+    /// The value of `metric` in `column`, without a condition.
+    pub fn new(metric: impl Into<String>, column: &'static str) -> Self {
+        Value {
+            metric: metric.into(),
+            condition: String::new(),
+            column,
+        }
+    }
+
+    /// The same value under `condition`.
+    pub fn under(mut self, condition: String) -> Self {
+        self.condition = condition;
+        self
+    }
+}
+
+/// Whose numbers the rows of a file are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rows {
+    /// A cell's: the row has `cell` and `seed` columns.
+    PerCell,
+    /// A method's as a whole (the runtime ratio): no cell, no seed.
+    PerMethod,
+}
+
+/// One row of a CSV file, its fields found by column name.
+pub struct Line<'a> {
+    path: &'a Path,
+    number: usize,
+    headers: &'a StringRecord,
+    record: &'a StringRecord,
+}
+
+impl Line<'_> {
+    /// The field of column `name`; an error naming the file, row and column when it is missing.
+    pub fn get(&self, name: &str) -> Result<&str> {
+        self.headers
+            .iter()
+            .position(|h| h == name)
+            .and_then(|i| self.record.get(i))
+            .with_context(|| {
+                format!(
+                    "{}: row {}: no `{name}` column",
+                    self.path.display(),
+                    self.number
+                )
+            })
+    }
+
+    /// The number in column `name`; `None` for an empty field.
+    pub fn number(&self, name: &str) -> Result<Option<f64>> {
+        let text = self.get(name)?;
+        if text.is_empty() {
+            return Ok(None);
+        }
+        text.parse().map(Some).with_context(|| {
+            format!(
+                "{}: row {}: `{name}` is `{text}`, not a number",
+                self.path.display(),
+                self.number
+            )
+        })
+    }
+
+    /// The row's cell and seed (`rows` per cell), or neither (per method).
+    fn cell_and_seed(&self, rows: Rows) -> Result<(String, Option<u64>)> {
+        if rows == Rows::PerMethod {
+            return Ok((String::new(), None));
+        }
+        let seed = self.get("seed")?;
+        let seed = seed.parse().with_context(|| {
+            format!(
+                "{}: row {}: seed `{seed}` is not a whole number",
+                self.path.display(),
+                self.number
+            )
+        })?;
+        Ok((self.get("cell")?.to_string(), Some(seed)))
+    }
+
+    /// The metric rows of `values` in this line; those without a (finite) number are left out.
+    fn metric_rows(&self, rows: Rows, values: Vec<Value>) -> Result<Vec<MetricRow>> {
+        let mut out = Vec::new();
+        for v in values {
+            let Some(value) = self.number(v.column)?.filter(|x| x.is_finite()) else {
+                continue;
+            };
+            let (cell, seed) = self.cell_and_seed(rows)?;
+            out.push(MetricRow {
+                cell,
+                dataset: self.get("dataset")?.to_string(),
+                model: self.get("model")?.to_string(),
+                method: self.get("method")?.to_string(),
+                seed,
+                metric: v.metric,
+                condition: v.condition,
+                value,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// The metric rows of `run_dir/file` (none when the file is absent): `values` says which
+/// numbers each line holds, under which metric and condition.
+pub fn read_file(
+    run_dir: &Path,
+    file: &str,
+    rows: Rows,
+    values: impl Fn(&Line) -> Result<Vec<Value>>,
+) -> Result<Vec<MetricRow>> {
+    let path = run_dir.join(file);
+    if !path.is_file() {
+        return Ok(Vec::new());
+    }
+    let mut reader =
+        csv::Reader::from_path(&path).with_context(|| format!("opening {}", path.display()))?;
+    let headers = reader
+        .headers()
+        .with_context(|| format!("{}: reading the header", path.display()))?
+        .clone();
+    let mut out = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let record = record.with_context(|| format!("{}: row {}", path.display(), i + 2))?;
+        let line = Line {
+            path: &path,
+            number: i + 2,
+            headers: &headers,
+            record: &record,
+        };
+        out.extend(line.metric_rows(rows, values(&line)?)?);
+    }
+    Ok(out)
+}
