@@ -534,6 +534,51 @@ fn a_killed_writer_leaves_no_partial_run() {
     assert_eq!(run_names(&db), ["before", "after"]);
 }
 
+/// A database of schema version 1 (runtime phase times stored as `runtime_seconds` with the
+/// phase as the condition) is brought up to date by the first command that opens it, a reading
+/// one included: the times become `runtime_<phase>` and the version 2.
+#[test]
+fn a_version_1_database_is_migrated_when_opened() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("history.sqlite");
+    write_run(&tmp.path().join("one"), "c1", &[("vanilla", 0, 80.0)]);
+    add(&db, &tmp.path().join("one"), "2026-12-01");
+    let conn = Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "UPDATE meta SET value = '1' WHERE key = 'schema_version';
+         INSERT INTO metrics (run_id, cell, dataset, model, method, seed, metric, condition, value)
+         VALUES (1, 'c', 'd', 'm', 'vanilla', 0, 'runtime_seconds', 'epoch', 1.5),
+                (1, 'c', 'd', 'm', 'vanilla', 0, 'runtime_seconds', 'mix', 0.25);",
+    )
+    .unwrap();
+    drop(conn);
+    let out = history(&["steps", "--db", db.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let conn = Connection::open(&db).unwrap();
+    let version: String = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'schema_version'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(version, "2");
+    let runtime: Vec<(String, String, f64)> = conn
+        .prepare("SELECT metric, condition, value FROM metrics WHERE metric LIKE 'runtime_%' ORDER BY metric")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        runtime,
+        [
+            ("runtime_epoch".to_string(), String::new(), 1.5),
+            ("runtime_mix".to_string(), String::new(), 0.25)
+        ]
+    );
+}
+
 /// A database written by a newer mixbench (higher schema_version) is refused by every command
 /// with the file named; so are an SQLite file of another program, a missing database for the
 /// reading commands, and a folder without summary.csv.
@@ -562,7 +607,7 @@ fn newer_schemas_foreign_files_and_missing_inputs_are_refused() {
         let err = text(&out.stderr);
         assert!(
             err.contains(dbs)
-                && err.contains("schema version 99 is newer than this mixbench's (1)"),
+                && err.contains("schema version 99 is newer than this mixbench's (2)"),
             "{args:?}: {err}"
         );
     }

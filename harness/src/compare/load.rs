@@ -18,6 +18,7 @@ use super::cell_files::{cell_metrics, cell_runtime};
 use super::metric::{self, Kind};
 use super::series::{add, add_timed, Key, Series, Table};
 use crate::evaluations::read_values;
+use crate::evaluations::runtime::report::{RATIO, RATIO_BOUNDS};
 use crate::evaluations::runtime::rows::phase_seconds;
 use crate::records::EpochMetrics;
 use crate::report::values::{summary_values, MetricRow};
@@ -98,10 +99,15 @@ fn series_of(
                 add_timed(&mut table, key, &v.cell, v.value, "epoch", per_epoch);
             }
             (Kind::Time, None) => {
+                let Some(phase) = metric.name.strip_prefix("runtime_") else {
+                    bail!(
+                        "compare: time metric `{}` has neither a metrics.csv column nor a runtime phase",
+                        metric.name
+                    );
+                };
                 if !repetitions.contains_key(&v.cell) {
                     repetitions.insert(v.cell.clone(), cell_runtime(dir, &v.cell)?);
                 }
-                let phase = metric.name.trim_start_matches("runtime_");
                 let repeated = repetitions[&v.cell]
                     .as_ref()
                     .map(|rows| phase_seconds(rows, phase));
@@ -126,8 +132,8 @@ fn add_ratios(table: &mut Table, values: &[MetricRow]) {
             .map(|v| (group(v), v.value))
             .collect()
     };
-    let (lo, hi) = (bound("runtime_ratio_lo"), bound("runtime_ratio_hi"));
-    for v in values.iter().filter(|v| v.metric == "runtime_ratio") {
+    let (lo, hi) = (bound(RATIO_BOUNDS[0]), bound(RATIO_BOUNDS[1]));
+    for v in values.iter().filter(|v| v.metric == RATIO) {
         let g = group(v);
         let cells = table
             .get(&Key::new("runtime_epoch", &v.dataset, &v.model, &v.method))
@@ -139,9 +145,6 @@ fn add_ratios(table: &mut Table, values: &[MetricRow]) {
             interval: lo.get(&g).copied().zip(hi.get(&g).copied()),
             ..Series::default()
         };
-        table.insert(
-            Key::new("runtime_ratio", &v.dataset, &v.model, &v.method),
-            series,
-        );
+        table.insert(Key::new(RATIO, &v.dataset, &v.model, &v.method), series);
     }
 }

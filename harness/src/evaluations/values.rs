@@ -4,11 +4,12 @@
 //! stores them, so both name a metric and its condition alike.
 //!
 //! Files are read one row at a time by column name ([`Line`]), with errors naming the file,
-//! the row and the column; an empty or non-finite value is no value.
+//! the row and the column; an empty field is no value (a bound that could not be computed),
+//! a non-finite number is an error.
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use csv::StringRecord;
 
 use crate::report::values::MetricRow;
@@ -105,19 +106,34 @@ impl Line<'_> {
         Ok((self.get("cell")?.to_string(), Some(seed)))
     }
 
-    /// The metric rows of `values` in this line; those without a (finite) number are left out.
+    /// The metric rows of `values` in this line; an empty field is no value and is left out,
+    /// a non-finite number is an error (mixbench never writes one). The row's cell, seed and
+    /// group are checked whether or not it holds a value.
     fn metric_rows(&self, rows: Rows, values: Vec<Value>) -> Result<Vec<MetricRow>> {
+        let (cell, seed) = self.cell_and_seed(rows)?;
+        let (dataset, model, method) = (
+            self.get("dataset")?,
+            self.get("model")?,
+            self.get("method")?,
+        );
         let mut out = Vec::new();
         for v in values {
-            let Some(value) = self.number(v.column)?.filter(|x| x.is_finite()) else {
+            let Some(value) = self.number(v.column)? else {
                 continue;
             };
-            let (cell, seed) = self.cell_and_seed(rows)?;
+            if !value.is_finite() {
+                bail!(
+                    "{}: row {}: `{}` is `{value}`, not a finite number",
+                    self.path.display(),
+                    self.number,
+                    v.column
+                );
+            }
             out.push(MetricRow {
-                cell,
-                dataset: self.get("dataset")?.to_string(),
-                model: self.get("model")?.to_string(),
-                method: self.get("method")?.to_string(),
+                cell: cell.clone(),
+                dataset: dataset.to_string(),
+                model: model.to_string(),
+                method: method.to_string(),
                 seed,
                 metric: v.metric,
                 condition: v.condition,
@@ -158,4 +174,69 @@ pub fn read_file(
         out.extend(line.metric_rows(rows, values(&line)?)?);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str = "cell,dataset,model,method,seed,top1\n";
+
+    fn read(body: &str) -> Result<Vec<MetricRow>> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("x.csv"), format!("{HEADER}{body}")).unwrap();
+        read_file(dir.path(), "x.csv", Rows::PerCell, |_| {
+            Ok(vec![Value::new("x_top1", "top1").under("clean".into())])
+        })
+    }
+
+    /// Each number becomes a row under its metric and condition; an empty field is no value.
+    #[test]
+    fn numbers_become_rows_and_empty_fields_are_left_out() {
+        let rows = read("a,d,m,vanilla,0,81.5\nb,d,m,mixup,1,\n").unwrap();
+        assert_eq!(
+            rows,
+            [MetricRow {
+                cell: "a".into(),
+                dataset: "d".into(),
+                model: "m".into(),
+                method: "vanilla".into(),
+                seed: Some(0),
+                metric: "x_top1".into(),
+                condition: "clean".into(),
+                value: 81.5,
+            }]
+        );
+        assert!(read("").unwrap().is_empty());
+    }
+
+    /// A non-finite number, a bad seed (even on a row without a value) and a missing column are
+    /// errors naming the file, the row and the column.
+    #[test]
+    fn bad_fields_are_errors_naming_file_row_and_column() {
+        for (body, says) in [
+            (
+                "a,d,m,vanilla,0,81\nb,d,m,mixup,1,NaN\n",
+                "row 3: `top1` is `NaN`, not a finite number",
+            ),
+            (
+                "a,d,m,vanilla,0,inf\n",
+                "row 2: `top1` is `inf`, not a finite number",
+            ),
+            (
+                "a,d,m,vanilla,x,\n",
+                "row 2: seed `x` is not a whole number",
+            ),
+            (
+                "a,d,m,vanilla,0,high\n",
+                "row 2: `top1` is `high`, not a number",
+            ),
+        ] {
+            let err = format!("{:#}", read(body).unwrap_err());
+            assert!(
+                err.contains("x.csv") && err.contains(says),
+                "{body:?}: {err}"
+            );
+        }
+    }
 }

@@ -66,7 +66,7 @@ pub enum HistoryCommand {
         /// The page to write (e.g. history.html).
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
-        /// Only these metrics (repeat; default: every stored metric).
+        /// Only these metrics (repeat; default: every stored metric but interval bounds).
         #[arg(long)]
         metric: Vec<String>,
     },
@@ -75,7 +75,7 @@ pub enum HistoryCommand {
         /// History database.
         #[arg(long, value_name = "FILE")]
         db: PathBuf,
-        /// Only this metric (default: every stored metric).
+        /// Only this metric (default: every stored metric but interval bounds).
         #[arg(long)]
         metric: Option<String>,
     },
@@ -128,7 +128,7 @@ pub fn run(command: &HistoryCommand) -> Result<()> {
         HistoryCommand::Html { db, out, metric } => {
             let conn = schema::open_existing(db)?;
             let metrics = match metric.is_empty() {
-                true => series::metric_names(&conn, db)?,
+                true => series::tracked_metric_names(&conn, db)?,
                 false => metric.clone(),
             };
             let found = metrics
@@ -143,7 +143,7 @@ pub fn run(command: &HistoryCommand) -> Result<()> {
             let conn = schema::open_existing(db)?;
             let metrics = match metric {
                 Some(m) => vec![m.clone()],
-                None => series::metric_names(&conn, db)?,
+                None => series::tracked_metric_names(&conn, db)?,
             };
             let (mut count, mut steps) = (0, 0);
             for m in &metrics {

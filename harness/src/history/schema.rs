@@ -14,11 +14,24 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
 
 /// Version of the tables this mixbench reads and writes. A database with a newer version is
-/// refused (a newer mixbench wrote it); the version goes up with every change of the tables.
-pub const SCHEMA_VERSION: i64 = 1;
+/// refused (a newer mixbench wrote it); an older one is brought up to date when opened
+/// ([`MIGRATIONS`]). The version goes up with every change of the tables or of what their
+/// rows mean.
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// The statements that take a database from version `i + 1` to `i + 2`, run in order, in the
+/// transaction that opens it:
+/// - 1 to 2: runtime phase times were stored as `runtime_seconds` with the phase as the
+///   condition; they are `runtime_<phase>` without a condition, the name `mixbench compare`
+///   judges them under.
+const MIGRATIONS: [&str; 1] = [
+    "UPDATE metrics SET metric = 'runtime_' || condition, condition = '' \
+     WHERE metric = 'runtime_seconds'",
+];
+const _: () = assert!(MIGRATIONS.len() as i64 == SCHEMA_VERSION - 1);
 
 /// How long a writer waits for another process's transaction to end before giving up.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -82,7 +95,7 @@ pub fn open_or_create(path: &Path) -> Result<Connection> {
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .with_context(|| format!("{}: locking the database", path.display()))?;
     match stored_version(&tx, path)? {
-        Some(version) => check_version(version, path)?,
+        Some(version) => bring_up_to_date(&tx, version, path)?,
         None => {
             tx.execute_batch(TABLES)
                 .with_context(|| format!("{}: creating the tables", path.display()))?;
@@ -98,7 +111,8 @@ pub fn open_or_create(path: &Path) -> Result<Connection> {
     Ok(conn)
 }
 
-/// Opens an existing history database at `path` (the commands that only read it).
+/// Opens an existing history database at `path` (the commands that only read it; an older
+/// version is still brought up to date).
 pub fn open_existing(path: &Path) -> Result<Connection> {
     if !path.is_file() {
         bail!(
@@ -107,14 +121,19 @@ pub fn open_existing(path: &Path) -> Result<Connection> {
             path.display()
         );
     }
-    let conn = connect(path, OpenFlags::empty())?;
-    match stored_version(&conn, path)? {
-        Some(version) => check_version(version, path)?,
+    let mut conn = connect(path, OpenFlags::empty())?;
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .with_context(|| format!("{}: locking the database", path.display()))?;
+    match stored_version(&tx, path)? {
+        Some(version) => bring_up_to_date(&tx, version, path)?,
         None => bail!(
             "{}: an empty database, no runs stored yet (`mixbench history add` stores one)",
             path.display()
         ),
     }
+    tx.commit()
+        .with_context(|| format!("{}: updating the schema", path.display()))?;
     Ok(conn)
 }
 
@@ -188,8 +207,9 @@ fn stored_version(conn: &Connection, path: &Path) -> Result<Option<i64>> {
     })
 }
 
-/// Accepts the current schema version and names the problem with any other.
-fn check_version(version: i64, path: &Path) -> Result<()> {
+/// Runs the [`MIGRATIONS`] from `version` to [`SCHEMA_VERSION`] in `tx` and records the new
+/// version; refuses a newer version (a newer mixbench wrote it).
+fn bring_up_to_date(tx: &Transaction, version: i64, path: &Path) -> Result<()> {
     if version > SCHEMA_VERSION {
         bail!(
             "{}: history schema version {version} is newer than this mixbench's ({SCHEMA_VERSION}); \
@@ -197,12 +217,28 @@ fn check_version(version: i64, path: &Path) -> Result<()> {
             path.display()
         );
     }
-    if version < SCHEMA_VERSION {
+    if version < 1 {
         bail!(
-            "{}: history schema version {version} is older than this mixbench's ({SCHEMA_VERSION}) \
-             and no migration from it exists",
+            "{}: history schema version {version} was never written by mixbench",
             path.display()
         );
     }
+    if version == SCHEMA_VERSION {
+        return Ok(());
+    }
+    for (from, statement) in (version..).zip(&MIGRATIONS[(version - 1) as usize..]) {
+        tx.execute_batch(statement).with_context(|| {
+            format!(
+                "{}: migrating the history from schema version {from} to {}",
+                path.display(),
+                from + 1
+            )
+        })?;
+    }
+    tx.execute(
+        "UPDATE meta SET value = ?1 WHERE key = 'schema_version'",
+        [SCHEMA_VERSION.to_string()],
+    )
+    .with_context(|| format!("{}: writing the schema version", path.display()))?;
     Ok(())
 }

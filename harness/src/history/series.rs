@@ -7,6 +7,8 @@ use anyhow::{bail, Context, Result};
 use rusqlite::{params, Connection};
 use serde::Serialize;
 
+use crate::evaluations::runtime::report::RATIO_BOUNDS;
+
 /// One run's point of a series.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Point {
@@ -55,6 +57,15 @@ pub fn metric_names(conn: &Connection, db: &Path) -> Result<Vec<String>> {
     conn.prepare("SELECT DISTINCT metric FROM metrics ORDER BY metric")
         .and_then(|mut q| q.query_map([], |row| row.get(0))?.collect())
         .with_context(|| format!("{}: listing metrics", db.display()))
+}
+
+/// The stored metrics that are series of their own, sorted: all but the bounds of an interval
+/// (those of the runtime ratio), which move with the value they bound. What `history steps`
+/// and `history html` look at when no metric is named.
+pub fn tracked_metric_names(conn: &Connection, db: &Path) -> Result<Vec<String>> {
+    let mut names = metric_names(conn, db)?;
+    names.retain(|name| !RATIO_BOUNDS.contains(&name.as_str()));
+    Ok(names)
 }
 
 /// The series of `metric` (of one method when `method` is given), sorted by dataset, model,

@@ -34,6 +34,13 @@ pub const METHODS_CSV: &str = "runtime-methods.csv";
 /// Run-level file comparing mixbench's Vanilla step with PyTorch eager.
 pub const REFERENCE_CSV: &str = "runtime-reference.csv";
 
+/// Metric of each method's epoch time over Vanilla's (one value per method).
+pub const RATIO: &str = "runtime_ratio";
+/// Metrics of the bounds of [`RATIO`]'s bootstrap 95% interval: stored beside it so the
+/// interval can be exported, judged with it by `mixbench compare`, and not series of their own
+/// in `mixbench history steps` and `html`.
+pub const RATIO_BOUNDS: [&str; 2] = ["runtime_ratio_lo", "runtime_ratio_hi"];
+
 /// The runtime numbers of a run's files, in long format: `runtime_<phase>` per cell (the
 /// median seconds per epoch of `data`, ..., `train`, `epoch`) from [`RUN_CSV`], and per method
 /// as a whole (no cell, no seed) `runtime_ratio` (epoch time over Vanilla's) with its bootstrap
@@ -45,9 +52,9 @@ pub fn values(run_dir: &Path) -> Result<Vec<MetricRow>> {
     })?;
     rows.extend(read_file(run_dir, METHODS_CSV, Rows::PerMethod, |_| {
         Ok(vec![
-            Value::new("runtime_ratio", "ratio"),
-            Value::new("runtime_ratio_lo", "ratio_lo"),
-            Value::new("runtime_ratio_hi", "ratio_hi"),
+            Value::new(RATIO, "ratio"),
+            Value::new(RATIO_BOUNDS[0], "ratio_lo"),
+            Value::new(RATIO_BOUNDS[1], "ratio_hi"),
         ])
     })?);
     Ok(rows)
