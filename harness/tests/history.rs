@@ -429,6 +429,33 @@ fn two_writers_at_once_both_succeed() {
     assert_eq!(values, 800);
 }
 
+/// The reading commands take no lock: they answer while another process holds the write
+/// lock of an up-to-date database (only a migration waits for it).
+#[test]
+fn readers_answer_while_a_writer_holds_the_lock() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("history.sqlite");
+    write_run(&tmp.path().join("one"), "c1", &[("vanilla", 0, 80.0)]);
+    add(&db, &tmp.path().join("one"), "2026-12-01");
+    let mut writer = Connection::open(&db).unwrap();
+    let tx = writer
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .unwrap();
+    for args in [
+        ["list", "--db", db.to_str().unwrap()],
+        ["steps", "--db", db.to_str().unwrap()],
+    ] {
+        let out = history(&args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    tx.rollback().unwrap();
+}
+
 /// Environment variable naming the database [`partial_writer_helper`] writes to.
 const PARTIAL_DB: &str = "MIXBENCH_TEST_PARTIAL_WRITER_DB";
 

@@ -18,7 +18,7 @@ use super::cell_files::{cell_metrics, cell_runtime};
 use super::metric::{self, Kind};
 use super::series::{add, add_timed, Key, Series, Table};
 use crate::evaluations::read_values;
-use crate::evaluations::runtime::report::{RATIO, RATIO_BOUNDS};
+use crate::evaluations::runtime::report::{RATIO, RATIO_HI, RATIO_LO};
 use crate::evaluations::runtime::rows::phase_seconds;
 use crate::records::EpochMetrics;
 use crate::report::values::{summary_values, MetricRow};
@@ -132,7 +132,7 @@ fn add_ratios(table: &mut Table, values: &[MetricRow]) {
             .map(|v| (group(v), v.value))
             .collect()
     };
-    let (lo, hi) = (bound(RATIO_BOUNDS[0]), bound(RATIO_BOUNDS[1]));
+    let (lo, hi) = (bound(RATIO_LO), bound(RATIO_HI));
     for v in values.iter().filter(|v| v.metric == RATIO) {
         let g = group(v);
         let cells = table

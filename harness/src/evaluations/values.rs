@@ -210,8 +210,8 @@ mod tests {
         assert!(read("").unwrap().is_empty());
     }
 
-    /// A non-finite number, a bad seed (even on a row without a value) and a missing column are
-    /// errors naming the file, the row and the column.
+    /// A non-finite number, a bad seed (even on a row without a value) and a field that is not
+    /// a number are errors naming the file, the row and the column.
     #[test]
     fn bad_fields_are_errors_naming_file_row_and_column() {
         for (body, says) in [

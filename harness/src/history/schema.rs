@@ -14,7 +14,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
 /// Version of the tables this mixbench reads and writes. A database with a newer version is
 /// refused (a newer mixbench wrote it); an older one is brought up to date when opened
@@ -122,16 +122,24 @@ pub fn open_existing(path: &Path) -> Result<Connection> {
         );
     }
     let mut conn = connect(path, OpenFlags::empty())?;
+    let Some(version) = stored_version(&conn, path)? else {
+        bail!(
+            "{}: an empty database, no runs stored yet (`mixbench history add` stores one)",
+            path.display()
+        );
+    };
+    if version >= SCHEMA_VERSION {
+        // Up to date (or refused): no write lock, so readers never wait for a writer.
+        bring_up_to_date(&conn, version, path)?;
+        return Ok(conn);
+    }
+    // Migrate under the write lock, from the version read under it (another opener may have
+    // migrated meanwhile).
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .with_context(|| format!("{}: locking the database", path.display()))?;
-    match stored_version(&tx, path)? {
-        Some(version) => bring_up_to_date(&tx, version, path)?,
-        None => bail!(
-            "{}: an empty database, no runs stored yet (`mixbench history add` stores one)",
-            path.display()
-        ),
-    }
+    let version = stored_version(&tx, path)?.unwrap_or(version);
+    bring_up_to_date(&tx, version, path)?;
     tx.commit()
         .with_context(|| format!("{}: updating the schema", path.display()))?;
     Ok(conn)
@@ -207,9 +215,10 @@ fn stored_version(conn: &Connection, path: &Path) -> Result<Option<i64>> {
     })
 }
 
-/// Runs the [`MIGRATIONS`] from `version` to [`SCHEMA_VERSION`] in `tx` and records the new
-/// version; refuses a newer version (a newer mixbench wrote it).
-fn bring_up_to_date(tx: &Transaction, version: i64, path: &Path) -> Result<()> {
+/// Runs the [`MIGRATIONS`] from `version` to [`SCHEMA_VERSION`] on `tx` (a transaction
+/// holding the write lock whenever `version` is older) and records the new version; refuses a
+/// newer version (a newer mixbench wrote it).
+fn bring_up_to_date(tx: &Connection, version: i64, path: &Path) -> Result<()> {
     if version > SCHEMA_VERSION {
         bail!(
             "{}: history schema version {version} is newer than this mixbench's ({SCHEMA_VERSION}); \

@@ -36,10 +36,14 @@ pub const REFERENCE_CSV: &str = "runtime-reference.csv";
 
 /// Metric of each method's epoch time over Vanilla's (one value per method).
 pub const RATIO: &str = "runtime_ratio";
-/// Metrics of the bounds of [`RATIO`]'s bootstrap 95% interval: stored beside it so the
-/// interval can be exported, judged with it by `mixbench compare`, and not series of their own
-/// in `mixbench history steps` and `html`.
-pub const RATIO_BOUNDS: [&str; 2] = ["runtime_ratio_lo", "runtime_ratio_hi"];
+/// Metric of the lower bound of [`RATIO`]'s bootstrap 95% interval.
+pub const RATIO_LO: &str = "runtime_ratio_lo";
+/// Metric of the upper bound of [`RATIO`]'s bootstrap 95% interval.
+pub const RATIO_HI: &str = "runtime_ratio_hi";
+/// The bounds of [`RATIO`]'s interval: stored beside it so the interval can be exported and
+/// judged with it by `mixbench compare`, but not series of their own in `mixbench history
+/// steps` and `html`.
+pub const RATIO_BOUNDS: [&str; 2] = [RATIO_LO, RATIO_HI];
 
 /// The runtime numbers of a run's files, in long format: `runtime_<phase>` per cell (the
 /// median seconds per epoch of `data`, ..., `train`, `epoch`) from [`RUN_CSV`], and per method
@@ -53,8 +57,8 @@ pub fn values(run_dir: &Path) -> Result<Vec<MetricRow>> {
     rows.extend(read_file(run_dir, METHODS_CSV, Rows::PerMethod, |_| {
         Ok(vec![
             Value::new(RATIO, "ratio"),
-            Value::new(RATIO_BOUNDS[0], "ratio_lo"),
-            Value::new(RATIO_BOUNDS[1], "ratio_hi"),
+            Value::new(RATIO_LO, "ratio_lo"),
+            Value::new(RATIO_HI, "ratio_hi"),
         ])
     })?);
     Ok(rows)
