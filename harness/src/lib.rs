@@ -6,28 +6,27 @@
 //! -> `MixMethod::mix` -> forward, loss, backward, SGD -> per-epoch evaluation -> metrics rows
 //! -> reports.
 //!
-//! Modules form layers that only import downward (checked by `tests/layers.rs`; see
-//! `docs/architecture.md`): `system`, `records`, `interrupt` < `data`, `models`, `methods`,
-//! `report` < `engine` < `cell` < `evaluations` < `executor`, `claims`, `history` < `suite`,
-//! `mix_command`, `compare` < `cli`.
+//! What reads results back without libtorch (run records, the metric catalogue, reports,
+//! claims, comparisons, the history) is the `mixbench-results` crate, re-exported here as
+//! `records`, `metrics`, `report`, `claims`, `compare` and `history`. The modules of this
+//! crate form layers that only import downward (checked by `tests/layers.rs`; see
+//! `docs/architecture.md`): `system`, `interrupt` < `data`, `models`, `methods` < `engine` <
+//! `cell` < `evaluations` < `executor` < `suite`, `mix_command` < `cli`.
 
 pub mod cell;
-pub mod claims;
 pub mod cli;
-pub mod compare;
 pub mod data;
 pub mod engine;
 pub mod evaluations;
 pub mod executor;
-pub mod history;
 pub mod interrupt;
 pub mod methods;
 pub mod mix_command;
 pub mod models;
-pub mod records;
-pub mod report;
 pub mod suite;
 pub mod system;
+
+pub use mixbench_results::{catalogue, claims, compare, history, metrics, records, report};
 
 /// The quickstart suite, compiled in so `mixbench quickstart` needs no files.
 pub const QUICKSTART_SUITE: &str = include_str!("../../suites/quickstart.yaml");

@@ -1,8 +1,9 @@
-//! The module layering of `harness/src`, checked mechanically (see `docs/architecture.md`,
-//! *Layers*):
+//! The module layering of `harness/src` and of the libtorch-free `harness/results/src`,
+//! checked mechanically (see `docs/architecture.md`, *Layers*); Cargo itself keeps the
+//! results crate from importing the `mixbench` crate:
 //!
 //! 1. every top-level module sits in a layer, and imports only from modules of lower layers;
-//! 2. the files of `harness/src` import each other without a cycle.
+//! 2. the files of each crate import each other without a cycle.
 //!
 //! "Imports" are what the source text names: `use` declarations (brace groups expanded) and
 //! paths in code that start with `crate::`, `super::`, `self::` or the name of a sub-module the
@@ -12,20 +13,38 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// The layers, lowest first. A module may import from modules of strictly lower layers only.
+/// The layers of the `mixbench` crate, lowest first. A module may import from modules of
+/// strictly lower layers only. (`records`, `report`, `claims`, `compare`, `history` and
+/// `metrics` are re-exports of the results crate, below all of them.)
 const LAYERS: &[&[&str]] = &[
-    &["system", "records", "interrupt"],
-    &["data", "models", "methods", "report"],
+    &["system", "interrupt"],
+    &["data", "models", "methods"],
     &["engine"],
     &["cell"],
     &["evaluations"],
-    &["executor", "claims", "history"],
-    &["suite", "mix_command", "compare"],
+    &["executor"],
+    &["suite", "mix_command"],
     &["cli"],
 ];
 
-fn src_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+/// The layers of the `mixbench-results` crate, lowest first.
+const RESULTS_LAYERS: &[&[&str]] = &[
+    &["records", "metrics"],
+    &["report"],
+    &["evaluations"],
+    &["catalogue"],
+    &["claims"],
+    &["history"],
+    &["compare"],
+];
+
+/// Each checked crate: its source folder and its layers.
+fn crates() -> [(PathBuf, &'static [&'static [&'static str]]); 2] {
+    let harness = Path::new(env!("CARGO_MANIFEST_DIR"));
+    [
+        (harness.join("src"), LAYERS),
+        (harness.join("results/src"), RESULTS_LAYERS),
+    ]
 }
 
 /// Module path of a source file: `a/b.rs` -> [a, b], `a/mod.rs` -> [a], `lib.rs` -> [].
@@ -184,15 +203,14 @@ struct Tree {
     edges: BTreeMap<PathBuf, BTreeSet<PathBuf>>,
 }
 
-fn read_tree() -> Tree {
-    let src = src_dir();
+fn read_tree(src: &Path) -> Tree {
     let mut paths = Vec::new();
-    rust_files(&src, &mut paths);
+    rust_files(src, &mut paths);
     let files: BTreeMap<Vec<String>, PathBuf> = paths
         .iter()
         .filter(|p| !p.ends_with("main.rs"))
         .map(|p| {
-            let rel = p.strip_prefix(&src).unwrap().to_path_buf();
+            let rel = p.strip_prefix(src).unwrap().to_path_buf();
             (module_of(&rel), rel)
         })
         .collect();
@@ -205,7 +223,8 @@ fn read_tree() -> Tree {
                 .rev()
                 .find_map(|n| files.get(&path[..n]))
                 .unwrap();
-            if target != rel {
+            // A path that resolves to the crate root names a re-export of another crate.
+            if target != rel && !module_of(target).is_empty() {
                 targets.insert(target.clone());
             }
         }
@@ -214,9 +233,9 @@ fn read_tree() -> Tree {
     Tree { files, edges }
 }
 
-fn layer_of(file: &Path) -> Option<(usize, String)> {
+fn layer_of(file: &Path, layers: &[&[&str]]) -> Option<(usize, String)> {
     let top = module_of(file).into_iter().next()?;
-    let layer = LAYERS
+    let layer = layers
         .iter()
         .position(|l| l.contains(&top.as_str()))
         .unwrap_or_else(|| panic!("module `{top}` is in no layer of tests/layers.rs"));
@@ -225,18 +244,25 @@ fn layer_of(file: &Path) -> Option<(usize, String)> {
 
 #[test]
 fn top_level_modules_import_only_lower_layers() {
-    let tree = read_tree();
     let mut upward = Vec::new();
-    for (from, targets) in &tree.edges {
-        let Some((from_layer, from_top)) = layer_of(from) else {
-            continue;
-        };
-        for to in targets {
-            let Some((to_layer, to_top)) = layer_of(to) else {
+    for (src, layers) in crates() {
+        let tree = read_tree(&src);
+        for (from, targets) in &tree.edges {
+            let Some((from_layer, from_top)) = layer_of(from, layers) else {
                 continue;
             };
-            if from_top != to_top && to_layer >= from_layer {
-                upward.push(format!("{} -> {}", from.display(), to.display()));
+            for to in targets {
+                let Some((to_layer, to_top)) = layer_of(to, layers) else {
+                    continue;
+                };
+                if from_top != to_top && to_layer >= from_layer {
+                    upward.push(format!(
+                        "{}: {} -> {}",
+                        src.display(),
+                        from.display(),
+                        to.display()
+                    ));
+                }
             }
         }
     }
@@ -249,7 +275,13 @@ fn top_level_modules_import_only_lower_layers() {
 
 #[test]
 fn files_import_each_other_without_a_cycle() {
-    let tree = read_tree();
+    for (src, _) in crates() {
+        assert_no_cycle(&read_tree(&src));
+    }
+}
+
+/// Panics with the first import cycle among the files of `tree`.
+fn assert_no_cycle(tree: &Tree) {
     // Depth-first search with colours; report the first cycle found.
     fn visit(
         node: &PathBuf,
@@ -313,7 +345,14 @@ fn the_checker_reads_use_trees_and_relative_paths() {
         "report".into()
     ]));
     assert!(paths.contains(&vec!["cell".into(), "open".into()]));
-    let tree = read_tree();
-    let cli = tree.edges.get(Path::new("cli.rs")).unwrap();
+    let [(harness, _), (results, _)] = crates();
+    let cli = read_tree(&harness);
+    let cli = cli.edges.get(Path::new("cli.rs")).unwrap();
     assert!(cli.iter().any(|p| p.starts_with("suite")), "{cli:?}");
+    let results = read_tree(&results);
+    let compare = results.edges.get(Path::new("compare/load.rs")).unwrap();
+    assert!(
+        compare.iter().any(|p| p.starts_with("evaluations")),
+        "{compare:?}"
+    );
 }

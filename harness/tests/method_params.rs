@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use mixbench::methods::{describe, registry};
-use mixbench_core::{MethodParams, MixError, ParamDoc, Params};
+use mixbench_core::{MethodParams, MixError, ParamDoc, ParamError, Params};
 
 /// `key=default` of every parameter of `docs`, as `mixbench methods` and the README write them.
 fn items(docs: &[ParamDoc]) -> Vec<String> {
@@ -120,7 +120,10 @@ fn unknown_keys_are_rejected_with_a_suggestion() {
             .build(&Params::parse(info.name, [item.as_str()]).unwrap())
             .err()
             .unwrap();
-        assert!(matches!(err, MixError::UnknownParam { .. }), "{err}");
+        assert!(
+            matches!(err, MixError::Param(ParamError::UnknownParam { .. })),
+            "{err}"
+        );
         let text = err.to_string();
         assert!(
             text.contains(&format!("`{typo}`"))
@@ -152,7 +155,10 @@ fn wrong_types_are_rejected_naming_the_key() {
                     .build(&Params::parse(info.name, [item.as_str()]).unwrap())
                     .err()
                     .unwrap_or_else(|| panic!("{}: {item} accepted", info.name));
-                assert!(matches!(err, MixError::BadValue { .. }), "{err}");
+                assert!(
+                    matches!(err, MixError::Param(ParamError::BadValue { .. })),
+                    "{err}"
+                );
                 let text = err.to_string();
                 assert!(
                     text.contains(&format!("parameter `{}`", p.name))

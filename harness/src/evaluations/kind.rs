@@ -9,8 +9,7 @@ use serde::Serialize;
 
 use crate::cell::{open_trained, CellConfig, TrainedCell};
 use crate::data::DataSpec;
-use crate::report::values::MetricRow;
-use crate::report::SectionSource;
+use mixbench_results::evaluations::EvaluationResults;
 
 /// A setting that is invalid: the key to locate in the suite file, and the message.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,8 +39,14 @@ pub trait Evaluation: Send + Sync + 'static {
     /// errors) and serialised canonically into `<name>.yaml`, whose hash is the resume marker.
     type Settings: Serialize + DeserializeOwned;
 
-    /// Key under `evaluations:`, stem of the per-cell files and markers.
-    fn name(&self) -> &'static str;
+    /// What the evaluation leaves in a run folder: its files, report section, metrics and
+    /// values, read back by the libtorch-free `mixbench-results` crate.
+    fn results(&self) -> &'static dyn EvaluationResults;
+
+    /// Key under `evaluations:`, stem of the per-cell files and markers (its results' name).
+    fn name(&self) -> &'static str {
+        self.results().name()
+    }
 
     /// One line for listings: what is measured.
     fn summary(&self) -> &'static str;
@@ -64,22 +69,11 @@ pub trait Evaluation: Send + Sync + 'static {
 
     /// Evaluates one trained cell and writes its result files into the cell folder.
     fn evaluate(&self, cell: &TrainedCell, settings: &Self::Settings) -> Result<()>;
-
-    /// Gathers the evaluated cells of a run into run-level files and plots, and returns the
-    /// section of `report.md`; `None` when no cell has results or failures of this kind.
-    fn report(&self, run_dir: &Path) -> Result<Option<crate::report::Section>>;
-
-    /// The numbers of the run-level files [`Evaluation::report`] wrote into `run_dir` (a run
-    /// or a baseline folder), as long-format rows: what `mixbench compare` judges and
-    /// `mixbench history` stores (see [`super::values`]). None by default.
-    fn values(&self, _run_dir: &Path) -> Result<Vec<MetricRow>> {
-        Ok(Vec::new())
-    }
 }
 
 /// The object-safe face of every [`Evaluation`], with settings as canonical YAML text:
 /// what the registry holds and the suite loader, executor and report use.
-pub trait EvaluationKind: SectionSource + Send + Sync {
+pub trait EvaluationKind: Send + Sync {
     /// See [`Evaluation::name`].
     fn name(&self) -> &'static str;
 
@@ -104,10 +98,8 @@ pub trait EvaluationKind: SectionSource + Send + Sync {
     /// Evaluates the trained cell in `dir` with canonical settings `settings`.
     fn run(&self, dir: &Path, settings: &str) -> Result<()>;
 
-    /// See [`Evaluation::values`] (default: none).
-    fn values(&self, _run_dir: &Path) -> Result<Vec<MetricRow>> {
-        Ok(Vec::new())
-    }
+    /// See [`Evaluation::results`].
+    fn results(&self) -> &'static dyn EvaluationResults;
 
     /// `<name>.yaml`: the settings an evaluation ran with.
     fn settings_file(&self) -> String {
@@ -116,12 +108,12 @@ pub trait EvaluationKind: SectionSource + Send + Sync {
 
     /// `<name>.done`: written last, holds the settings' hash.
     fn done_file(&self) -> String {
-        format!("{}.done", self.name())
+        self.results().done_file()
     }
 
     /// `<name>.failed`: the error of a failed evaluation.
     fn failed_file(&self) -> String {
-        format!("{}.failed", self.name())
+        self.results().failed_file()
     }
 }
 
@@ -166,14 +158,8 @@ impl<E: Evaluation> EvaluationKind for E {
         self.evaluate(&cell, &settings)
     }
 
-    fn values(&self, run_dir: &Path) -> Result<Vec<MetricRow>> {
-        Evaluation::values(self, run_dir)
-    }
-}
-
-impl<E: Evaluation> SectionSource for E {
-    fn section(&self, run_dir: &Path) -> Result<Option<crate::report::Section>> {
-        self.report(run_dir)
+    fn results(&self) -> &'static dyn EvaluationResults {
+        Evaluation::results(self)
     }
 }
 

@@ -12,18 +12,17 @@
 //! numbers comparisons and the history read ([`values`], [`read_values`]).
 
 pub mod background;
-pub mod collect;
 pub mod fewshot;
 pub mod kind;
 pub mod robustness;
 pub mod runtime;
-pub mod values;
 
 use anyhow::Result;
 
-use crate::report::SectionSource;
-
 pub use kind::{Evaluation, EvaluationKind, SettingError};
+pub use mixbench_results::evaluations::{
+    collect, read_values, report_sections, values, EvaluationResults,
+};
 
 /// Every evaluation mixbench can run, in the order they run and appear in reports. Adding an
 /// evaluation is a module under `evaluations/` and one line here.
@@ -51,22 +50,4 @@ pub fn find(name: &str) -> Result<&'static dyn EvaluationKind> {
                 names.collect::<Vec<_>>().join(", ")
             )
         })
-}
-
-/// The report sections of every registered evaluation, for [`crate::report::build_report`].
-pub fn report_sections() -> Vec<&'static dyn SectionSource> {
-    registry()
-        .iter()
-        .map(|e| *e as &'static dyn SectionSource)
-        .collect()
-}
-
-/// The numbers of every registered evaluation's run-level files in the run (or baseline)
-/// folder `run_dir`, as long-format rows, in the registry's order (see [`values`]).
-pub fn read_values(run_dir: &std::path::Path) -> Result<Vec<crate::report::values::MetricRow>> {
-    let mut out = Vec::new();
-    for kind in registry() {
-        out.extend(kind.values(run_dir)?);
-    }
-    Ok(out)
 }

@@ -377,8 +377,10 @@ mod tests {
     use super::*;
     use crate::cell::CellConfig;
     use crate::data::DataSpec;
-    use crate::evaluations::SettingError;
+    use crate::evaluations::{EvaluationResults, SettingError};
     use crate::executor::pool::{run_units, RunOutcome, Workers};
+    use crate::metrics::MetricDecl;
+    use crate::report::values::MetricRow;
     use crate::report::{Section, SectionSource};
 
     /// An evaluation whose run panics with the settings as message, or succeeds when they
@@ -391,9 +393,24 @@ mod tests {
         }
     }
 
+    impl EvaluationResults for Panicking {
+        fn name(&self) -> &'static str {
+            "panicking"
+        }
+        fn metrics(&self) -> &'static [MetricDecl] {
+            &[]
+        }
+        fn values(&self, _: &Path) -> Result<Vec<MetricRow>> {
+            Ok(Vec::new())
+        }
+    }
+
     impl EvaluationKind for Panicking {
         fn name(&self) -> &'static str {
             "panicking"
+        }
+        fn results(&self) -> &'static dyn EvaluationResults {
+            &PANICKING
         }
         fn summary(&self) -> &'static str {
             "panics"

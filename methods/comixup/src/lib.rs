@@ -69,7 +69,7 @@ method_params! {
         /// outer iterations
         pub m_niter: usize = 4,
     }
-    fn validate(&self) -> Result<()> {
+    fn validate(&self) -> mixbench_core::ParamResult<()> {
         for (key, value) in [
             ("m_part", self.m_part),
             ("m_block_num", self.m_block_num),
@@ -219,12 +219,13 @@ impl CoMixup {
         let (b, h, w) = (size[0] as usize, size[2], size[3]);
         let m = self.m_block_num;
         if h != w || w as usize % m != 0 {
-            return Err(MixError::BadValue {
+            return Err(mixbench_core::ParamError::BadValue {
                 method: "comixup".into(),
                 key: "m_block_num".into(),
                 value: m.to_string(),
                 expected: format!("a divisor of the (square) image size, got {h}x{w} images"),
-            });
+            }
+            .into());
         }
         let blocks = m * m;
         let init = match &batch.init {

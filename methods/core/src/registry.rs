@@ -1,4 +1,6 @@
-use crate::{did_you_mean, MethodParams, MixError, MixMethod, ParamDoc, Params, Result};
+use crate::{
+    did_you_mean, MethodParams, MixError, MixMethod, ParamDoc, Params, ResolvedParams, Result,
+};
 
 /// The parameters of one registered method, derived from its typed struct ([`MethodParams`]):
 /// names and docs from the struct's declaration, defaults rendered from its `Default`. Iterate
@@ -39,12 +41,14 @@ pub struct MethodInfo {
     /// Parameters with their defaults (those of the official CIFAR commands), from the
     /// method's typed parameter struct.
     pub params: ParamTable,
-    make: fn(&Params) -> Result<Box<dyn MixMethod>>,
+    resolve: fn(&Params) -> Result<ResolvedParams>,
+    make: fn(&ResolvedParams) -> Result<Box<dyn MixMethod>>,
 }
 
 impl MethodInfo {
     /// The entry of method `M` configured by the typed parameters `P`: named `P::METHOD`,
-    /// built by reading [`Params`] into `P` ([`Params::typed`], which validates) and converting.
+    /// resolving [`Params`] against `P` ([`Params::resolve`], which validates) and built by
+    /// reading the resolved parameters into `P` and converting.
     pub fn of<P, M>(summary: &'static str) -> Self
     where
         P: MethodParams,
@@ -54,13 +58,25 @@ impl MethodInfo {
             name: P::METHOD,
             summary,
             params: ParamTable::of::<P>(),
-            make: |params| Ok(Box::new(M::from(params.typed::<P>()?))),
+            resolve: |params| Ok(params.resolve::<P>()?),
+            make: |resolved| Ok(Box::new(M::from(resolved.typed::<P>()?))),
         }
     }
 
-    /// Builds the method from parameters; fails on unknown keys or bad values.
-    pub fn build(&self, params: &Params) -> Result<Box<dyn MixMethod>> {
+    /// The parameters resolved against the method's typed struct: every field, defaults
+    /// filled in; fails on unknown keys or bad values.
+    pub fn resolve(&self, params: &Params) -> Result<ResolvedParams> {
+        (self.resolve)(params)
+    }
+
+    /// Builds the method from resolved parameters ([`MethodInfo::resolve`]).
+    pub fn build_resolved(&self, params: &ResolvedParams) -> Result<Box<dyn MixMethod>> {
         (self.make)(params)
+    }
+
+    /// Builds the method from parameters as given; fails on unknown keys or bad values.
+    pub fn build(&self, params: &Params) -> Result<Box<dyn MixMethod>> {
+        self.build_resolved(&self.resolve(params)?)
     }
 }
 

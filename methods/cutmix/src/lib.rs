@@ -24,7 +24,7 @@ method_params! {
         /// probability that a batch is mixed at all (0.5 in the original CutMix CIFAR code)
         pub prob: f64 = 1.0,
     }
-    fn validate(&self) -> Result<()> {
+    fn validate(&self) -> mixbench_core::ParamResult<()> {
         Self::in_range("alpha", self.alpha, 0.0, 1e6)?;
         Self::in_range("prob", self.prob, 0.0, 1.0)
     }

@@ -32,7 +32,7 @@ method_params! {
         /// deepest mixing layer drawn (1, 2 = after the model's first, second stage)
         pub max_layer: usize = DEEPEST_LAYER,
     }
-    fn validate(&self) -> Result<()> {
+    fn validate(&self) -> mixbench_core::ParamResult<()> {
         Self::in_range("alpha", self.alpha, 0.0, 1e6)?;
         if self.max_layer > DEEPEST_LAYER {
             return Err(Self::bad(

@@ -17,7 +17,7 @@ method_params! {
         /// Beta(alpha, alpha) parameter of lambda; 0 disables mixing (lambda = 1)
         pub alpha: f64 = 1.0,
     }
-    fn validate(&self) -> Result<()> {
+    fn validate(&self) -> mixbench_core::ParamResult<()> {
         Self::in_range("alpha", self.alpha, 0.0, 1e6)
     }
 }

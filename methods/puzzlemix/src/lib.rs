@@ -182,7 +182,7 @@ method_params! {
         /// adversarial noise bound in 1/255 pixel units
         pub adv_eps: f64 = 10.0,
     }
-    fn validate(&self) -> Result<()> {
+    fn validate(&self) -> mixbench_core::ParamResult<()> {
         if let BlockNum::Fixed(n) = self.block_num {
             if n < 2 {
                 return Err(Self::bad("block_num", n, "random or an integer >= 2"));
@@ -381,12 +381,13 @@ impl Worker {
 
 impl PuzzleMix {
     fn error(&self, key: &str, value: impl ToString, expected: &str) -> MixError {
-        MixError::BadValue {
+        mixbench_core::ParamError::BadValue {
             method: "puzzlemix".into(),
             key: key.into(),
             value: value.to_string(),
             expected: expected.into(),
         }
+        .into()
     }
 
     /// Draws the step's randoms (after the perturbation): noise scale, block count,

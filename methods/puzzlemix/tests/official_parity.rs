@@ -170,5 +170,9 @@ fn adversarial_case_matches_official() {
 fn saliency_is_the_official_unary() {
     let f = fixture();
     let ours = mixbench_puzzlemix::terms::saliency(&get(&f, "grad"));
-    assert!(ours.equal(&get(&f, "unary")));
+    let diff = mixbench_core::tensors::max_relative_diff(&ours, &get(&f, "unary"));
+    assert!(
+        diff <= 1e-6,
+        "unary differs from the official one by {diff:e} (relative)"
+    );
 }

@@ -106,7 +106,7 @@ method_params! {
         /// implementation of the mixing step: native (plain Rust with rayon on the host), tensor (batched tensor ops on the batch's device) or auto (native for CPU batches, tensor elsewhere); same result up to rounding
         pub search: SearchImpl = SearchImpl::Auto,
     }
-    fn validate(&self) -> Result<()> {
+    fn validate(&self) -> mixbench_core::ParamResult<()> {
         if self.blur_kernel < 1 || self.blur_kernel % 2 == 0 {
             return Err(Self::bad("blur_kernel", self.blur_kernel, "a positive odd integer"));
         }
@@ -228,7 +228,7 @@ pub fn candidate_shifts(
     }
     let count = (all.len() as f64 * rand_pos) as usize;
     if count == 0 {
-        return Err(MixError::BadValue {
+        return Err(mixbench_core::ParamError::BadValue {
             method: "sage".into(),
             key: "rand_pos".into(),
             value: rand_pos.to_string(),
@@ -237,7 +237,8 @@ pub fn candidate_shifts(
                 all.len(),
                 1.0 / all.len() as f64
             ),
-        });
+        }
+        .into());
     }
     // Partial Fisher-Yates: the first `count` entries are a uniform ordered sample.
     let mut order: Vec<usize> = (0..all.len()).collect();

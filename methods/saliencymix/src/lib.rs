@@ -66,7 +66,7 @@ method_params! {
         /// one box per image from its own partner's saliency instead of one box per batch
         pub per_image_boxes: bool = false,
     }
-    fn validate(&self) -> Result<()> {
+    fn validate(&self) -> mixbench_core::ParamResult<()> {
         Self::in_range("prob", self.prob, 0.0, 1.0)?;
         Self::in_range("alpha", self.alpha, 0.0, 1e6)
     }

@@ -11,8 +11,7 @@
 //! `cells/<cell>/background-examples.png` (a grid of example variants); the run-level files
 //! and plots are written by [`report`].
 
-pub mod report;
-pub mod rows;
+pub use mixbench_results::evaluations::background::{report, rows};
 pub mod variants;
 
 use std::path::Path;
@@ -31,6 +30,7 @@ use crate::cell::{CellConfig, TrainedCell};
 use crate::data::{DataSpec, ImageSet};
 use crate::engine::DeviceImages;
 use crate::report::image_grid::ImageGrid;
+use mixbench_results::evaluations::EvaluationResults;
 
 fn default_batch_size() -> usize {
     200
@@ -76,8 +76,8 @@ pub struct Background;
 impl Evaluation for Background {
     type Settings = BackgroundSettings;
 
-    fn name(&self) -> &'static str {
-        "background"
+    fn results(&self) -> &'static dyn EvaluationResults {
+        &mixbench_results::evaluations::background::BackgroundResults
     }
 
     fn summary(&self) -> &'static str {
@@ -171,14 +171,6 @@ impl Evaluation for Background {
             )?;
         }
         Ok(())
-    }
-
-    fn report(&self, run_dir: &Path) -> Result<Option<crate::report::Section>> {
-        report::build(run_dir, self)
-    }
-
-    fn values(&self, run_dir: &Path) -> Result<Vec<crate::report::values::MetricRow>> {
-        report::values(run_dir)
     }
 }
 

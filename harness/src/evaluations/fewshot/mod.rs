@@ -12,8 +12,7 @@
 
 pub mod episodes;
 pub mod logreg;
-pub mod report;
-pub mod rows;
+pub use mixbench_results::evaluations::fewshot::{report, rows};
 
 use std::path::Path;
 use std::time::Instant;
@@ -31,6 +30,7 @@ use crate::data::{fewshot as data, DataSpec, ImageSet};
 use crate::engine::augment::Normalize;
 use crate::models::Classifier;
 use crate::report::stats::mean_ci95;
+use mixbench_results::evaluations::EvaluationResults;
 
 fn default_ways() -> Vec<usize> {
     vec![5]
@@ -295,8 +295,8 @@ pub struct FewShot;
 impl Evaluation for FewShot {
     type Settings = FewShotConfig;
 
-    fn name(&self) -> &'static str {
-        "fewshot"
+    fn results(&self) -> &'static dyn EvaluationResults {
+        &mixbench_results::evaluations::fewshot::FewShotResults
     }
 
     fn summary(&self) -> &'static str {
@@ -323,13 +323,5 @@ impl Evaluation for FewShot {
 
     fn evaluate(&self, cell: &TrainedCell, settings: &FewShotConfig) -> Result<()> {
         evaluate_cell(cell, settings).map(drop)
-    }
-
-    fn report(&self, run_dir: &Path) -> Result<Option<crate::report::Section>> {
-        report::build(run_dir, self)
-    }
-
-    fn values(&self, run_dir: &Path) -> Result<Vec<crate::report::values::MetricRow>> {
-        report::values(run_dir)
     }
 }

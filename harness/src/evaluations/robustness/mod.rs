@@ -21,10 +21,9 @@
 
 pub mod attacks;
 pub mod npy;
-pub mod report;
-pub mod rows;
+pub use mixbench_results::evaluations::robustness::{report, rows};
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{ensure, Context, Result};
@@ -39,6 +38,7 @@ use crate::cell::TrainedCell;
 use crate::data::DataSpec;
 use crate::engine::DeviceImages;
 use crate::models::Classifier;
+use mixbench_results::evaluations::EvaluationResults;
 
 /// The 15 benchmark corruptions of CIFAR-10-C / CIFAR-100-C (Hendrycks and Dietterich, 2019),
 /// the default list of `cifar_c.corruptions`.
@@ -427,8 +427,8 @@ pub struct Robustness;
 impl Evaluation for Robustness {
     type Settings = RobustnessConfig;
 
-    fn name(&self) -> &'static str {
-        "robustness"
+    fn results(&self) -> &'static dyn EvaluationResults {
+        &mixbench_results::evaluations::robustness::RobustnessResults
     }
 
     fn summary(&self) -> &'static str {
@@ -444,13 +444,5 @@ impl Evaluation for Robustness {
     fn evaluate(&self, cell: &TrainedCell, settings: &RobustnessConfig) -> Result<()> {
         let rows = evaluate_cell(cell, settings)?;
         write_cell_csv(&cell.dir, &rows)
-    }
-
-    fn report(&self, run_dir: &Path) -> Result<Option<crate::report::Section>> {
-        report::build(run_dir, self)
-    }
-
-    fn values(&self, run_dir: &Path) -> Result<Vec<crate::report::values::MetricRow>> {
-        report::values(run_dir)
     }
 }

@@ -3,8 +3,8 @@
 
 use anyhow::Result;
 
-use super::rows::PhaseRow;
 use crate::engine::{DeviceImages, TrainStats, Trainer};
+use mixbench_results::evaluations::runtime::rows::PhaseRow;
 
 /// How much is timed and how it scales to an epoch.
 #[derive(Clone, Copy, Debug, PartialEq)]

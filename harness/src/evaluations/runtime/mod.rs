@@ -16,10 +16,7 @@
 
 pub mod measure;
 pub mod reference;
-pub mod report;
-pub mod rows;
-
-use std::path::Path;
+pub use mixbench_results::evaluations::runtime::{report, rows};
 
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -31,6 +28,7 @@ use crate::cell::{build_trainer, trainer_config, TrainedCell};
 use crate::data::DataSpec;
 use crate::engine::DeviceImages;
 use crate::records;
+use mixbench_results::evaluations::EvaluationResults;
 
 fn default_warmup() -> usize {
     5
@@ -109,8 +107,8 @@ pub struct Runtime;
 impl Evaluation for Runtime {
     type Settings = RuntimeSettings;
 
-    fn name(&self) -> &'static str {
-        "runtime"
+    fn results(&self) -> &'static dyn EvaluationResults {
+        &mixbench_results::evaluations::runtime::RuntimeResults
     }
 
     fn summary(&self) -> &'static str {
@@ -239,13 +237,5 @@ impl Evaluation for Runtime {
             reference,
         };
         write_cell(&cell.dir, &measured.rows, &info)
-    }
-
-    fn report(&self, run_dir: &Path) -> Result<Option<crate::report::Section>> {
-        report::build(run_dir, self)
-    }
-
-    fn values(&self, run_dir: &Path) -> Result<Vec<crate::report::values::MetricRow>> {
-        report::values(run_dir)
     }
 }

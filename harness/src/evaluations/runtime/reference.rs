@@ -14,11 +14,11 @@ use serde::Deserialize;
 use tch::Device;
 
 use super::measure::Plan;
-use super::rows::ReferenceResult;
 use crate::cell::TrainingConfig;
 use crate::data::Dataset;
 use crate::engine::loss::LossKind;
 use crate::models::ModelKind;
+use mixbench_results::evaluations::runtime::rows::ReferenceResult;
 
 /// The script, as committed under `tools/pytorch_eager/`.
 const SCRIPT: &str = include_str!("../../../../tools/pytorch_eager/train_step.py");

@@ -3,6 +3,8 @@
 //! value does not exist (no data, or one value for a standard deviation), so that CSV fields are
 //! left empty rather than filled with a made-up number.
 
+use rand::{Rng, SeedableRng};
+
 /// Arithmetic mean; `None` for an empty slice.
 pub fn mean(values: &[f64]) -> Option<f64> {
     (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
@@ -103,10 +105,11 @@ pub fn bootstrap_ratio_of_medians(
     seed: u64,
 ) -> Option<(f64, f64, f64)> {
     let ratio = median(a)? / median(b)?;
-    let mut rng = mixbench_core::MixRng::seed_from(seed);
+    // The stream of `mixbench_core::MixRng::seed_from(seed)`, drawn as its `below` draws.
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let mut redraw = |sample: &[f64]| -> f64 {
         let drawn: Vec<f64> = (0..sample.len())
-            .map(|_| sample[rng.below(sample.len())])
+            .map(|_| sample[rng.gen_range(0..sample.len())])
             .collect();
         median(&drawn).unwrap_or(f64::NAN)
     };

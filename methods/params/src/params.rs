@@ -6,10 +6,10 @@
 use std::collections::BTreeMap;
 
 use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_norway::{Mapping, Value};
 
-use crate::{did_you_mean, MixError, Result};
+use crate::{did_you_mean, ParamError, Result};
 
 /// One field of a typed parameter struct: its key and its one-line meaning, both taken by
 /// [`crate::method_params!`] from the tokens that declare the field.
@@ -45,15 +45,15 @@ pub trait MethodParams:
     const FIELDS: &'static [ParamField];
 
     /// Range and consistency checks the types alone do not express; a violation is a
-    /// [`MixError::BadValue`] naming the key (see [`MethodParams::bad`]).
+    /// [`ParamError::BadValue`] naming the key (see [`MethodParams::bad`]).
     fn validate(&self) -> Result<()> {
         Ok(())
     }
 
-    /// A [`MixError::BadValue`] of this method for `key` = `value`, which should be
+    /// A [`ParamError::BadValue`] of this method for `key` = `value`, which should be
     /// `expected`.
-    fn bad(key: &str, value: impl ToString, expected: &str) -> MixError {
-        MixError::BadValue {
+    fn bad(key: &str, value: impl ToString, expected: &str) -> ParamError {
+        ParamError::BadValue {
             method: Self::METHOD.to_string(),
             key: key.to_string(),
             value: value.to_string(),
@@ -119,7 +119,7 @@ fn scalar_text(value: &Value) -> String {
 /// dependency.
 ///
 /// ```
-/// use mixbench_core::{method_params, MethodParams, Params, Result};
+/// use mixbench_params::{method_params, MethodParams, Params, Result};
 ///
 /// method_params! {
 ///     /// Parameters of Input Mixup.
@@ -136,7 +136,7 @@ fn scalar_text(value: &Value) -> String {
 /// let p: MixupParams = Params::parse("mixup", ["alpha=2"])?.typed()?;
 /// assert_eq!(p.alpha, 2.0);
 /// assert!(Params::parse("mixup", ["alpha=-1"])?.typed::<MixupParams>().is_err());
-/// # Ok::<(), mixbench_core::MixError>(())
+/// # Ok::<(), mixbench_params::ParamError>(())
 /// ```
 #[macro_export]
 macro_rules! method_params {
@@ -181,13 +181,13 @@ macro_rules! method_params {
     };
 }
 
-/// `key=value` parameters of a method, as given on the command line or in a suite file: the
-/// transport form, read only by deserialising it into the method's typed struct
-/// ([`Params::typed`]).
+/// Parameters of a method as given: `key=value` items of the command line's `--set`, or the
+/// YAML values of a suite file's method entry. The transport form: it is read only by
+/// resolving it against the method's typed struct ([`Params::typed`], [`Params::resolve`]).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Params {
     method: String,
-    values: BTreeMap<String, String>,
+    values: BTreeMap<String, Value>,
 }
 
 impl Params {
@@ -199,78 +199,93 @@ impl Params {
         }
     }
 
-    /// Parses `key=value` items; a later item overrides an earlier one with the same key.
+    /// Parses `key=value` items (the `--set` syntax); a later item overrides an earlier one
+    /// with the same key.
     pub fn parse<'a>(method: &str, items: impl IntoIterator<Item = &'a str>) -> Result<Self> {
         let mut params = Params::new(method);
         for item in items {
             let (key, value) = item
                 .split_once('=')
-                .ok_or_else(|| MixError::Syntax(item.to_string()))?;
+                .ok_or_else(|| ParamError::Syntax(item.to_string()))?;
             params.set(key.trim(), value.trim());
         }
         Ok(params)
     }
 
-    /// Sets one parameter.
-    pub fn set(&mut self, key: &str, value: &str) {
-        self.values.insert(key.to_string(), value.to_string());
+    /// Sets one parameter from its text, read as a YAML scalar (`1` an integer, `random` a
+    /// string; text that is not a scalar stays text).
+    pub fn set(&mut self, key: &str, text: &str) {
+        let value = serde_norway::from_str::<Value>(text)
+            .ok()
+            .filter(is_scalar)
+            .unwrap_or_else(|| Value::String(text.to_string()));
+        self.values.insert(key.to_string(), value);
     }
 
-    /// The parameters as the typed struct `P`, checked by [`MethodParams::validate`].
+    /// Sets one parameter to a YAML value as a suite file holds it; only scalars are
+    /// parameters, anything else is a [`ParamError::BadValue`] naming the key.
+    pub fn set_value(&mut self, key: &str, value: Value) -> Result<()> {
+        if !is_scalar(&value) {
+            return Err(ParamError::BadValue {
+                method: self.method.clone(),
+                key: key.to_string(),
+                value: scalar_text(&value),
+                expected: "a scalar (number, boolean or string)".into(),
+            });
+        }
+        self.values.insert(key.to_string(), value);
+        Ok(())
+    }
+
+    /// The parameters as the typed struct `P`, checked by [`MethodParams::validate`]; absent
+    /// keys take `P`'s defaults.
     ///
-    /// Each value is read as a YAML scalar (so `1` is an integer, accepted where a float is
-    /// expected, and `random` a string); absent keys take `P`'s defaults. A key that is not a
-    /// field of `P` is a [`MixError::UnknownParam`] with the closest field suggested; a value
-    /// of the wrong type a [`MixError::BadValue`] naming its key. For compatibility, `0` and `1`
-    /// are accepted where a boolean is expected.
+    /// A key that is not a field of `P` is a [`ParamError::UnknownParam`] with the closest
+    /// field suggested; a value of the wrong type a [`ParamError::BadValue`] naming its key.
+    /// An integer is accepted where a float is expected, and for compatibility `0` and `1`
+    /// where a boolean is.
     pub fn typed<P: MethodParams>(&self) -> Result<P> {
         let mut map = Mapping::new();
-        for (key, raw) in &self.values {
+        for (key, value) in &self.values {
             if !P::FIELDS.iter().any(|f| f.name == key) {
                 return Err(self.unknown::<P>(key));
             }
-            let value = self.field_value::<P>(key, raw)?;
-            map.insert(Value::String(key.clone()), value);
+            map.insert(
+                Value::String(key.clone()),
+                self.field_value::<P>(key, value)?,
+            );
         }
-        // Every value deserialised alone and the fields are independent, so this can only
-        // fail for a struct whose fields constrain each other; the error then names them all.
-        let params: P =
-            serde_norway::from_value(Value::Mapping(map)).map_err(|e| MixError::BadValue {
-                method: self.method.clone(),
-                key: self.values.keys().cloned().collect::<Vec<_>>().join(", "),
-                value: self.values.values().cloned().collect::<Vec<_>>().join(", "),
-                expected: e.to_string(),
-            })?;
-        params.validate()?;
-        Ok(params)
+        from_mapping(&self.method, map)
     }
 
-    /// The YAML scalar of `key` = `raw` (text that is not a scalar stays text), checked alone
-    /// against `P` so that a type error names its key.
-    fn field_value<P: MethodParams>(&self, key: &str, raw: &str) -> Result<Value> {
-        let value = serde_norway::from_str::<Value>(raw)
-            .ok()
-            .filter(|v| !matches!(v, Value::Mapping(_) | Value::Sequence(_)))
-            .unwrap_or_else(|| Value::String(raw.to_string()));
+    /// The parameters resolved against `P`: every field, defaults filled in, in canonical
+    /// form (what a cell's configuration records and its hash covers).
+    pub fn resolve<P: MethodParams>(&self) -> Result<ResolvedParams> {
+        Ok(ResolvedParams::of(&self.typed::<P>()?))
+    }
+
+    /// `value` of `key` checked alone against `P`, so that a type error names its key; a
+    /// `0` or `1` where `P` wants a boolean becomes that boolean.
+    fn field_value<P: MethodParams>(&self, key: &str, value: &Value) -> Result<Value> {
         let alone = |value: &Value| {
             let mut map = Mapping::new();
             map.insert(Value::String(key.to_string()), value.clone());
             serde_norway::from_value::<P>(Value::Mapping(map)).map(|_| ())
         };
-        match alone(&value) {
-            Ok(()) => Ok(value),
+        match alone(value) {
+            Ok(()) => Ok(value.clone()),
             Err(err) => {
-                let as_bool = match raw {
-                    "0" => Some(Value::Bool(false)),
-                    "1" => Some(Value::Bool(true)),
+                let as_bool = match value.as_u64() {
+                    Some(0) => Some(Value::Bool(false)),
+                    Some(1) => Some(Value::Bool(true)),
                     _ => None,
                 };
                 match as_bool {
                     Some(flag) if alone(&flag).is_ok() => Ok(flag),
-                    _ => Err(MixError::BadValue {
+                    _ => Err(ParamError::BadValue {
                         method: self.method.clone(),
                         key: key.to_string(),
-                        value: raw.to_string(),
+                        value: scalar_text(value),
                         expected: err.to_string(),
                     }),
                 }
@@ -278,10 +293,10 @@ impl Params {
         }
     }
 
-    /// The [`MixError::UnknownParam`] of `key` for `P`.
-    fn unknown<P: MethodParams>(&self, key: &str) -> MixError {
+    /// The [`ParamError::UnknownParam`] of `key` for `P`.
+    fn unknown<P: MethodParams>(&self, key: &str) -> ParamError {
         let names = P::FIELDS.iter().map(|f| f.name);
-        MixError::UnknownParam {
+        ParamError::UnknownParam {
             method: self.method.clone(),
             key: key.to_string(),
             hint: did_you_mean(key, names.clone()),
@@ -290,6 +305,127 @@ impl Params {
             } else {
                 names.collect::<Vec<_>>().join(", ")
             },
+        }
+    }
+}
+
+/// Whether a YAML value is a scalar (not a mapping, sequence or tagged value).
+fn is_scalar(value: &Value) -> bool {
+    matches!(
+        value,
+        Value::Null | Value::Bool(_) | Value::Number(_) | Value::String(_)
+    )
+}
+
+/// `map` deserialised strictly into `P` and validated. The fields were checked one by one
+/// before, so this fails only for a struct whose fields constrain each other; the error then
+/// names them all.
+fn from_mapping<P: MethodParams>(method: &str, map: Mapping) -> Result<P> {
+    let joined = |texts: Vec<String>| texts.join(", ");
+    let keys = joined(map.keys().map(scalar_text).collect());
+    let values = joined(map.values().map(scalar_text).collect());
+    let params: P =
+        serde_norway::from_value(Value::Mapping(map)).map_err(|e| ParamError::BadValue {
+            method: method.to_string(),
+            key: keys,
+            value: values,
+            expected: e.to_string(),
+        })?;
+    params.validate()?;
+    Ok(params)
+}
+
+/// A method's parameters resolved against its typed struct: every field with its value, the
+/// defaults filled in, as YAML scalars sorted by key. This is the one form a cell's
+/// `config.yaml` and `cell.json` record, its configuration hash covers and `summary.csv`
+/// writes (as [`ResolvedParams::text`]), so a changed default changes the hash of the cells
+/// that use it, and a claim naming a default matches a run that left it implicit.
+///
+/// Deserialises from that mapping, and from the list of `key=value` texts that runs before
+/// the resolved form recorded (which held only the keys a suite spelled out).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct ResolvedParams(BTreeMap<String, Value>);
+
+impl ResolvedParams {
+    /// The resolved form of the typed parameters `params`.
+    pub fn of<P: MethodParams>(params: &P) -> Self {
+        match serde_norway::to_value(params) {
+            Ok(Value::Mapping(map)) => ResolvedParams(
+                map.into_iter()
+                    .filter_map(|(k, v)| Some((k.as_str()?.to_string(), v)))
+                    .collect(),
+            ),
+            other => panic!(
+                "the parameters of `{}` do not serialise to a map: {other:?}",
+                P::METHOD
+            ),
+        }
+    }
+
+    /// The typed struct `P` of these parameters, validated.
+    pub fn typed<P: MethodParams>(&self) -> Result<P> {
+        let mut params = Params::new(P::METHOD);
+        params.values = self.0.clone();
+        params.typed()
+    }
+
+    /// The value of `key`, if recorded.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.0.get(key)
+    }
+
+    /// Every `(key, value)`, sorted by key.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// Whether no parameter is recorded (a method without parameters).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The readable canonical text `key=value;key=value`, sorted by key (the `method_params`
+    /// column of `summary.csv`); [`ResolvedParams::parse_text`] reads it back.
+    pub fn text(&self) -> String {
+        self.0
+            .iter()
+            .map(|(k, v)| format!("{k}={}", scalar_text(v)))
+            .collect::<Vec<_>>()
+            .join(";")
+    }
+
+    /// Reads [`ResolvedParams::text`] back, and the `key=value;...` text of the explicit keys
+    /// that `summary.csv` held before the resolved form; values are read as YAML scalars.
+    pub fn parse_text(text: &str) -> Result<Self> {
+        let items = text.split(';').filter(|item| !item.trim().is_empty());
+        Ok(ResolvedParams(Params::parse("", items)?.values))
+    }
+}
+
+/// Whether two recorded parameter values are the same: numbers by value (`1` = `1.0`), the
+/// rest as YAML scalars.
+pub fn same_value(a: &Value, b: &Value) -> bool {
+    match (a.as_f64(), b.as_f64()) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+impl<'de> Deserialize<'de> for ResolvedParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        /// The two recorded forms.
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Recorded {
+            Resolved(BTreeMap<String, Value>),
+            KeyValueTexts(Vec<String>),
+        }
+        match Recorded::deserialize(deserializer)? {
+            Recorded::Resolved(map) => Ok(ResolvedParams(map)),
+            Recorded::KeyValueTexts(items) => Params::parse("", items.iter().map(String::as_str))
+                .map(|p| ResolvedParams(p.values))
+                .map_err(serde::de::Error::custom),
         }
     }
 }
@@ -392,7 +528,7 @@ mod tests {
                 .unwrap()
                 .typed::<TestParams>()
                 .unwrap_err();
-            assert!(matches!(err, MixError::BadValue { .. }), "{err}");
+            assert!(matches!(err, ParamError::BadValue { .. }), "{err}");
             let text = err.to_string();
             assert!(
                 text.contains(&format!("parameter `{key}`")) && text.contains(value),

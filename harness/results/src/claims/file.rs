@@ -135,7 +135,7 @@ impl Metric {
                     }
                     _ => bail!(
                         "unknown metric `{name}`{}; metrics: {}, fewshot_<N>way_<K>shot",
-                        mixbench_core::did_you_mean(
+                        mixbench_params::did_you_mean(
                             name,
                             METRICS.iter().copied().chain(["fewshot_5way_1shot"])
                         ),
@@ -834,7 +834,7 @@ fn hint(message: &str) -> String {
         if let Some(rest) = message.split(prefix).nth(1) {
             if let Some((name, expected)) = rest.split_once('`') {
                 let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
-                return mixbench_core::did_you_mean(name, candidates.iter().copied());
+                return mixbench_params::did_you_mean(name, candidates.iter().copied());
             }
         }
     }

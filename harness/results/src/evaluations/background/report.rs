@@ -17,16 +17,35 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use super::rows::{bg_gap, read_cell_csv, top1_of, BackgroundRow, EXAMPLES_PNG};
-use super::variants::Variant;
+use super::variant::Variant;
 use crate::evaluations::collect::collect;
-use crate::evaluations::kind::EvaluationKind;
+use crate::evaluations::kind::EvaluationResults;
 use crate::evaluations::values::{read_file, Rows, Value};
+use crate::metrics::{MetricDecl, MetricKind};
 use crate::records::{self, csv_bytes, CellInfo};
 use crate::report::eval_charts::{write_chart, EvalChart, Spread};
 use crate::report::order::method_order;
 use crate::report::stats::mean_std;
 use crate::report::values::MetricRow;
 use crate::report::{Section, PLOTS_DIR};
+
+/// The background evaluation's metrics (its part of the catalogue, [`crate::metrics`]).
+pub const METRICS: &[MetricDecl] = &[
+    MetricDecl::new(
+        "background_top1",
+        "%",
+        MetricKind::Accuracy,
+        "top-1 per test-set variant (background.csv)",
+    )
+    .under("original, only_fg, no_fg, only_bg_t, mixed_same, mixed_rand, mixed_next, challenge"),
+    MetricDecl::new(
+        "bg_gap",
+        "points",
+        MetricKind::Accuracy,
+        "Mixed-Same minus Mixed-Rand top-1 (background-cells.csv)",
+    )
+    .lower_is_better(),
+];
 
 /// Run-level file with every cell's rows.
 pub const RUN_CSV: &str = "background.csv";
@@ -88,7 +107,7 @@ fn field(v: Option<f64>) -> String {
 
 /// Writes the run-level background files and plots; returns the `report.md` section and the
 /// plots written, or `None` when no cell has background results.
-pub fn build(run_dir: &Path, kind: &dyn EvaluationKind) -> Result<Option<Section>> {
+pub fn build(run_dir: &Path, kind: &dyn EvaluationResults) -> Result<Option<Section>> {
     let collected = collect(run_dir, kind, read_cell_csv)?;
     if collected.is_empty() {
         return Ok(None);

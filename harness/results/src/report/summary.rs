@@ -8,7 +8,67 @@ use serde::{Deserialize, Serialize};
 
 use super::cells::{Cell, Status};
 use super::stats;
+use crate::metrics::{MetricDecl, MetricKind};
 use crate::records::EpochMetrics;
+
+/// The metrics of a `summary.csv` row (the training summary's part of the metric catalogue,
+/// [`crate::metrics`]), in column order, each named as its column.
+pub const METRICS: &[MetricDecl] = &[
+    MetricDecl::new(
+        "top1_last",
+        "%",
+        MetricKind::Accuracy,
+        "test top-1 after the last epoch (summary.csv)",
+    ),
+    MetricDecl::new(
+        "top1_best",
+        "%",
+        MetricKind::Accuracy,
+        "best test top-1 over the epochs (summary.csv)",
+    ),
+    MetricDecl::new(
+        "top1_median_last10",
+        "%",
+        MetricKind::Accuracy,
+        "median test top-1 of the last 10 epochs (summary.csv)",
+    ),
+    MetricDecl::new(
+        "top5_last",
+        "%",
+        MetricKind::Accuracy,
+        "test top-5 after the last epoch (summary.csv)",
+    ),
+    MetricDecl::new(
+        "top5_best",
+        "%",
+        MetricKind::Accuracy,
+        "best test top-5 over the epochs (summary.csv)",
+    ),
+    MetricDecl::new(
+        "train_loss_last",
+        "nats",
+        MetricKind::Loss,
+        "mean training loss of the last epoch (summary.csv)",
+    ),
+    MetricDecl::new(
+        "epoch_time_mean",
+        "s",
+        MetricKind::Time,
+        "mean wall time of an epoch (summary.csv; repeated times from metrics.csv)",
+    ),
+    MetricDecl::new(
+        "mix_time_mean",
+        "s",
+        MetricKind::Time,
+        "mean time per epoch in the mixing method (summary.csv)",
+    ),
+    MetricDecl::new(
+        "saliency_time_mean",
+        "s",
+        MetricKind::Time,
+        "mean time per epoch in the saliency pass (summary.csv)",
+    ),
+];
 
 /// File name of the per-cell summary, `RUN_DIR/summary.csv`.
 ///

@@ -18,14 +18,32 @@ use serde::Serialize;
 
 use super::rows::{average_robust, read_cell_csv, RobustnessRow};
 use crate::evaluations::collect::collect;
-use crate::evaluations::kind::EvaluationKind;
+use crate::evaluations::kind::EvaluationResults;
 use crate::evaluations::values::{read_file, Rows, Value};
+use crate::metrics::{MetricDecl, MetricKind};
 use crate::records::{self, csv_bytes, CellInfo};
 use crate::report::eval_charts::{write_chart, EvalChart, Line, ScatterPoint, Spread};
 use crate::report::order::method_order;
 use crate::report::stats::mean_std;
 use crate::report::values::MetricRow;
 use crate::report::{Section, PLOTS_DIR};
+
+/// The robustness evaluation's metrics (its part of the catalogue, [`crate::metrics`]).
+pub const METRICS: &[MetricDecl] = &[
+    MetricDecl::new(
+        "robust_top1",
+        "%",
+        MetricKind::Accuracy,
+        "average top-1 over the perturbed conditions (robustness-cells.csv)",
+    ),
+    MetricDecl::new(
+        "robustness_top1",
+        "%",
+        MetricKind::Accuracy,
+        "test top-1 per condition (robustness.csv)",
+    )
+    .under("clean, noise:<std>, fgsm:<eps>, pgd:<eps>, <corruption>:<severity>"),
+];
 
 /// Run-level file with every cell's rows.
 pub const RUN_CSV: &str = "robustness.csv";
@@ -122,7 +140,7 @@ fn family(corruption: &str) -> &str {
 
 /// Writes the run-level robustness files and plots; returns the `report.md` section and the
 /// plots written, or `None` when no cell has robustness results.
-pub fn build(run_dir: &Path, kind: &dyn EvaluationKind) -> Result<Option<Section>> {
+pub fn build(run_dir: &Path, kind: &dyn EvaluationResults) -> Result<Option<Section>> {
     let collected = collect(run_dir, kind, read_cell_csv)?;
     if collected.is_empty() {
         return Ok(None);

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use super::kind::EvaluationKind;
+use super::kind::EvaluationResults;
 use crate::records::{self, CellInfo};
 
 /// The evaluated cells of a run for one evaluation kind.
@@ -24,7 +24,7 @@ pub struct Collected<T> {
 /// results; failed evaluations and unreadable cells become problems, never errors.
 pub fn collect<T>(
     run_dir: &Path,
-    kind: &dyn EvaluationKind,
+    kind: &dyn EvaluationResults,
     read: impl Fn(&Path) -> Result<T>,
 ) -> Result<Collected<T>> {
     let mut cells = Vec::new();

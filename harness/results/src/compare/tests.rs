@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use super::decide::{accuracy, ratio, time, RatioValue, Verdict};
-use super::metric::{find, Direction, Kind, METRICS};
+use super::metric::{find, metrics, Direction, Kind};
 use super::thresholds::{AccuracyRule, Thresholds, TimeRule};
 use crate::evaluations::runtime::rows::{PHASES, TOTALS};
 
@@ -221,8 +221,48 @@ fn the_catalogue_covers_every_runtime_phase() {
             (Kind::Time, Direction::LowerIsBetter)
         );
     }
-    let mut names: Vec<&str> = METRICS.iter().map(|m| m.name).collect();
+    let mut names: Vec<&str> = metrics().iter().map(|m| m.name).collect();
     names.sort_unstable();
     names.dedup();
-    assert_eq!(names.len(), METRICS.len());
+    assert_eq!(names.len(), metrics().len());
+}
+
+/// The judged metrics keep the order `compare.csv` had before they came from the catalogue.
+#[test]
+fn judged_metrics_are_in_the_order_of_compare_csv() {
+    let names: Vec<&str> = metrics().iter().map(|m| m.name).collect();
+    assert_eq!(
+        names,
+        [
+            "bit_exact",
+            "top1_last",
+            "top1_best",
+            "top1_median_last10",
+            "top5_last",
+            "top5_best",
+            "robust_top1",
+            "robustness_top1",
+            "fewshot_accuracy",
+            "background_top1",
+            "bg_gap",
+            "epoch_time_mean",
+            "mix_time_mean",
+            "saliency_time_mean",
+            "runtime_data",
+            "runtime_saliency",
+            "runtime_mix",
+            "runtime_forward_backward",
+            "runtime_optimizer",
+            "runtime_other",
+            "runtime_evaluation",
+            "runtime_train",
+            "runtime_epoch",
+            "runtime_ratio",
+        ]
+    );
+    let bg_gap = find("bg_gap").unwrap();
+    assert_eq!(
+        (bg_gap.kind, bg_gap.direction),
+        (Kind::Accuracy, Direction::LowerIsBetter)
+    );
 }

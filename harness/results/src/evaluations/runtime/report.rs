@@ -18,8 +18,9 @@ use serde::Serialize;
 
 use super::rows::{phase_seconds, read_cell, PhaseRow, RuntimeInfo, PHASES, TOTALS};
 use crate::evaluations::collect::collect;
-use crate::evaluations::kind::EvaluationKind;
+use crate::evaluations::kind::EvaluationResults;
 use crate::evaluations::values::{read_file, Rows, Value};
+use crate::metrics::{MetricDecl, MetricKind};
 use crate::records::{self, csv_bytes, CellInfo};
 use crate::report::eval_charts::{write_chart, EvalChart};
 use crate::report::order::method_order;
@@ -44,6 +45,48 @@ pub const RATIO_HI: &str = "runtime_ratio_hi";
 /// judged with it by `mixbench compare`, but not series of their own in `mixbench history
 /// steps` and `html`.
 pub const RATIO_BOUNDS: [&str; 2] = [RATIO_LO, RATIO_HI];
+
+/// The runtime evaluation's metrics (its part of the catalogue, [`crate::metrics`]): one
+/// `runtime_<phase>` per phase and total of a cell's `runtime.csv`, and the ratio to Vanilla.
+pub const METRICS: &[MetricDecl] = &[
+    phase("runtime_data"),
+    phase("runtime_saliency"),
+    phase("runtime_mix"),
+    phase("runtime_forward_backward"),
+    phase("runtime_optimizer"),
+    phase("runtime_other"),
+    phase("runtime_evaluation"),
+    phase("runtime_train"),
+    phase("runtime_epoch"),
+    MetricDecl::new(
+        RATIO,
+        "x",
+        MetricKind::Ratio,
+        "median epoch time over Vanilla's, per method (runtime-methods.csv)",
+    ),
+    MetricDecl::new(
+        RATIO_LO,
+        "x",
+        MetricKind::RatioBound,
+        "lower bound of the ratio's bootstrap 95% interval",
+    ),
+    MetricDecl::new(
+        RATIO_HI,
+        "x",
+        MetricKind::RatioBound,
+        "upper bound of the ratio's bootstrap 95% interval",
+    ),
+];
+
+/// The metric of one phase (or total) of `runtime.csv`.
+const fn phase(name: &'static str) -> MetricDecl {
+    MetricDecl::new(
+        name,
+        "s",
+        MetricKind::Time,
+        "median seconds per epoch in the phase (runtime.csv)",
+    )
+}
 
 /// The runtime numbers of a run's files, in long format: `runtime_<phase>` per cell (the
 /// median seconds per epoch of `data`, ..., `train`, `epoch`) from [`RUN_CSV`], and per method
@@ -153,7 +196,7 @@ fn mib(bytes: Option<u64>) -> Option<f64> {
 
 /// Writes the run-level runtime files and plots; returns the `report.md` section, or `None`
 /// when no cell has runtime results.
-pub fn build(run_dir: &Path, kind: &dyn EvaluationKind) -> Result<Option<Section>> {
+pub fn build(run_dir: &Path, kind: &dyn EvaluationResults) -> Result<Option<Section>> {
     let collected = collect(run_dir, kind, read_cell)?;
     if collected.is_empty() {
         return Ok(None);

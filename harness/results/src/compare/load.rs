@@ -3,11 +3,12 @@
 //! cells' `metrics.csv` and `runtime.csv` are read when present.
 //!
 //! The values are the long-format rows `mixbench history` stores too
-//! ([`crate::report::values`], [`crate::evaluations::values`]); a metric of
-//! [`super::metric::METRICS`] becomes a [`Series`] per group and condition, a time with its
+//! ([`crate::report::values`], [`crate::evaluations::values`]); a judged metric
+//! ([`super::metric::metrics`]) becomes a [`Series`] per group and condition, a time with its
 //! repeated measurements (the epochs of `metrics.csv`, the repetitions of the cell's
-//! `runtime.csv`) and the runtime ratio with its interval. Other rows (`train_loss_last`, the
-//! interval bounds themselves) are not judged.
+//! `runtime.csv`) and the runtime ratio with its interval. Declared metrics of the kinds
+//! compare does not judge alone (`train_loss_last`, the interval bounds, which come with their
+//! ratio) are passed over; a metric the catalogue does not declare is an error naming it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -87,6 +88,15 @@ fn series_of(
     let mut repetitions = BTreeMap::new();
     for v in values {
         let Some(metric) = metric::find(&v.metric) else {
+            if crate::catalogue::find(&v.metric).is_none() {
+                bail!(
+                    "{}: metric `{}` (cell `{}`) is not in the metric catalogue; `mixbench \
+                     metrics` lists the declared ones",
+                    dir.display(),
+                    v.metric,
+                    v.cell
+                );
+            }
             continue;
         };
         let key = Key::new(metric.name, &v.dataset, &v.model, &v.method)

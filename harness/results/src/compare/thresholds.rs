@@ -20,7 +20,7 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
-use super::metric::{self, Kind, METRICS};
+use super::metric::{self, metrics, Kind};
 use crate::claims::file::parse_error;
 
 /// Thresholds of the accuracy metrics.
@@ -211,8 +211,12 @@ impl Thresholds {
                 bail!(
                     "{}: metrics: unknown metric `{name}`{}; metrics: {}",
                     at(name),
-                    mixbench_core::did_you_mean(name, METRICS.iter().map(|m| m.name)),
-                    METRICS.map(|m| m.name).join(", ")
+                    mixbench_params::did_you_mean(name, metrics().iter().map(|m| m.name)),
+                    metrics()
+                        .iter()
+                        .map(|m| m.name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 );
             };
             let allowed: &[&str] = match m.kind {

@@ -17,14 +17,24 @@ use serde::Serialize;
 
 use super::rows::{EpisodeRow, FewShotRow, CELL_CSV, CELL_EPISODES_CSV};
 use crate::evaluations::collect::collect;
-use crate::evaluations::kind::EvaluationKind;
+use crate::evaluations::kind::EvaluationResults;
 use crate::evaluations::values::{read_file, Rows, Value};
+use crate::metrics::{MetricDecl, MetricKind};
 use crate::records::{self, csv_bytes, read_csv, CellInfo};
 use crate::report::eval_charts::{write_chart, EvalChart, Spread};
 use crate::report::order::method_order;
 use crate::report::stats::mean_ci95;
 use crate::report::values::MetricRow;
 use crate::report::{Section, PLOTS_DIR};
+
+/// The few-shot evaluation's metrics (its part of the catalogue, [`crate::metrics`]).
+pub const METRICS: &[MetricDecl] = &[MetricDecl::new(
+    "fewshot_accuracy",
+    "%",
+    MetricKind::Accuracy,
+    "mean query accuracy of the episodes (fewshot.csv; per episode in fewshot-episodes.csv)",
+)
+.under("<N>way-<K>shot")];
 
 /// Run-level file with every cell's (N, K) rows.
 pub const RUN_CSV: &str = "fewshot.csv";
@@ -93,7 +103,7 @@ struct Evaluated<'a> {
 
 /// Writes the run-level few-shot files and plots; returns the `report.md` section and the
 /// plots, or `None` when no cell has few-shot results.
-pub fn build(run_dir: &Path, kind: &dyn EvaluationKind) -> Result<Option<Section>> {
+pub fn build(run_dir: &Path, kind: &dyn EvaluationResults) -> Result<Option<Section>> {
     let collected = collect(run_dir, kind, |dir| {
         Ok((
             read_csv::<FewShotRow>(&dir.join(CELL_CSV))?,

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 /// for the others).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Key {
-    /// Metric name (one of [`super::metric::METRICS`]).
+    /// Metric name (one of [`super::metric::metrics`]).
     pub metric: &'static str,
     /// Data set label.
     pub dataset: String,

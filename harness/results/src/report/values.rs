@@ -5,27 +5,7 @@
 
 use super::summary::SummaryRow;
 
-/// One value: what was measured on which cell, under which condition.
-#[derive(Clone, Debug, PartialEq)]
-pub struct MetricRow {
-    /// Cell name; empty for a value of a method as a whole (the runtime ratio).
-    pub cell: String,
-    /// Dataset label.
-    pub dataset: String,
-    /// Model name.
-    pub model: String,
-    /// Method label.
-    pub method: String,
-    /// Seed; `None` for a value of a method as a whole.
-    pub seed: Option<u64>,
-    /// Metric name, e.g. `top1_last`, `robustness_top1`, `runtime_epoch`.
-    pub metric: String,
-    /// What the value was measured under, e.g. `noise:0.1`, `5way-1shot`, a background
-    /// variant; empty when the metric has one value per cell.
-    pub condition: String,
-    /// The value (finite).
-    pub value: f64,
-}
+pub use crate::metrics::MetricRow;
 
 /// A metric of `summary.csv`: its name and the column holding it.
 type SummaryMetric = (&'static str, fn(&SummaryRow) -> Option<f64>);
@@ -64,4 +44,20 @@ pub fn summary_values(row: &SummaryRow) -> Vec<MetricRow> {
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The values read from `summary.csv` are the metrics the training summary declares.
+    #[test]
+    fn summary_values_are_the_declared_metrics() {
+        let read: Vec<&str> = SUMMARY_METRICS.iter().map(|m| m.0).collect();
+        let declared: Vec<&str> = crate::report::SUMMARY_METRICS
+            .iter()
+            .map(|m| m.name)
+            .collect();
+        assert_eq!(read, declared);
+    }
 }

@@ -50,7 +50,9 @@ pub use aggregate::METHODS_CSV;
 pub use markdown::REPORT_MD;
 pub use plots::PLOTS_DIR;
 pub(crate) use plots::{ensure_font, sanitise};
-pub use summary::{read_summary, summary_file, SummaryRow, SUMMARY_CSV};
+pub use summary::{
+    read_summary, summary_file, SummaryRow, METRICS as SUMMARY_METRICS, SUMMARY_CSV,
+};
 
 /// A section of `report.md` contributed by a part of mixbench above the report (an
 /// evaluation), with the plots it wrote.

@@ -1,0 +1,37 @@
+//! The runtime evaluation's files: its per-cell rows ([`rows`]), and the run-level files,
+//! charts, report section and values built from them ([`report`]).
+
+pub mod report;
+pub mod rows;
+
+use std::path::Path;
+
+use anyhow::Result;
+
+use super::kind::EvaluationResults;
+use crate::metrics::MetricDecl;
+use crate::report::values::MetricRow;
+use crate::report::{Section, SectionSource};
+
+/// The runtime evaluation's results (per-epoch time by phase, and ratios to Vanilla and PyTorch eager).
+pub struct RuntimeResults;
+
+impl EvaluationResults for RuntimeResults {
+    fn name(&self) -> &'static str {
+        "runtime"
+    }
+
+    fn metrics(&self) -> &'static [MetricDecl] {
+        report::METRICS
+    }
+
+    fn values(&self, run_dir: &Path) -> Result<Vec<MetricRow>> {
+        report::values(run_dir)
+    }
+}
+
+impl SectionSource for RuntimeResults {
+    fn section(&self, run_dir: &Path) -> Result<Option<Section>> {
+        report::build(run_dir, self)
+    }
+}
