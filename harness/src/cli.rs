@@ -118,6 +118,9 @@ enum Command {
     },
     /// List the registered mixing methods and their parameters.
     Methods,
+    /// List the metric catalogue: every metric the training summary and the evaluations
+    /// declare, with its unit, direction, kind and conditions (a Markdown table).
+    Metrics,
     /// Apply one method to a batch stored in a safetensors file (or to images from a folder)
     /// and write the mixed images, targets, mask and extras (and/or a PNG grid).
     Mix(crate::mix_command::MixArgs),
@@ -352,6 +355,10 @@ fn dispatch(command: Command) -> Result<ExitCode> {
                     println!("  note: {note}");
                 }
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Metrics => {
+            print!("{}", crate::catalogue::markdown());
             Ok(ExitCode::SUCCESS)
         }
         Command::Methods => {

@@ -68,7 +68,7 @@ fn synthetic_run(dir: &Path, suite: &str, seed: u64, inject: Inject) {
                 model: "small_cnn".into(),
                 method: method.into(),
                 method_name: method.into(),
-                method_params: Vec::new(),
+                method_params: Default::default(),
                 seed: s,
                 epochs: CURVE.len(),
                 config_hash: format!("{:016x}", s + 100),
@@ -621,6 +621,21 @@ fn the_command_writes_its_files_and_exits_by_verdict() {
         "{err}"
     );
     assert!(!other.join("compare").exists());
+    // A value under a metric no producer declares (a runtime phase this version does not
+    // know): exit 2 naming it, never a silent skip.
+    std::fs::write(
+        same.join("runtime.csv"),
+        "cell,dataset,model,method,seed,phase,median\nsynth-small_cnn-mixup-s0,synth,small_cnn,mixup,0,warp,1.5\n",
+    )
+    .unwrap();
+    let out = mixbench(&[&base, &same]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("metric `runtime_warp`") && err.contains("not declared by `runtime`"),
+        "{err}"
+    );
+    std::fs::remove_file(same.join("runtime.csv")).unwrap();
     let thresholds = tmp.path().join("thresholds.yaml");
     std::fs::write(&thresholds, "accuracy:\n  min_efect: 1\n").unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_mixbench"))

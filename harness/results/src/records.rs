@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use mixbench_params::ResolvedParams;
 use serde::{Deserialize, Serialize};
 
 /// File name of a cell's description.
@@ -41,8 +42,10 @@ pub struct CellInfo {
     pub method: String,
     /// Registry name of the method.
     pub method_name: String,
-    /// Method parameters as `key=value`, sorted.
-    pub method_params: Vec<String>,
+    /// Method parameters resolved against the method's typed struct (every default filled
+    /// in; a `cell.json` written before the resolved form holds the `key=value` list of the
+    /// keys its suite spelled out, read as those keys alone).
+    pub method_params: ResolvedParams,
     /// Training seed.
     pub seed: u64,
     /// Number of epochs configured.

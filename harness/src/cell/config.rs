@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use mixbench_core::Params;
+use mixbench_core::{Params, Registry, ResolvedParams};
 
 use crate::data::DataSpec;
 use crate::engine::loss::LossKind;
@@ -92,25 +92,34 @@ pub fn cell_id(dataset: &str, model: ModelKind, method: &str, seed: u64) -> Stri
         .collect()
 }
 
-/// A method resolved for one cell: registry name, report label, parameters as `key=value`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// A method resolved for one cell: registry name, report label, and its parameters resolved
+/// against the method's typed struct, every default filled in (so `config.yaml` and the
+/// configuration hash cover the defaults, and a changed default is a changed configuration).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MethodSpec {
     /// Registry name.
     pub name: String,
     /// Label in reports and cell names.
     pub label: String,
-    /// Parameters as `key=value`, sorted by key.
-    pub params: Vec<String>,
+    /// Every parameter, sorted by key.
+    pub params: ResolvedParams,
 }
 
 impl MethodSpec {
-    /// The parameters in the form method constructors take.
-    pub fn params(&self) -> Result<Params> {
-        Ok(Params::parse(
-            &self.name,
-            self.params.iter().map(String::as_str),
-        )?)
+    /// The method resolved from its registry name, label and parameters as given (a suite's
+    /// YAML values or `--set` items): unknown keys and bad values are errors naming them.
+    pub fn resolve(registry: &Registry, name: &str, label: &str, given: &Params) -> Result<Self> {
+        Ok(MethodSpec {
+            name: name.to_string(),
+            label: label.to_string(),
+            params: registry.info(name)?.resolve(given)?,
+        })
+    }
+
+    /// The method, built by `registry` from the resolved parameters.
+    pub fn build(&self, registry: &Registry) -> Result<Box<dyn mixbench_core::MixMethod>> {
+        Ok(registry.info(&self.name)?.build_resolved(&self.params)?)
     }
 }
 

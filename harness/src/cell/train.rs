@@ -243,7 +243,7 @@ pub fn build_trainer(
     num_classes: i64,
     device: Device,
 ) -> Result<Trainer> {
-    let method = registry().build(&config.method.name, &config.method.params()?)?;
+    let method = config.method.build(&registry())?;
     Trainer::new(
         config.model,
         num_classes,

@@ -13,6 +13,7 @@ use crate::cell::CellConfig;
 use crate::evaluations::EvaluationKind;
 use crate::executor::Unit;
 use crate::records;
+use mixbench_core::{Params, Registry};
 
 /// A finished or resumable cell trained with another configuration than the suite's now.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -25,8 +26,13 @@ pub struct ChangedCell {
 
 /// The finished cells (with a `done` marker) and the cells with training to lose (a resume
 /// checkpoint) under `cells_dir` whose `config.yaml` differs
-/// from the suite's configuration of the same cell, ignoring [`RUN_ONLY_KEYS`] keys.
-pub fn changed_cells(cells: &[CellConfig], cells_dir: &Path) -> Result<Vec<ChangedCell>> {
+/// from the suite's configuration of the same cell, ignoring [`RUN_ONLY_KEYS`] keys; method
+/// parameters recorded as a `key=value` list are resolved by `registry` first.
+pub fn changed_cells(
+    cells: &[CellConfig],
+    cells_dir: &Path,
+    registry: &Registry,
+) -> Result<Vec<ChangedCell>> {
     let mut changed = Vec::new();
     for cell in cells {
         let dir = cells_dir.join(&cell.cell);
@@ -36,8 +42,9 @@ pub fn changed_cells(cells: &[CellConfig], cells_dir: &Path) -> Result<Vec<Chang
         let path = dir.join(records::CONFIG);
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("reading {}", path.display()))?;
-        let stored: Value =
+        let mut stored: Value =
             serde_norway::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        resolve_recorded_params(&mut stored, registry);
         let wanted: Value = serde_norway::from_str(&cell.to_yaml()?)?;
         let mut changes = Vec::new();
         diff("", &stored, &wanted, &mut changes);
@@ -96,6 +103,35 @@ pub fn changed_evaluations(
         }
     }
     Ok(changed)
+}
+
+/// Resolves the `method.params` of a configuration recorded before parameters were resolved
+/// (a list of the `key=value` texts a suite spelled out) against the method's typed struct, so
+/// that the defaults it left out compare as the defaults they are. A list that no longer
+/// resolves (a removed key) is left as it is and shows as changed.
+fn resolve_recorded_params(stored: &mut Value, registry: &Registry) {
+    let Some(method) = stored.get_mut("method") else {
+        return;
+    };
+    let (Some(name), Some(Value::Sequence(items))) = (
+        method
+            .get("name")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        method.get("params"),
+    ) else {
+        return;
+    };
+    let texts: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
+    let resolved = Params::parse(&name, texts)
+        .map_err(mixbench_core::MixError::from)
+        .and_then(|given| registry.info(&name)?.resolve(&given));
+    if let (Some(value), Value::Mapping(fields)) = (
+        resolved.ok().and_then(|r| serde_norway::to_value(r).ok()),
+        method,
+    ) {
+        fields.insert(Value::String("params".into()), value);
+    }
 }
 
 /// Appends `path: old -> new` for every leaf where `old` and `new` differ.

@@ -18,7 +18,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use serde_norway::{Mapping, Value};
 
-use mixbench_core::Registry;
+use mixbench_core::{Params, Registry};
 
 use crate::cell::{MethodSpec, TrainingConfig};
 use crate::claims::ClaimsFile;
@@ -106,6 +106,8 @@ pub enum MethodEntry {
 /// evaluations against the evaluation registry.
 #[derive(Clone)]
 pub struct LoadedSuite {
+    /// The method registry the methods were resolved against (and are built from).
+    pub registry: Registry,
     /// The parsed file.
     pub suite: Suite,
     /// Where it came from (for messages).
@@ -221,23 +223,23 @@ impl LoadedSuite {
                 .map_err(|e| at(spec.kind(), format!("datasets: {e:#}")))?;
         }
         let evaluations = resolve_evaluations(&suite, &at)?;
-        let mut methods = Vec::new();
+        let mut given: Vec<GivenMethod> = Vec::new();
         for entry in &suite.methods {
-            let spec = resolve_method(entry).map_err(|e| at("methods", e.to_string()))?;
-            if methods.iter().any(|m: &MethodSpec| m.label == spec.label) {
+            let method = GivenMethod::of(entry).map_err(|e| at("methods", format!("{e:#}")))?;
+            if given.iter().any(|m| m.label == method.label) {
                 return Err(at(
-                    &spec.label,
+                    &method.label,
                     format!(
                         "two methods share the label `{}`; give one a `label:`",
-                        spec.label
+                        method.label
                     ),
                 ));
             }
-            methods.push(spec);
+            given.push(method);
         }
         for (label, params) in &suite.method_params {
-            let Some(spec) = methods.iter_mut().find(|m| &m.label == label) else {
-                let labels = methods.iter().map(|m| m.label.as_str());
+            let Some(method) = given.iter_mut().find(|m| &m.label == label) else {
+                let labels = given.iter().map(|m| m.label.as_str());
                 return Err(at(
                     label,
                     format!(
@@ -247,28 +249,19 @@ impl LoadedSuite {
                 ));
             };
             for (key, value) in params {
-                let text = scalar_text(value).map_err(|e| {
-                    at(
-                        key,
-                        format!("method_params: `{label}.{key}` must be a scalar ({e})"),
-                    )
-                })?;
-                spec.params
-                    .retain(|p| p.split_once('=').map(|(k, _)| k) != Some(key.as_str()));
-                spec.params.push(format!("{key}={text}"));
+                method
+                    .params
+                    .set_value(key, value.clone())
+                    .map_err(|e| at(key, format!("method_params: `{label}.{key}`: {e}")))?;
             }
-            // Sorted by key, as `resolve_method` lists them (the cell's config hash sees them).
-            spec.params.sort_by(|a, b| {
-                a.split_once('=')
-                    .map(|p| p.0)
-                    .cmp(&b.split_once('=').map(|p| p.0))
-            });
         }
-        for spec in &methods {
-            let params = spec.params().map_err(|e| at(&spec.name, e.to_string()))?;
-            registry
-                .build(&spec.name, &params)
-                .map_err(|e| at(&spec.name, e.to_string()))?;
+        // Every method resolved once, here: its defaults filled in, its values checked.
+        let mut methods = Vec::new();
+        for method in &given {
+            methods.push(
+                MethodSpec::resolve(registry, &method.name, &method.label, &method.params)
+                    .map_err(|e| at(&method.name, format!("{e:#}")))?,
+            );
         }
         let claims = match &suite.claims {
             None => Vec::new(),
@@ -282,6 +275,7 @@ impl LoadedSuite {
         })
         .collect();
         Ok(LoadedSuite {
+            registry: registry.clone(),
             suite,
             path: path.to_path_buf(),
             base_dir: base_dir.to_path_buf(),
@@ -444,50 +438,53 @@ fn merge(base: &mut Value, over: Value) {
     }
 }
 
-/// Turns one YAML method entry into a [`MethodSpec`].
-fn resolve_method(entry: &MethodEntry) -> Result<MethodSpec> {
-    match entry {
-        MethodEntry::Name(name) => Ok(MethodSpec {
-            name: name.clone(),
-            label: name.clone(),
-            params: Vec::new(),
-        }),
-        MethodEntry::WithParams(map) => {
-            let mut items = map.iter();
-            let (Some((name, values)), None) = (items.next(), items.next()) else {
-                bail!(
-                    "a method entry with parameters is a map with exactly one key, the method name"
-                );
-            };
-            let mut label = name.clone();
-            let mut params = Vec::new();
-            for (key, value) in values {
-                let text = scalar_text(value)
-                    .with_context(|| format!("parameter `{key}` of `{name}` must be a scalar"))?;
-                if key == "label" {
-                    label = text;
-                } else {
-                    params.push(format!("{key}={text}"));
-                }
-            }
-            Ok(MethodSpec {
-                name: name.clone(),
-                label,
-                params,
-            })
-        }
-    }
+/// A method entry of a suite as given: registry name, label and parameters, before
+/// `method_params:` is laid over them and the method resolves them.
+struct GivenMethod {
+    name: String,
+    label: String,
+    params: Params,
 }
 
-/// The text of a YAML scalar.
-fn scalar_text(value: &serde_norway::Value) -> Result<String> {
-    use serde_norway::Value;
-    Ok(match value {
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => s.clone(),
-        _ => bail!("got {value:?}"),
-    })
+impl GivenMethod {
+    /// Reads one YAML method entry (`label:` is the label, every other key a parameter).
+    fn of(entry: &MethodEntry) -> Result<Self> {
+        match entry {
+            MethodEntry::Name(name) => Ok(GivenMethod {
+                name: name.clone(),
+                label: name.clone(),
+                params: Params::new(name),
+            }),
+            MethodEntry::WithParams(map) => {
+                let mut items = map.iter();
+                let (Some((name, values)), None) = (items.next(), items.next()) else {
+                    bail!(
+                        "a method entry with parameters is a map with exactly one key, the method name"
+                    );
+                };
+                let mut method = GivenMethod {
+                    name: name.clone(),
+                    label: name.clone(),
+                    params: Params::new(name),
+                };
+                for (key, value) in values {
+                    if key == "label" {
+                        method.label = match value {
+                            Value::String(s) => s.clone(),
+                            Value::Number(n) => n.to_string(),
+                            Value::Bool(b) => b.to_string(),
+                            other => {
+                                bail!("the `label` of `{name}` must be a scalar, got {other:?}")
+                            }
+                        };
+                    } else {
+                        method.params.set_value(key, value.clone())?;
+                    }
+                }
+                Ok(method)
+            }
+        }
+    }
 }
 
 /// A parse error with file, line and column, and a did-you-mean for unknown fields.
@@ -533,6 +530,7 @@ fn line_of(text: &str, token: &str) -> String {
 mod tests {
     use super::*;
     use crate::methods::registry;
+    use mixbench_core::ResolvedParams;
 
     fn load(text: &str) -> Result<LoadedSuite> {
         LoadedSuite::from_text(text, Path::new("suite.yaml"), Path::new("."), &registry())
@@ -548,9 +546,11 @@ mod tests {
             MethodSpec {
                 name: "mixup".into(),
                 label: "mixup-0.4".into(),
-                params: vec!["alpha=0.4".into()]
+                params: ResolvedParams::parse_text("alpha=0.4").unwrap()
             }
         );
+        // Resolved: every parameter of the method, defaults filled in.
+        assert_eq!(s.methods[0].params, ResolvedParams::default());
         assert_eq!(s.suite.training.epochs, 2);
         assert_eq!(s.suite.training.lr, 0.2);
         assert_eq!(s.output_dir(), PathBuf::from("runs/t"));
@@ -647,8 +647,8 @@ mod tests {
         assert_eq!(s.suite.training.epochs, 2);
         assert_eq!(s.suite.training.lr, 0.1);
         assert_eq!(s.suite.seeds, [0, 1]);
-        assert_eq!(s.methods[1].params, ["alpha=0.2"]);
-        assert_eq!(s.methods[0].params, Vec::<String>::new());
+        assert_eq!(s.methods[1].params.text(), "alpha=0.2");
+        assert!(s.methods[0].params.is_empty());
         // The run records the merged document, which loads to the same suite on its own.
         assert!(!s.text.contains("include"), "{}", s.text);
         let again = load(&s.text).unwrap();

@@ -122,7 +122,7 @@ fn open_run(
 ) -> Result<Vec<CellConfig>> {
     let cells = expand(suite)?;
     let cells_dir = run_dir.join(records::CELLS_DIR);
-    let changed = changes::changed_cells(&cells, &cells_dir)?;
+    let changed = changes::changed_cells(&cells, &cells_dir, &suite.registry)?;
     let changed_evaluations =
         changes::changed_evaluations(&cells, &cells_dir, &suite.evaluations, &changed)?;
     let any_changed = !changed.is_empty() || !changed_evaluations.is_empty();

@@ -98,7 +98,9 @@ pub enum Metric {
     },
 }
 
-/// Metric names other than the few-shot pattern `fewshot_<N>way_<K>shot`.
+/// The short names of claims files (other than the few-shot pattern
+/// `fewshot_<N>way_<K>shot`); each is an alias of a catalogue metric ([`Metric::source`]),
+/// whose name a claim may write instead.
 const METRICS: [&str; 8] = [
     "top1",
     "top5",
@@ -111,39 +113,117 @@ const METRICS: [&str; 8] = [
 ];
 
 impl Metric {
-    /// Parses a metric name; unknown names get the closest valid one.
-    pub fn parse(name: &str) -> Result<Self> {
-        Ok(match name {
-            "top1" => Metric::Top1,
-            "top5" => Metric::Top5,
-            "epoch_time" => Metric::EpochTime,
-            "mix_time" => Metric::MixTime,
-            "saliency_time" => Metric::SaliencyTime,
-            "clean_top1" => Metric::CleanTop1,
-            "robust_top1" => Metric::RobustTop1,
-            "bg_gap" => Metric::BgGap,
-            _ => {
-                let fewshot = name
-                    .strip_prefix("fewshot_")
-                    .and_then(|r| r.split_once("way_"))
-                    .and_then(|(w, s)| {
-                        Some((w.parse().ok()?, s.strip_suffix("shot")?.parse().ok()?))
-                    });
-                match fewshot {
-                    Some((ways, shots)) if ways >= 2 && shots >= 1 => {
-                        Metric::Fewshot { ways, shots }
-                    }
-                    _ => bail!(
-                        "unknown metric `{name}`{}; metrics: {}, fewshot_<N>way_<K>shot",
-                        mixbench_params::did_you_mean(
-                            name,
-                            METRICS.iter().copied().chain(["fewshot_5way_1shot"])
+    /// Parses a metric name: a claims-file short name (`top1`, `fewshot_5way_1shot`, ...) or
+    /// the catalogue name it stands for (`top1_best`, `robustness_top1 [clean]`,
+    /// `fewshot_accuracy [5way-1shot]`, ...). A catalogue name of top-1 or top-5 also names
+    /// the statistic, returned beside the metric. Unknown names get the closest valid one.
+    pub fn parse(name: &str) -> Result<(Self, Option<Statistic>)> {
+        let (base, condition) = match name.split_once(" [") {
+            Some((base, rest)) => (base, rest.strip_suffix(']').unwrap_or(rest)),
+            None => (name, ""),
+        };
+        let catalogue = match (base, condition) {
+            ("top1_last", "") => Some((Metric::Top1, Some(Statistic::Last))),
+            ("top1_best", "") => Some((Metric::Top1, Some(Statistic::Best))),
+            ("top1_median_last10", "") => Some((Metric::Top1, Some(Statistic::MedianLast10))),
+            ("top5_last", "") => Some((Metric::Top5, Some(Statistic::Last))),
+            ("top5_best", "") => Some((Metric::Top5, Some(Statistic::Best))),
+            ("epoch_time_mean", "") => Some((Metric::EpochTime, None)),
+            ("mix_time_mean", "") => Some((Metric::MixTime, None)),
+            ("saliency_time_mean", "") => Some((Metric::SaliencyTime, None)),
+            ("robustness_top1", "clean") => Some((Metric::CleanTop1, None)),
+            ("fewshot_accuracy", c) => c
+                .strip_suffix("shot")
+                .and_then(|c| c.split_once("way-"))
+                .and_then(|(w, s)| Some((w.parse().ok()?, s.parse().ok()?)))
+                .filter(|&(ways, shots)| ways >= 2 && shots >= 1)
+                .map(|(ways, shots)| (Metric::Fewshot { ways, shots }, None)),
+            _ => None,
+        };
+        if let Some(found) = catalogue {
+            return Ok(found);
+        }
+        Ok((
+            match name {
+                "top1" => Metric::Top1,
+                "top5" => Metric::Top5,
+                "epoch_time" => Metric::EpochTime,
+                "mix_time" => Metric::MixTime,
+                "saliency_time" => Metric::SaliencyTime,
+                "clean_top1" => Metric::CleanTop1,
+                "robust_top1" => Metric::RobustTop1,
+                "bg_gap" => Metric::BgGap,
+                _ => {
+                    let fewshot = name
+                        .strip_prefix("fewshot_")
+                        .and_then(|r| r.split_once("way_"))
+                        .and_then(|(w, s)| {
+                            Some((w.parse().ok()?, s.strip_suffix("shot")?.parse().ok()?))
+                        });
+                    match fewshot {
+                        Some((ways, shots)) if ways >= 2 && shots >= 1 => {
+                            Metric::Fewshot { ways, shots }
+                        }
+                        _ => bail!(
+                            "unknown metric `{name}`{}; metrics: {}, fewshot_<N>way_<K>shot, or \
+                             their catalogue names (`mixbench metrics`)",
+                            mixbench_params::did_you_mean(
+                                name,
+                                METRICS.iter().copied().chain(["fewshot_5way_1shot"])
+                            ),
+                            METRICS.join(", ")
                         ),
-                        METRICS.join(", ")
-                    ),
+                    }
                 }
+            },
+            None,
+        ))
+    }
+
+    /// The catalogue metric and condition the values come from; `statistic` picks the epoch
+    /// of top-1 and top-5.
+    pub fn source(self, statistic: Statistic) -> (&'static str, String) {
+        let plain = |name: &'static str| (name, String::new());
+        match self {
+            Metric::Top1 => plain(match statistic {
+                Statistic::Last => "top1_last",
+                Statistic::Best => "top1_best",
+                Statistic::MedianLast10 => "top1_median_last10",
+            }),
+            Metric::Top5 => plain(match statistic {
+                Statistic::Best => "top5_best",
+                _ => "top5_last",
+            }),
+            Metric::EpochTime => plain("epoch_time_mean"),
+            Metric::MixTime => plain("mix_time_mean"),
+            Metric::SaliencyTime => plain("saliency_time_mean"),
+            Metric::CleanTop1 => ("robustness_top1", "clean".into()),
+            Metric::RobustTop1 => plain("robust_top1"),
+            Metric::BgGap => plain("bg_gap"),
+            Metric::Fewshot { ways, shots } => {
+                ("fewshot_accuracy", format!("{ways}way-{shots}shot"))
             }
-        })
+        }
+    }
+
+    /// Who produces the metric: `training` or the evaluation's name.
+    pub fn producer(self) -> &'static str {
+        match self {
+            Metric::CleanTop1 | Metric::RobustTop1 => "robustness",
+            Metric::BgGap => "background",
+            Metric::Fewshot { .. } => "fewshot",
+            _ => "training",
+        }
+    }
+
+    /// The producer's results as a message names them (where they are read).
+    pub fn producer_title(self) -> &'static str {
+        match self.producer() {
+            "robustness" => "robustness results (robustness.csv, robustness-cells.csv)",
+            "background" => "background results (background-cells.csv)",
+            "fewshot" => "few-shot results (fewshot.csv, fewshot-episodes.csv)",
+            _ => "training results (summary.csv)",
+        }
     }
 
     /// Whether the metric is a time (seconds), for ratios and for charts.
@@ -614,12 +694,26 @@ fn resolve_claim(
     if c.id.trim().is_empty() || c.id.contains(',') {
         return Err(at("id", "an id is non-empty and has no comma".into()));
     }
-    let metric = match &c.metric {
+    let (metric, named_statistic) = match &c.metric {
         Some(m) => Metric::parse(m).map_err(|e| at("metric", e.to_string()))?,
-        None => Metric::Top1,
+        None => (Metric::Top1, None),
     };
     let protocol = c.protocol.over(file_protocol);
-    let statistic = protocol.statistic.unwrap_or(Statistic::Last);
+    let statistic = match (named_statistic, protocol.statistic) {
+        (Some(named), Some(given)) if named != given => {
+            return Err(at(
+                "statistic",
+                format!(
+                    "metric `{}` is the `{}` statistic, the protocol says `{}`",
+                    c.metric.as_deref().unwrap_or_default(),
+                    named.name(),
+                    given.name()
+                ),
+            ))
+        }
+        (Some(named), _) => named,
+        (None, given) => given.unwrap_or(Statistic::Last),
+    };
     if statistic == Statistic::MedianLast10 && metric == Metric::Top5 {
         return Err(at(
             "statistic",
@@ -748,8 +842,20 @@ fn resolve_claim(
                         "a part's `margin` is a number, not negative".into(),
                     ));
                 }
+                let (metric, named) =
+                    Metric::parse(&p.metric).map_err(|e| at(&p.metric, e.to_string()))?;
+                if named.is_some_and(|named| named != statistic) {
+                    return Err(at(
+                        &p.metric,
+                        format!(
+                            "part `{}` names another statistic than the claim's `{}`",
+                            p.metric,
+                            statistic.name()
+                        ),
+                    ));
+                }
                 parts.push(Part {
-                    metric: Metric::parse(&p.metric).map_err(|e| at(&p.metric, e.to_string()))?,
+                    metric,
                     compare: p.compare,
                     margin: p.margin,
                 });
@@ -960,10 +1066,10 @@ claims:
     fn metrics_parse_with_the_fewshot_pattern() {
         assert_eq!(
             Metric::parse("fewshot_5way_1shot").unwrap(),
-            Metric::Fewshot { ways: 5, shots: 1 }
+            (Metric::Fewshot { ways: 5, shots: 1 }, None)
         );
         assert_eq!(
-            Metric::parse("fewshot_5way_1shot").unwrap().to_string(),
+            Metric::parse("fewshot_5way_1shot").unwrap().0.to_string(),
             "fewshot_5way_1shot"
         );
         assert!(Metric::parse("fewshot_5way").is_err());
@@ -971,5 +1077,33 @@ claims:
             .unwrap_err()
             .to_string()
             .contains("`epoch_time`"));
+    }
+
+    /// The catalogue's names are the same metrics as the short names they are aliases of, and
+    /// read from the values the catalogue names.
+    #[test]
+    fn catalogue_names_are_the_short_names_metrics() {
+        for (catalogue, short, statistic) in [
+            ("top1_best", "top1", Some(Statistic::Best)),
+            ("top1_median_last10", "top1", Some(Statistic::MedianLast10)),
+            ("top5_last", "top5", Some(Statistic::Last)),
+            ("epoch_time_mean", "epoch_time", None),
+            ("robustness_top1 [clean]", "clean_top1", None),
+            ("fewshot_accuracy [5way-1shot]", "fewshot_5way_1shot", None),
+            ("robust_top1", "robust_top1", None),
+        ] {
+            let (metric, named) = Metric::parse(catalogue).unwrap();
+            assert_eq!(metric, Metric::parse(short).unwrap().0, "{catalogue}");
+            assert_eq!(named, statistic, "{catalogue}");
+            let (name, condition) = metric.source(statistic.unwrap_or(Statistic::Last));
+            let written = if condition.is_empty() {
+                name.to_string()
+            } else {
+                format!("{name} [{condition}]")
+            };
+            assert_eq!(written, catalogue);
+            assert!(crate::catalogue::find(name).is_some(), "{name}");
+        }
+        assert!(Metric::parse("robustness_top1 [noise:0.1]").is_err());
     }
 }

@@ -1,146 +1,61 @@
-//! What a run folder holds for claims: the per-cell rows of `summary.csv` and the evaluation
-//! files (`robustness-cells.csv`, `background-cells.csv`, `fewshot.csv` with
-//! `fewshot-episodes.csv`), and the matching
-//! of a claim's (data set, model, method, parameters) to the cells that ran it. Only the
-//! run-level CSV files are read, so a copied report folder (`reports/cifar10-jpeg-*`) verifies
-//! as well as a live run.
+//! What a run folder holds for claims, and the matching of a claim's (data set, model,
+//! method, parameters) to the cells that ran it. The values are read through the one reader
+//! that `compare` and `history` use too: the `summary.csv` rows ([`crate::report::SummaryRow`],
+//! [`crate::report::values`]) and each evaluation's samples
+//! ([`crate::evaluations::EvaluationResults::samples`]), in long format under the catalogue's
+//! metric names. Only run-level files are read, so a copied report folder
+//! (`reports/cifar10-jpeg-*`) verifies as well as a live run.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use anyhow::{Context, Result};
-use serde::Deserialize;
+use anyhow::Result;
 
 use super::file::{MethodRef, Metric, Statistic};
-use crate::report::summary_file;
-
-/// One row of `summary.csv`, the columns claims read (others are ignored).
-#[derive(Clone, Debug, Deserialize)]
-struct SummaryRow {
-    cell: String,
-    status: String,
-    dataset: String,
-    model: String,
-    method: String,
-    method_params: String,
-    seed: Option<u64>,
-    epochs_done: usize,
-    top1_last: Option<f64>,
-    top1_best: Option<f64>,
-    top1_median_last10: Option<f64>,
-    top5_last: Option<f64>,
-    top5_best: Option<f64>,
-    epoch_time_mean: Option<f64>,
-    mix_time_mean: Option<f64>,
-    saliency_time_mean: Option<f64>,
-}
-
-/// One row of `robustness-cells.csv`.
-#[derive(Clone, Debug, Deserialize)]
-struct RobustnessRow {
-    cell: String,
-    clean_top1: f64,
-    robust_top1: f64,
-}
-
-/// One row of `background-cells.csv`.
-#[derive(Clone, Debug, Deserialize)]
-struct BackgroundRow {
-    cell: String,
-    bg_gap: f64,
-}
-
-/// One row of `fewshot.csv` (the cell's dataset and model, which the episodes file lacks).
-#[derive(Clone, Debug, Deserialize)]
-struct FewshotCellRow {
-    cell: String,
-}
-
-/// One row of `fewshot-episodes.csv`.
-#[derive(Clone, Debug, Deserialize)]
-struct EpisodeRow {
-    cell: String,
-    ways: usize,
-    shots: usize,
-    accuracy: f64,
-}
+use crate::report::values::{summary_values, MetricRow};
+use crate::report::{read_summary, SummaryRow};
 
 /// The run-level files of a run folder, read once.
 #[derive(Debug)]
 pub struct RunData {
     rows: Vec<SummaryRow>,
-    robustness: BTreeMap<String, (f64, f64)>,
-    /// Cell -> BG-Gap of the background evaluation.
-    background: BTreeMap<String, f64>,
-    /// `(cell, ways, shots)` -> episode accuracies.
-    episodes: BTreeMap<(String, usize, usize), Vec<f64>>,
-    /// Whether the run has robustness / few-shot / background results at all.
-    has_robustness: bool,
-    has_fewshot: bool,
-    has_background: bool,
-}
-
-/// Reads a CSV file into rows of `T`, naming the file and line in errors.
-fn read_csv<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>> {
-    let mut reader =
-        csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut rows = Vec::new();
-    for (i, row) in reader.deserialize().enumerate() {
-        rows.push(row.with_context(|| format!("{}:{}: malformed row", path.display(), i + 2))?);
-    }
-    Ok(rows)
+    /// `(cell, metric, condition)` -> the values (one per cell; one per episode for few-shot).
+    values: BTreeMap<(String, String, String), Vec<f64>>,
+    /// The evaluations with any values in the run.
+    evaluated: BTreeSet<&'static str>,
 }
 
 impl RunData {
-    /// Reads `summary.csv` (required) and the evaluation files present in `run_dir`.
+    /// Reads `summary.csv` (required) and the evaluations' run-level files present in
+    /// `run_dir`; a value under a metric its evaluation does not declare is an error.
     pub fn load(run_dir: &Path) -> Result<Self> {
-        let rows: Vec<SummaryRow> = read_csv(&summary_file(run_dir)?)?;
-        let robustness_csv = run_dir.join("robustness-cells.csv");
-        let has_robustness = robustness_csv.exists();
-        let robustness = if has_robustness {
-            read_csv::<RobustnessRow>(&robustness_csv)?
-                .into_iter()
-                .map(|r| (r.cell, (r.clean_top1, r.robust_top1)))
-                .collect()
-        } else {
-            BTreeMap::new()
-        };
-        let background_csv = run_dir.join("background-cells.csv");
-        let has_background = background_csv.exists();
-        let background = if has_background {
-            read_csv::<BackgroundRow>(&background_csv)?
-                .into_iter()
-                .map(|r| (r.cell, r.bg_gap))
-                .collect()
-        } else {
-            BTreeMap::new()
-        };
-        let episodes_csv = run_dir.join("fewshot-episodes.csv");
-        let has_fewshot = episodes_csv.exists() && run_dir.join("fewshot.csv").exists();
-        let mut episodes: BTreeMap<(String, usize, usize), Vec<f64>> = BTreeMap::new();
-        if has_fewshot {
-            // Cells named in fewshot.csv are the ones whose episodes count.
-            let cells: Vec<String> = read_csv::<FewshotCellRow>(&run_dir.join("fewshot.csv"))?
-                .into_iter()
-                .map(|r| r.cell)
-                .collect();
-            for e in read_csv::<EpisodeRow>(&episodes_csv)? {
-                if cells.contains(&e.cell) {
-                    episodes
-                        .entry((e.cell, e.ways, e.shots))
-                        .or_default()
-                        .push(e.accuracy);
-                }
+        let rows = read_summary(run_dir)?;
+        let mut long: Vec<MetricRow> = rows.iter().flat_map(summary_values).collect();
+        let mut evaluated = BTreeSet::new();
+        for kind in crate::evaluations::registry() {
+            let samples = kind.samples(run_dir)?;
+            crate::metrics::check_declared(
+                &samples,
+                kind.name(),
+                kind.metrics(),
+                &run_dir.display().to_string(),
+            )?;
+            if !samples.is_empty() {
+                evaluated.insert(kind.name());
             }
+            long.extend(samples);
+        }
+        let mut values: BTreeMap<(String, String, String), Vec<f64>> = BTreeMap::new();
+        for v in long {
+            values
+                .entry((v.cell, v.metric, v.condition))
+                .or_default()
+                .push(v.value);
         }
         Ok(RunData {
             rows,
-            robustness,
-            background,
-            episodes,
-            has_robustness,
-            has_fewshot,
-            has_background,
+            values,
+            evaluated,
         })
     }
 }
@@ -208,11 +123,7 @@ impl RunData {
             .iter()
             .filter(|r| r.dataset == dataset && r.model == model && r.method == method.label())
             .collect();
-        let done: Vec<&SummaryRow> = rows
-            .iter()
-            .copied()
-            .filter(|r| r.status == "done")
-            .collect();
+        let done: Vec<&SummaryRow> = rows.iter().copied().filter(|r| r.is_done()).collect();
         if done.is_empty() {
             let what = format!("{} on {dataset} / {model}", method.label());
             return Err(Missing::Cells(if rows.is_empty() {
@@ -244,52 +155,23 @@ impl RunData {
                     .map(str::to_string)
                     .collect(),
             });
-            let value = match metric {
-                Metric::Top1 => match statistic {
-                    Statistic::Last => r.top1_last,
-                    Statistic::Best => r.top1_best,
-                    Statistic::MedianLast10 => r.top1_median_last10,
-                },
-                Metric::Top5 => match statistic {
-                    Statistic::Best => r.top5_best,
-                    _ => r.top5_last,
-                },
-                Metric::EpochTime => r.epoch_time_mean,
-                Metric::MixTime => r.mix_time_mean,
-                Metric::SaliencyTime => r.saliency_time_mean,
-                Metric::CleanTop1 => self.robustness.get(&r.cell).map(|v| v.0),
-                Metric::RobustTop1 => self.robustness.get(&r.cell).map(|v| v.1),
-                Metric::BgGap => self.background.get(&r.cell).copied(),
-                Metric::Fewshot { ways, shots } => {
-                    match self.episodes.get(&(r.cell.clone(), ways, shots)) {
-                        Some(accs) => {
-                            samples.values.extend(accs.iter().map(|&a| (seed, a)));
-                            continue;
-                        }
-                        None => None,
-                    }
-                }
-            };
-            match value.filter(|v| v.is_finite()) {
-                Some(v) => samples.values.push((seed, v)),
+            let (name, condition) = metric.source(statistic);
+            match self
+                .values
+                .get(&(r.cell.clone(), name.to_string(), condition))
+            {
+                Some(found) => samples.values.extend(found.iter().map(|&v| (seed, v))),
                 None => lacking.push(r.cell.clone()),
             }
         }
         if !lacking.is_empty() {
-            let source = match metric {
-                Metric::CleanTop1 | Metric::RobustTop1 if !self.has_robustness => {
-                    "the run has no robustness results (robustness-cells.csv)".to_string()
-                }
-                Metric::BgGap if !self.has_background => {
-                    "the run has no background results (background-cells.csv)".to_string()
-                }
-                Metric::Fewshot { .. } if !self.has_fewshot => {
-                    "the run has no few-shot results (fewshot-episodes.csv)".to_string()
-                }
-                Metric::EpochTime | Metric::MixTime | Metric::SaliencyTime => {
-                    format!("no timing data for {}", lacking.join(", "))
-                }
-                _ => format!("not recorded for {}", lacking.join(", ")),
+            let producer = metric.producer();
+            let source = if producer != "training" && !self.evaluated.contains(producer) {
+                format!("the run has no {}", metric.producer_title())
+            } else if metric.is_time() {
+                format!("no timing data for {}", lacking.join(", "))
+            } else {
+                format!("not recorded for {}", lacking.join(", "))
             };
             return Err(Missing::Metric(source));
         }

@@ -24,6 +24,12 @@ pub trait EvaluationResults: SectionSource + Send + Sync {
     /// history` stores and claims read (see [`super::values`]).
     fn values(&self, run_dir: &Path) -> Result<Vec<MetricRow>>;
 
+    /// The finest-grained numbers of the run-level files, for claims' statistics: one row per
+    /// episode where the evaluation has episodes (few-shot), else [`EvaluationResults::values`].
+    fn samples(&self, run_dir: &Path) -> Result<Vec<MetricRow>> {
+        self.values(run_dir)
+    }
+
     /// `<name>.done`: written last in a cell folder, holds the settings' hash.
     fn done_file(&self) -> String {
         format!("{}.done", self.name())

@@ -44,9 +44,13 @@ impl Value {
 
 /// Whose numbers the rows of a file are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Rows {
+pub enum Rows<'a> {
     /// A cell's: the row has `cell` and `seed` columns.
     PerCell,
+    /// A cell's, in a file without `dataset` and `model` columns (the few-shot episodes):
+    /// those come from this map of cell -> (dataset, model), and rows of cells it lacks are
+    /// left out.
+    OfCells(&'a std::collections::BTreeMap<String, (String, String)>),
     /// A method's as a whole (the runtime ratio): no cell, no seed.
     PerMethod,
 }
@@ -91,7 +95,7 @@ impl Line<'_> {
     }
 
     /// The row's cell and seed (`rows` per cell), or neither (per method).
-    fn cell_and_seed(&self, rows: Rows) -> Result<(String, Option<u64>)> {
+    fn cell_and_seed(&self, rows: Rows<'_>) -> Result<(String, Option<u64>)> {
         if rows == Rows::PerMethod {
             return Ok((String::new(), None));
         }
@@ -109,13 +113,16 @@ impl Line<'_> {
     /// The metric rows of `values` in this line; an empty field is no value and is left out,
     /// a non-finite number is an error (mixbench never writes one). The row's cell, seed and
     /// group are checked whether or not it holds a value.
-    fn metric_rows(&self, rows: Rows, values: Vec<Value>) -> Result<Vec<MetricRow>> {
+    fn metric_rows(&self, rows: Rows<'_>, values: Vec<Value>) -> Result<Vec<MetricRow>> {
         let (cell, seed) = self.cell_and_seed(rows)?;
-        let (dataset, model, method) = (
-            self.get("dataset")?,
-            self.get("model")?,
-            self.get("method")?,
-        );
+        let (dataset, model) = match rows {
+            Rows::OfCells(cells) => match cells.get(&cell) {
+                Some((dataset, model)) => (dataset.as_str(), model.as_str()),
+                None => return Ok(Vec::new()),
+            },
+            _ => (self.get("dataset")?, self.get("model")?),
+        };
+        let method = self.get("method")?;
         let mut out = Vec::new();
         for v in values {
             let Some(value) = self.number(v.column)? else {
@@ -149,7 +156,7 @@ impl Line<'_> {
 pub fn read_file(
     run_dir: &Path,
     file: &str,
-    rows: Rows,
+    rows: Rows<'_>,
     values: impl Fn(&Line) -> Result<Vec<Value>>,
 ) -> Result<Vec<MetricRow>> {
     let path = run_dir.join(file);

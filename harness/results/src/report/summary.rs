@@ -194,7 +194,7 @@ fn summary_row(run: &str, cell: &Cell) -> SummaryRow {
         row.dataset = info.dataset.clone();
         row.model = info.model.clone();
         row.method = info.method.clone();
-        row.method_params = info.method_params.join(";");
+        row.method_params = info.method_params.text();
         row.seed = Some(info.seed);
         row.config_hash = info.config_hash.clone();
         row.code_version = info.code_version.clone();

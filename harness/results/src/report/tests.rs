@@ -71,9 +71,9 @@ fn write_cell(run: &Path, dataset: &str, method: &str, seed: u64, top1: &[f64], 
         method: method.into(),
         method_name: method.into(),
         method_params: if method == "mixup" {
-            vec!["alpha=1".into(), "prob=1".into()]
+            mixbench_params::ResolvedParams::parse_text("alpha=1;prob=1").unwrap()
         } else {
-            vec![]
+            Default::default()
         },
         seed,
         epochs: 12,

@@ -28,6 +28,10 @@ impl EvaluationResults for FewShotResults {
     fn values(&self, run_dir: &Path) -> Result<Vec<MetricRow>> {
         report::values(run_dir)
     }
+
+    fn samples(&self, run_dir: &Path) -> Result<Vec<MetricRow>> {
+        report::episode_values(run_dir)
+    }
 }
 
 impl SectionSource for FewShotResults {

@@ -52,6 +52,22 @@ pub fn values(run_dir: &Path) -> Result<Vec<MetricRow>> {
     })
 }
 
+/// `fewshot_accuracy` per episode, from [`EPISODES_CSV`], under the condition
+/// `<N>way-<K>shot`: the samples claims test. Only the episodes of cells in [`RUN_CSV`]
+/// count, and those give each episode its data set and model.
+pub fn episode_values(run_dir: &Path) -> Result<Vec<MetricRow>> {
+    let cells: BTreeMap<String, (String, String)> = values(run_dir)?
+        .into_iter()
+        .map(|v| (v.cell, (v.dataset, v.model)))
+        .collect();
+    read_file(run_dir, EPISODES_CSV, Rows::OfCells(&cells), |line| {
+        let condition = format!("{}way-{}shot", line.get("ways")?, line.get("shots")?);
+        Ok(vec![
+            Value::new("fewshot_accuracy", "accuracy").under(condition)
+        ])
+    })
+}
+
 #[derive(Serialize)]
 struct RunRow<'a> {
     cell: &'a str,
