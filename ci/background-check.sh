@@ -9,17 +9,11 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bash "$root/ci/ensure-fashion-mnist.sh"
-archive=${MIXBENCH_SHARED_DIR:-$root/../shared}/datasets/cifar10-jpeg.tar.gz
-if [ ! -d "$root/runs/data/cifar10-jpeg/test" ]; then
-  [ -f "$archive" ] || { echo "error: $archive not found" >&2; exit 1; }
-  mkdir -p "$root/runs/data"
-  tar -xzf "$archive" -C "$root/runs/data"
-fi
-bash "$root/ci/setup-libtorch.sh" >/dev/null
-cargo build --release --locked -p mixbench --manifest-path "$root/Cargo.toml"
-target_dir=${CARGO_TARGET_DIR:-$root/target}
+source "$root/ci/real-data-lib.sh"
+unpack_cifar10_jpeg
+build_mixbench
 run="$root/runs/background"
-"$target_dir/release/mixbench" run "$root/suites/background/background.yaml" --out "$run" "$@"
+"$mixbench" run "$root/suites/background/background.yaml" --out "$run" "$@"
 out="$root/reports/background-small"
 mkdir -p "$out/plots"
 cp "$run"/{summary.csv,methods.csv,report.md,background.csv,background-cells.csv,background-methods.csv} "$out/"

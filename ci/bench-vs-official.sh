@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The speed table of the README, by one command: mixbench's mixing steps against the official
+# The speed table of docs/benchmarks.md, by one command: mixbench's mixing steps against the official
 # code on one shared input batch, alternating A/B for several rounds.
 #
 #   bash ci/bench-vs-official.sh OFFICIAL_ROOT [ROUNDS]

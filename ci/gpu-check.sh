@@ -29,7 +29,9 @@ status=0
 # seed), one line per method.
 batch="$root/methods/sage/tests/fixtures/official_sage.safetensors"
 : >"$out/cuda-vs-cpu.txt"
-for method in mixup manifold cutmix saliencymix sage puzzlemix comixup; do
+# The registered methods (`mixbench methods`: one unindented line per method), Vanilla's
+# identity aside.
+for method in $("$bin" methods | awk '/^[^ ]/ && $1 != "vanilla" { print $1 }'); do
   "$bin" mix --method "$method" --input "$batch" --output "$out/mix.safetensors" \
     --device cuda --compare-cpu --tolerance 1e-4 >>"$out/cuda-vs-cpu.txt" 2>&1 \
     || { echo "$method: differs or failed (line above)" >>"$out/cuda-vs-cpu.txt"; status=1; }

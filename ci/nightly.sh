@@ -22,16 +22,11 @@ name=nightly-$kind
 baseline=$root/reports/baselines/$name
 db=${NIGHTLY_DB:-$root/runs/nightly/history.sqlite}
 
-archive=${MIXBENCH_SHARED_DIR:-$root/../shared}/datasets/cifar10-jpeg.tar.gz
-if [ ! -d "$root/runs/data/cifar10-jpeg/test" ]; then
-  [ -f "$archive" ] || { echo "error: $archive not found (the CIFAR-10 JPEG copy)" >&2; exit 2; }
-  mkdir -p "$root/runs/data"
-  tar -xzf "$archive" -C "$root/runs/data"
-fi
+source "$root/ci/real-data-lib.sh"
+unpack_cifar10_jpeg 2
 bash "$root/ci/ensure-fashion-mnist.sh" || exit 2
-bash "$root/ci/setup-libtorch.sh" >/dev/null
-cargo build --release --locked -q -p mixbench --manifest-path "$root/Cargo.toml"
-exe=${CARGO_TARGET_DIR:-$root/target}/release/mixbench
+build_mixbench -q
+exe=$mixbench
 
 commit=$(git -C "$root" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 run=$root/runs/nightly/$name-$(date -u +%Y%m%dT%H%M%SZ)-$commit

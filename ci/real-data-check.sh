@@ -4,12 +4,7 @@
 # usage: ci/real-data-check.sh [extra `mixbench run` flags]
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-archive=${MIXBENCH_SHARED_DIR:-$root/../shared}/datasets/cifar10-jpeg.tar.gz
-[ -f "$archive" ] || { echo "error: $archive not found" >&2; exit 1; }
-if [ ! -d "$root/runs/data/cifar10-jpeg/test" ]; then
-  mkdir -p "$root/runs/data"
-  tar -xzf "$archive" -C "$root/runs/data"
-fi
-bash "$root/ci/setup-libtorch.sh" >/dev/null
-cargo build --release --locked -p mixbench --manifest-path "$root/Cargo.toml"
-"$root/target/release/mixbench" run "$root/suites/real/cifar10-jpeg-small.yaml" --out "$root/runs/cifar10-jpeg-small" "$@"
+source "$root/ci/real-data-lib.sh"
+unpack_cifar10_jpeg
+build_mixbench
+"$mixbench" run "$root/suites/real/cifar10-jpeg-small.yaml" --out "$root/runs/cifar10-jpeg-small" "$@"

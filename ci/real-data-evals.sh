@@ -6,17 +6,11 @@
 # usage: ci/real-data-evals.sh [extra `mixbench run` flags]
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-archive=${MIXBENCH_SHARED_DIR:-$root/../shared}/datasets/cifar10-jpeg.tar.gz
-if [ ! -d "$root/runs/data/cifar10-jpeg/test" ]; then
-  [ -f "$archive" ] || { echo "error: $archive not found" >&2; exit 1; }
-  mkdir -p "$root/runs/data"
-  tar -xzf "$archive" -C "$root/runs/data"
-fi
-bash "$root/ci/setup-libtorch.sh" >/dev/null
-cargo build --release --locked -p mixbench --manifest-path "$root/Cargo.toml"
-target_dir=${CARGO_TARGET_DIR:-$root/target}
+source "$root/ci/real-data-lib.sh"
+unpack_cifar10_jpeg
+build_mixbench
 run="$root/runs/cifar10-jpeg-robustness-fewshot"
-"$target_dir/release/mixbench" run "$root/suites/real/cifar10-jpeg-robustness-fewshot.yaml" --out "$run" "$@"
+"$mixbench" run "$root/suites/real/cifar10-jpeg-robustness-fewshot.yaml" --out "$run" "$@"
 out="$root/reports/cifar10-jpeg-robustness-fewshot"
 mkdir -p "$out/plots"
 cp "$run"/{summary.csv,methods.csv,report.md,robustness.csv,robustness-cells.csv,robustness-methods.csv,fewshot.csv,fewshot-episodes.csv,fewshot-methods.csv} "$out/"

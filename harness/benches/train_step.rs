@@ -1,6 +1,6 @@
 //! One training step (augmentation, mixing, forward, backward, SGD) of each model on the CPU,
 //! batch 32 at 32x32, with Vanilla and CutMix. Run with
-//! `cargo bench -p mixbench --bench train_step`; the README records the figures.
+//! `cargo bench -p mixbench --bench train_step`; `docs/benchmarks.md` records the figures.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use mixbench::data::ImageSet;

@@ -76,7 +76,7 @@ enum Command {
         baseline: PathBuf,
         /// Run folder to judge (the one holding summary.csv).
         run: PathBuf,
-        /// Thresholds file (YAML; see the README for the keys and defaults).
+        /// Thresholds file (YAML; see docs/regression-and-history.md for the keys and defaults).
         #[arg(long, value_name = "FILE")]
         thresholds: Option<PathBuf>,
         /// Folder for compare.csv and compare.md (default: RUN/compare).

@@ -1,7 +1,7 @@
 //! mixbench: a benchmark and reproduction harness for mixed-sample data augmentation (MSDA) in
 //! image classification.
 //!
-//! Data flow of one training step (see `docs/architecture.md` and the README):
+//! Data flow of one training step (see `docs/architecture.md` and `docs/training.md`):
 //! dataset (u8 in memory) -> batches on the device -> augmentation -> optional saliency pass
 //! -> `MixMethod::mix` -> forward, loss, backward, SGD -> per-epoch evaluation -> metrics rows
 //! -> reports.

@@ -1,4 +1,4 @@
-//! The `mixbench` command; see `mixbench --help` and the README.
+//! The `mixbench` command; see `mixbench --help` and `docs/cli.md`.
 
 fn main() -> std::process::ExitCode {
     // Output piped into a reader that stops early (`mixbench compare ... | head`) ends the

@@ -65,7 +65,8 @@ pub struct BatchArgs {
     /// Model checkpoint for the input gradient of methods that need one, with `--images`.
     #[arg(long, requires = "model")]
     pub checkpoint: Option<PathBuf>,
-    /// Architecture of `--checkpoint` (small_cnn, preact_resnet18, wrn16_8, resnext29_4_24).
+    /// Architecture of `--checkpoint` (a model name as in suite files; `mixbench doctor` and
+    /// the suites documentation list them).
     #[arg(long)]
     pub model: Option<String>,
     /// Method parameter, repeatable.
@@ -519,11 +520,7 @@ fn folder_batch(
                 args.method
             );
         };
-        let kind = ModelKind::ALL
-            .iter()
-            .copied()
-            .find(|m| m.name() == model_name)
-            .ok_or_else(|| anyhow!("unknown model `{model_name}`; models: small_cnn, preact_resnet18, wrn16_8, resnext29_4_24"))?;
+        let kind: ModelKind = model_name.parse()?;
         let mut vs = nn::VarStore::new(Device::Cpu);
         let model = kind.build(&vs.root(), k);
         vs.load(checkpoint).with_context(|| {

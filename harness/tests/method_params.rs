@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use mixbench::methods::{describe, registry};
-use mixbench_core::{MethodParams, MixError, ParamDoc, ParamError, Params};
+use mixbench_core::{MixError, ParamDoc, ParamError, Params};
 
 /// `key=default` of every parameter of `docs`, as `mixbench methods` and the README write them.
 fn items(docs: &[ParamDoc]) -> Vec<String> {
@@ -21,54 +21,35 @@ fn rendered_defaults(method: &str, docs: &[ParamDoc]) -> Params {
     Params::parse(method, items.iter().map(String::as_str)).unwrap()
 }
 
-/// Serialised default -> deserialised equals the default, and the rendered defaults read back
-/// through `Params` give the default. Returns the method name.
-fn round_trip<P: MethodParams>() -> &'static str {
-    let default = P::default();
-    let value = serde_norway::to_value(&default).unwrap();
-    assert_eq!(
-        serde_norway::from_value::<P>(value).unwrap(),
-        default,
-        "{}",
-        P::METHOD
-    );
-    let text = serde_norway::to_string(&default).unwrap();
-    assert_eq!(
-        serde_norway::from_str::<P>(&text).unwrap(),
-        default,
-        "{}",
-        P::METHOD
-    );
-    default.validate().unwrap();
-    let params = rendered_defaults(P::METHOD, &P::docs());
-    assert_eq!(params.typed::<P>().unwrap(), default, "{}", P::METHOD);
-    assert_eq!(
-        Params::new(P::METHOD).typed::<P>().unwrap(),
-        default,
-        "{}",
-        P::METHOD
-    );
-    P::METHOD
-}
-
+/// For every registered method, from the registry alone (no second list of methods): the
+/// resolved defaults (typed struct -> canonical mapping) equal what the rendered defaults of
+/// `mixbench methods` resolve to, survive the YAML a cell's `config.yaml` holds and the text
+/// `summary.csv` holds, and build the method.
 #[test]
-fn typed_parameters_round_trip_for_every_registered_method() {
-    let checked = [
-        round_trip::<mixbench_core::vanilla::VanillaParams>(),
-        round_trip::<mixbench_mixup::MixupParams>(),
-        round_trip::<mixbench_manifold::ManifoldParams>(),
-        round_trip::<mixbench_cutmix::CutMixParams>(),
-        round_trip::<mixbench_saliencymix::SaliencyMixParams>(),
-        round_trip::<mixbench_sage::SageParams>(),
-        round_trip::<mixbench_puzzlemix::PuzzleMixParams>(),
-        round_trip::<mixbench_comixup::CoMixupParams>(),
-    ];
-    let registered: Vec<&str> = registry().methods().iter().map(|m| m.name).collect();
-    assert_eq!(
-        checked.as_slice(),
-        registered.as_slice(),
-        "every registered method's parameter struct is round-tripped here"
-    );
+fn resolved_parameters_round_trip_for_every_registered_method() {
+    for info in registry().methods() {
+        let defaults = info.resolve(&Params::new(info.name)).unwrap();
+        let docs = info.params.docs();
+        assert_eq!(
+            defaults.iter().map(|(k, _)| k).collect::<Vec<_>>().len(),
+            docs.len(),
+            "{}: every parameter is resolved",
+            info.name
+        );
+        let rendered = info.resolve(&rendered_defaults(info.name, &docs)).unwrap();
+        assert_eq!(rendered, defaults, "{}", info.name);
+        let yaml = serde_norway::to_string(&defaults).unwrap();
+        let read: mixbench_core::ResolvedParams = serde_norway::from_str(&yaml).unwrap();
+        assert_eq!(read, defaults, "{}: {yaml}", info.name);
+        let text = mixbench_core::ResolvedParams::parse_text(&defaults.text()).unwrap();
+        let mut given = Params::new(info.name);
+        for (key, value) in text.iter() {
+            given.set_value(key, value.clone()).unwrap();
+        }
+        assert_eq!(info.resolve(&given).unwrap(), defaults, "{}", info.name);
+        let method = info.build_resolved(&defaults).unwrap();
+        assert_eq!(method.name(), info.name);
+    }
 }
 
 #[test]

@@ -240,16 +240,33 @@ fn a_failing_cell_does_not_lose_the_grid() {
 #[test]
 fn committed_suites_are_valid() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../suites");
-    let mut files = vec![root.join("quickstart.yaml"), root.join("gpu-check.yaml")];
-    for sub in ["paper", "real", "nightly"] {
-        for entry in std::fs::read_dir(root.join(sub)).unwrap() {
+    // Every suite under suites/, found by walking it: what is included by others
+    // (`paper/base/`), claims files and thresholds files are not suites.
+    fn suites(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
-            if path.is_file() {
-                files.push(path);
+            let name = path.file_name().unwrap().to_string_lossy().to_string();
+            if path.is_dir() {
+                if !matches!(name.as_str(), "base" | "thresholds") {
+                    suites(&path, out);
+                }
+            } else if name.ends_with(".yaml") && !name.contains("claims") {
+                out.push(path);
             }
         }
     }
-    assert!(files.len() >= 11, "{files:?}");
+    let mut files = Vec::new();
+    suites(&root, &mut files);
+    for expected in [
+        "background/background.yaml",
+        "runtime/cpu.yaml",
+        "quickstart.yaml",
+    ] {
+        assert!(
+            files.contains(&root.join(expected)),
+            "{expected}: {files:?}"
+        );
+    }
     for file in &files {
         let suite = LoadedSuite::from_file(file, &registry()).unwrap_or_else(|e| panic!("{e:#}"));
         assert!(!suite.methods.is_empty(), "{}", file.display());

@@ -100,4 +100,16 @@ mod tests {
         assert_eq!(resolve_alias("fewshot_5way_xshot"), None);
         assert_eq!(resolve_alias("top1_last"), None);
     }
+
+    /// The outputs documentation shows the catalogue as `mixbench metrics` prints it.
+    #[test]
+    fn the_documented_catalogue_is_the_catalogue() {
+        let page = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/outputs.md");
+        let text = std::fs::read_to_string(&page).unwrap();
+        assert!(
+            text.contains(&markdown()),
+            "{}: its metric table differs from `mixbench metrics`",
+            page.display()
+        );
+    }
 }

@@ -1,6 +1,6 @@
 //! The files a grid cell leaves behind, which reports are rebuilt from: `cell.json`
 //! ([`CellInfo`]), `metrics.csv` (one [`EpochMetrics`] row per epoch), and the `done` marker
-//! written last. These formats are an interface (documented in the README): add columns at the
+//! written last. These formats are an interface (documented in `docs/outputs.md`): add columns at the
 //! end, never rename or reorder them.
 
 use std::path::{Path, PathBuf};

@@ -90,11 +90,6 @@ impl Augment {
     }
 }
 
-/// A u8 `[B, C, H, W]` tensor from NCHW bytes, on `device`.
-pub fn u8_batch(bytes: &[u8], shape: [i64; 4], device: Device) -> Tensor {
-    Tensor::from_slice(bytes).view(shape).to_device(device)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

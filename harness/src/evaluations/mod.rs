@@ -51,3 +51,25 @@ pub fn find(name: &str) -> Result<&'static dyn EvaluationKind> {
             )
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every evaluation this crate runs names its results in the libtorch-free crate, in the
+    /// same order as that crate's registry (which reports, claims, compare and the history
+    /// read), and each declares the metrics of its values.
+    #[test]
+    fn the_evaluations_and_their_results_are_one_list() {
+        let run: Vec<&str> = registry().iter().map(|e| e.name()).collect();
+        let read: Vec<&str> = mixbench_results::evaluations::registry()
+            .iter()
+            .map(|e| e.name())
+            .collect();
+        assert_eq!(run, read);
+        for kind in registry() {
+            assert_eq!(kind.results().name(), kind.name());
+            assert!(!kind.results().metrics().is_empty(), "{}", kind.name());
+        }
+    }
+}

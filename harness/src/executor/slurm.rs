@@ -236,7 +236,7 @@ fn header(name: &str, dir: &Path, log: &str) -> String {
     let _ = writeln!(s, "#!/bin/bash");
     let _ = writeln!(
         s,
-        "# Written by `mixbench run --slurm`; see the README (Slurm)."
+        "# Written by `mixbench run --slurm`; see docs/resume-and-slurm.md (Slurm)."
     );
     let _ = writeln!(s, "#SBATCH --job-name=mixbench-{name}");
     let _ = writeln!(s, "#SBATCH --output={}/logs/{log}", dir.to_string_lossy());

@@ -37,7 +37,7 @@ pub struct Suite {
     pub description: String,
     /// Datasets of the grid.
     pub datasets: Vec<DataSpec>,
-    /// Models of the grid (names as in `mixbench methods`/README).
+    /// Models of the grid (names as in docs/suites.md, *Models*).
     pub models: Vec<ModelKind>,
     /// Methods of the grid: a name, or a one-key map from name to parameters.
     pub methods: Vec<MethodEntry>,

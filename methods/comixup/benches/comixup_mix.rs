@@ -1,6 +1,6 @@
 //! The Co-Mixup mixing step (saliency reduction, compatibility, per-partition optimisation,
 //! mixing) on the CPU for one partition of 20 and a full batch of 100 at 32x32 with the
-//! official CIFAR-100 defaults (`m_block_num` 4): the figures of the README's comparison with
+//! official CIFAR-100 defaults (`m_block_num` 4): the figures of `docs/benchmarks.md`'s comparison with
 //! the official `mixup_process`.
 //!
 //! Inputs: `COMIXUP_BENCH_INPUT` names a safetensors batch of 100 (`images`, `labels`, `grad`;

@@ -63,11 +63,6 @@ impl MixRng {
         self.0.gen_range(0..n)
     }
 
-    /// A fresh 64-bit seed, for deriving independent streams (one per epoch, per worker).
-    pub fn next_seed(&mut self) -> u64 {
-        self.0.gen()
-    }
-
     /// Where the stream stands: with [`MixRng::from_state`] a stream saved in a checkpoint
     /// carries on exactly where it stopped (exact resume of a training interrupted mid-epoch).
     pub fn state(&self) -> RngState {

@@ -1,6 +1,6 @@
 //! The Puzzle Mix mixing step (saliency reduction, block terms, one graph cut per image,
 //! transport, mixing) at B = 100 on 32x32 for each block count, on the CPU: the figures of the
-//! README's comparison with the official `mixup_graph`.
+//! `docs/benchmarks.md`'s comparison with the official `mixup_graph`.
 //!
 //! Inputs: `PUZZLEMIX_BENCH_INPUT` names a safetensors batch (`images`, `labels`, `grad`,
 //! `mean`, `std`; the `mixbench mix` names), such as the real CIFAR-10 images and gradients the

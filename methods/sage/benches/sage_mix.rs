@@ -1,5 +1,5 @@
 //! The SAGE mixing step (saliency reduction and blur, normalisation, shift search, mixing) at
-//! B = 100 on 32x32, `rand_pos` 0.01 and 1, on the CPU: the figures of the README's
+//! B = 100 on 32x32, `rand_pos` 0.01 and 1, on the CPU: the figures of `docs/benchmarks.md`'s
 //! comparison with the official `utils_SAGE.sage()`.
 //!
 //! Inputs: synthetic (seeded normal images and a gradient with spatial structure) unless

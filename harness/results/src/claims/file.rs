@@ -1,7 +1,7 @@
 //! Claims files: YAML that states what a paper (or you) claims, as data with sources. Parsing
 //! is strict like the suite files': unknown keys, kinds, metrics or statistics are errors
 //! naming the file, the line and the closest valid name; each kind says which keys it needs.
-//! The format is described in the README (*Claims and verify*); a claim comparing one method
+//! The format is described in `docs/claims.md` (*The file format*); a claim comparing one method
 //! with several (`b: [x, y]`) is expanded into one claim per pair, with ids `<id>/<b>`.
 
 use std::collections::BTreeMap;

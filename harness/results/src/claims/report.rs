@@ -57,7 +57,7 @@ pub fn markdown(outcomes: &[Outcome], plots: &[String]) -> String {
     md.push_str(&format!(
         "`mixbench verify` checked {} claims: {} hold, {} fail, {} inconclusive (verdicts from \
          `{CLAIMS_CSV}`; tests at the claims file's alpha with Holm's correction within each file, \
-         intervals at level 1 - 2 alpha; see the README, *Claims and verify*).\n\n",
+         intervals at level 1 - 2 alpha; see docs/claims.md).\n\n",
         outcomes.len(),
         count(Verdict::Holds),
         count(Verdict::Fails),

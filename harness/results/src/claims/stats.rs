@@ -4,7 +4,7 @@
 //! with the Welch–Satterthwaite degrees of freedom, two one-sided tests for an interval), a
 //! seeded paired bootstrap for ratios of means, and Holm's step-down correction.
 //!
-//! Assumptions, stated once (the README's *Claims and verify* repeats them): per-seed values
+//! Assumptions, stated once (`docs/claims.md`, *How a verdict is reached*, repeats them): per-seed values
 //! are independent draws from a normal distribution (the usual model for seed noise); a group
 //! needs at least two values for a spread, so with one value there is no interval and no test
 //! (the verdict says "fewer seeds than needed"); the bootstrap resamples the seeds that both

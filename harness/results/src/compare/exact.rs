@@ -1,6 +1,6 @@
 //! Bit-exact comparison of deterministic CPU cells. A cell that finished in both folders with
 //! the same `config_hash` on a CPU device computed the same thing, whatever the code version:
-//! training on the CPU is bit-exact (see the README), so every non-timing column of its
+//! training on the CPU is bit-exact on one processor model (see `docs/regression-and-history.md`, *Determinism and the baseline*), so every non-timing column of its
 //! `metrics.csv` (`epoch`, `lr`, `train_loss`, `train_acc`, `test_loss`, `test_top1`,
 //! `test_top5`, `skipped_batches`) must be equal bit for bit. Any difference is a change,
 //! reported with the first cell, epoch and column where it appears.

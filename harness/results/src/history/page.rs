@@ -22,7 +22,8 @@ pub fn history_page(db_name: &str, metrics: &[(String, Vec<Series>)]) -> String 
     page.heading(1, &format!("mixbench history: {db_name}"));
     let steps: Vec<_> = metrics.iter().flat_map(|(_, s)| find_steps(s)).collect();
     page.heading(2, "Steps");
-    let method = "a piecewise-constant fit with a penalty; see the README's History section";
+    let method =
+        "a piecewise-constant fit with a penalty; see docs/regression-and-history.md, History";
     page.paragraph(&match steps.len() {
         0 => format!("No step detected ({method})."),
         n => format!(

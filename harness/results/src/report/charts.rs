@@ -92,8 +92,11 @@ fn category_label(labels: &[String], x: &SegmentValue<i32>) -> String {
     }
 }
 
-/// Pixels left free on each side of a bar within its category.
-const BAR_MARGIN: u32 = 40;
+/// Share of its category's width left free on each side of a bar.
+const BAR_GAP: f64 = 0.2;
+
+/// Approximate width in pixels of one character of a 15-pixel axis label (DejaVu Sans).
+const LABEL_CHAR_WIDTH: u32 = 9;
 
 /// Width in pixels of the legend column beside the stacked bars.
 const LEGEND_WIDTH: u32 = 190;
@@ -269,23 +272,51 @@ fn draw_epoch_time<DB: DrawingBackend>(
         area.split_horizontally(area.dim_in_pixel().0.saturating_sub(LEGEND_WIDTH));
     let labels: Vec<String> = bars.iter().map(|b| b.label.clone()).collect();
     let label_of = |x: &SegmentValue<i32>| category_label(&labels, x);
+    // Each category's width in pixels: the plot's width over its segments (a single bar sits
+    // in the middle of three, see `categories`).
+    let (y_label_width, chart_margin) = (64, 16);
+    let segments = if bars.len() < 2 { 3 } else { bars.len() as u32 };
+    let category_px = plot
+        .dim_in_pixel()
+        .0
+        .saturating_sub(y_label_width + 2 * chart_margin)
+        / segments;
+    // Labels wider than their category are turned to read upwards, below their bar.
+    let widest = labels
+        .iter()
+        .map(|l| l.chars().count() as u32)
+        .max()
+        .unwrap_or(0);
+    let upright = widest * LABEL_CHAR_WIDTH <= category_px;
+    let x_label_area = if upright {
+        48
+    } else {
+        24 + widest * LABEL_CHAR_WIDTH
+    };
     let mut chart = ChartBuilder::on(&plot)
-        .margin(16)
-        .x_label_area_size(48)
-        .y_label_area_size(64)
+        .margin(chart_margin)
+        .x_label_area_size(x_label_area)
+        .y_label_area_size(y_label_width)
         .build_cartesian_2d(categories(bars.len()), 0.0..top * 1.05)
         .map_err(plot_error)?;
+    let x_label_style = if upright {
+        TextStyle::from((FONT, 15).into_font())
+    } else {
+        TextStyle::from((FONT, 15).into_font()).transform(FontTransform::Rotate270)
+    };
     chart
         .configure_mesh()
         .disable_x_mesh()
         .x_labels(labels.len())
         .x_label_formatter(&label_of)
+        .x_label_style(x_label_style)
         .y_desc("seconds per epoch")
         .label_style((FONT, 15))
         .axis_desc_style((FONT, 16))
         .light_line_style(RGBColor(235, 235, 235))
         .draw()
         .map_err(plot_error)?;
+    let bar_gap = (BAR_GAP * category_px as f64) as u32;
     let mut entries = Vec::new();
     for (phase, name) in PHASES.iter().enumerate() {
         if bars.iter().all(|b| b.seconds[phase] <= 0.0) {
@@ -300,7 +331,7 @@ fn draw_epoch_time<DB: DrawingBackend>(
             );
             let mut bar =
                 Rectangle::new([(left, base), (right, base + b.seconds[phase])], c.filled());
-            bar.set_margin(0, 0, BAR_MARGIN, BAR_MARGIN);
+            bar.set_margin(0, 0, bar_gap, bar_gap);
             bar
         });
         chart.draw_series(rects).map_err(plot_error)?;
