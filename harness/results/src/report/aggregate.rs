@@ -34,7 +34,7 @@ use super::summary::SummaryRow;
 pub const METHODS_CSV: &str = "methods.csv";
 
 /// The method listed first in every group: the baseline the others are read against.
-const BASELINE: &str = "vanilla";
+use super::order::BASELINE_METHOD as BASELINE;
 
 /// The done cells of one (dataset, model) pair, split by method.
 #[derive(Clone, Debug, PartialEq)]

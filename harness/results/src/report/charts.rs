@@ -271,7 +271,6 @@ fn draw_epoch_time<DB: DrawingBackend>(
     let (plot, legend) =
         area.split_horizontally(area.dim_in_pixel().0.saturating_sub(LEGEND_WIDTH));
     let labels: Vec<String> = bars.iter().map(|b| b.label.clone()).collect();
-    let label_of = |x: &SegmentValue<i32>| category_label(&labels, x);
     // Each category's width in pixels: the plot's width over its segments (a single bar sits
     // in the middle of three, see `categories`).
     let (y_label_width, chart_margin) = (64, 16);
@@ -293,29 +292,46 @@ fn draw_epoch_time<DB: DrawingBackend>(
     } else {
         24 + widest * LABEL_CHAR_WIDTH
     };
+    // Turned labels are drawn below (see there), not by the mesh.
+    let label_of = |x: &SegmentValue<i32>| {
+        if upright {
+            category_label(&labels, x)
+        } else {
+            String::new()
+        }
+    };
     let mut chart = ChartBuilder::on(&plot)
         .margin(chart_margin)
         .x_label_area_size(x_label_area)
         .y_label_area_size(y_label_width)
         .build_cartesian_2d(categories(bars.len()), 0.0..top * 1.05)
         .map_err(plot_error)?;
-    let x_label_style = if upright {
-        TextStyle::from((FONT, 15).into_font())
-    } else {
-        TextStyle::from((FONT, 15).into_font()).transform(FontTransform::Rotate270)
-    };
     chart
         .configure_mesh()
         .disable_x_mesh()
         .x_labels(labels.len())
         .x_label_formatter(&label_of)
-        .x_label_style(x_label_style)
         .y_desc("seconds per epoch")
         .label_style((FONT, 15))
         .axis_desc_style((FONT, 16))
         .light_line_style(RGBColor(235, 235, 235))
         .draw()
         .map_err(plot_error)?;
+    if !upright {
+        // Turned labels, drawn here: plotters centres a turned text on its anchor, so each is
+        // anchored half its length below the axis, its end just under its bar.
+        let style = TextStyle::from((FONT, 15).into_font())
+            .transform(FontTransform::Rotate270)
+            .pos(Pos::new(HPos::Center, VPos::Center));
+        let (base_x, base_y) = plot.get_base_pixel();
+        for (i, label) in labels.iter().enumerate() {
+            let (x, y) = chart.backend_coord(&(SegmentValue::CenterOf(i as i32), 0.0));
+            let (length, _) = plot.estimate_text_size(label, &style).map_err(plot_error)?;
+            let anchor = (x - base_x, y - base_y + 8 + length as i32 / 2);
+            plot.draw(&Text::new(label.clone(), anchor, &style))
+                .map_err(plot_error)?;
+        }
+    }
     let bar_gap = (BAR_GAP * category_px as f64) as u32;
     let mut entries = Vec::new();
     for (phase, name) in PHASES.iter().enumerate() {
@@ -355,4 +371,66 @@ fn draw_legend<DB: DrawingBackend>(
         area.draw_text(name, &style, (30, y)).map_err(plot_error)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Width in pixels of each run of `colour` along row `y` of an RGB buffer `width` wide.
+    fn runs(buffer: &[u8], width: usize, y: usize, colour: RGBColor) -> Vec<usize> {
+        let mut out = Vec::new();
+        let mut run = 0;
+        for x in 0..width {
+            let p = &buffer[(y * width + x) * 3..][..3];
+            if (p[0], p[1], p[2]) == (colour.0, colour.1, colour.2) {
+                run += 1;
+            } else if run > 0 {
+                out.push(run);
+                run = 0;
+            }
+        }
+        out
+    }
+
+    /// Eight methods with long labels (the quickstart's chart): every bar keeps a width of the
+    /// order of its category (the fixed 40-pixel margins drew 4-pixel bars).
+    #[test]
+    fn eight_bars_keep_the_width_of_their_categories() {
+        super::super::ensure_font().unwrap();
+        let methods = [
+            "vanilla",
+            "comixup",
+            "cutmix",
+            "manifold",
+            "mixup",
+            "puzzlemix",
+            "sage",
+            "saliencymix",
+        ];
+        let bars: Vec<PhaseBar> = methods
+            .iter()
+            .map(|m| PhaseBar {
+                label: format!("{m} (n=1)"),
+                seconds: [0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0],
+            })
+            .collect();
+        let (width, height) = (960usize, 600usize);
+        let mut buffer = vec![0u8; width * height * 3];
+        {
+            let root = BitMapBackend::with_buffer(&mut buffer, (width as u32, height as u32))
+                .into_drawing_area();
+            root.fill(&WHITE).unwrap();
+            Chart::EpochTime(&bars).draw(&root, "t").unwrap();
+            root.present().unwrap();
+        }
+        // Phase 3 (forward_backward) fills every bar from 0 to its top; look half-way up.
+        let colour = colour(3);
+        let row = (0..height)
+            .find(|&y| runs(&buffer, width, y, colour).len() == methods.len())
+            .expect("a row crossing all eight bars");
+        let widths = runs(&buffer, width, row + 40, colour);
+        assert_eq!(widths.len(), methods.len(), "{widths:?}");
+        assert!(widths.iter().all(|&w| w >= 40), "{widths:?}");
+    }
 }

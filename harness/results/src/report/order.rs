@@ -1,4 +1,9 @@
-//! The order methods appear in, in every table and chart of a report.
+//! The order methods appear in, in every table and chart of a report, and the baseline method
+//! they are read against.
+
+/// Label of the baseline method: listed first in every group, the denominator of runtime
+/// ratios, the reference of relative robustness. One name for every reader of results.
+pub const BASELINE_METHOD: &str = "vanilla";
 
 /// Methods of a group in report order: `vanilla` (the baseline of every comparison) first, then
 /// by first appearance.
@@ -9,7 +14,7 @@ pub fn method_order<'a>(methods: impl Iterator<Item = &'a str>) -> Vec<String> {
             order.push(m.to_string());
         }
     }
-    if let Some(i) = order.iter().position(|m| m == "vanilla") {
+    if let Some(i) = order.iter().position(|m| m == BASELINE_METHOD) {
         let v = order.remove(i);
         order.insert(0, v);
     }

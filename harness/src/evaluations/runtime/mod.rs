@@ -194,7 +194,8 @@ impl Evaluation for Runtime {
         let measured = measure::run(&mut trainer, &train, &eval, config.seed, plan)?;
         let memory = crate::system::peak_memory(cell.device);
         let threads = tch::get_num_threads().max(1) as usize;
-        let reference = (config.method.name == "vanilla" && s.pytorch != ReferenceChoice::Off)
+        let reference = (config.method.name == mixbench_results::report::order::BASELINE_METHOD
+            && s.pytorch != ReferenceChoice::Off)
             .then(|| {
                 reference::run(&reference::Job {
                     model: config.model,

@@ -240,7 +240,7 @@ pub fn build(run_dir: &Path, kind: &dyn EvaluationResults) -> Result<Option<Sect
                 let (m, s) = mean_std(&robust);
                 (Some(m), s)
             };
-            if method == "vanilla" {
+            if method == crate::report::order::BASELINE_METHOD {
                 vanilla_robust = rm;
             }
             let fmt = |m: Option<f64>, s: Option<f64>| match (m, s) {

@@ -113,7 +113,7 @@ const BOOTSTRAP_RESAMPLES: usize = 2000;
 const BOOTSTRAP_SEED: u64 = 0;
 
 /// The method whose epoch time is the denominator of the ratios.
-const BASELINE: &str = "vanilla";
+use crate::report::order::BASELINE_METHOD as BASELINE;
 
 type Cell = (CellInfo, (Vec<PhaseRow>, RuntimeInfo));
 
