@@ -30,15 +30,9 @@ pub fn write_csv(run_dir: &Path, outcomes: &[Outcome]) -> Result<PathBuf> {
     Ok(path)
 }
 
-/// Reads `claims.csv`, naming the file and line in errors.
+/// Reads `claims.csv`, naming the file and row in errors (the CSV reader of every run file).
 pub fn read_csv(path: &Path) -> Result<Vec<Outcome>> {
-    let mut reader =
-        csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
-    reader
-        .deserialize()
-        .enumerate()
-        .map(|(i, r)| r.with_context(|| format!("{}:{}: malformed row", path.display(), i + 2)))
-        .collect()
+    records::read_csv(path)
 }
 
 fn num(v: Option<f64>) -> String {
