@@ -10,77 +10,119 @@ use serde::{Deserialize, Serialize};
 
 use super::{cifar, fashion_cifar, folder, mnist, synthetic};
 
-/// What a suite file says about data. serde, externally tagged so a YAML file reads:
-///   data: { synthetic: { classes: 10, train_per_class: 500 } }
-///   data: { cifar10: { root: data } }
-///   data: { cifar100: { root: data, labels: coarse } }
-///   data: { folder: { root: my_images, image_size: 32, test_fraction: 0.2 } }
-///
-/// (De)serialised through [`DataSpecRepr`], a struct with one optional field per kind: YAML
-/// libraries of the serde_yaml 0.9 family (serde_norway included) read and write externally
-/// tagged enums only as YAML tags (`!synthetic {..}`), not as the one-key mapping above. The
-/// same form works with any serde format (JSON: `{"cifar10": {"root": "data"}}`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(try_from = "DataSpecRepr", into = "DataSpecRepr")]
-pub enum DataSpec {
-    /// Generated shapes on textures ([`synthetic::SyntheticSpec`]); needs no files.
-    Synthetic(synthetic::SyntheticSpec),
-    /// The CIFAR-10 binary release ([`cifar::Cifar10Spec`]).
-    Cifar10(cifar::Cifar10Spec),
-    /// The CIFAR-100 binary release ([`cifar::Cifar100Spec`]).
-    Cifar100(cifar::Cifar100Spec),
-    /// A folder of images, one sub-folder per class ([`folder::FolderSpec`]).
-    Folder(folder::FolderSpec),
-    /// Any data set with base and novel classes ([`FewShotSpec`]).
-    Fewshot(FewShotSpec),
-    /// mini-ImageNet with the Ravi-Larochelle split ([`MiniImagenetSpec`]).
-    MiniImagenet(MiniImagenetSpec),
-    /// CIFAR-FS ([`CifarFsSpec`]).
-    CifarFs(CifarFsSpec),
-    /// Fashion-MNIST items on CIFAR-10 backgrounds, with masks
-    /// ([`fashion_cifar::FashionOnCifarSpec`]).
-    FashionOnCifar(fashion_cifar::FashionOnCifarSpec),
-    /// An MNIST-format data set from its IDX files: Fashion-MNIST, MNIST, KMNIST
-    /// ([`mnist::MnistSpec`]).
-    Idx(mnist::MnistSpec),
+/// Declares every kind of data set once: the [`DataSpec`] variant, its key in suite files, its
+/// spec type and doc. Generates the enum, its serde form [`DataSpecRepr`] (a mapping with
+/// exactly one of the keys), the conversions between the two, [`DataSpec::kind`] and
+/// [`DataSpec::KINDS`]; `with #[serde(...)]` adds an attribute to the entry's field of
+/// [`DataSpecRepr`]. Adding a kind of data set is its module and one line here (then its arms
+/// in `label`, `check` and `load`, which the compiler asks for).
+macro_rules! data_kinds {
+    ($(
+        $(#[doc = $doc:literal])+
+        $variant:ident($key:ident: $spec:ty) $(with #[$field_attr:meta])?,
+    )+) => {
+        /// What a suite file says about data. serde, externally tagged so a YAML file reads:
+        ///   data: { synthetic: { classes: 10, train_per_class: 500 } }
+        ///   data: { cifar10: { root: data } }
+        ///   data: { cifar100: { root: data, labels: coarse } }
+        ///   data: { folder: { root: my_images, image_size: 32, test_fraction: 0.2 } }
+        ///
+        /// (De)serialised through [`DataSpecRepr`], a struct with one optional field per kind:
+        /// YAML libraries of the serde_yaml 0.9 family (serde_norway included) read and write
+        /// externally tagged enums only as YAML tags (`!synthetic {..}`), not as the one-key
+        /// mapping above. The same form works with any serde format (JSON:
+        /// `{"cifar10": {"root": "data"}}`).
+        #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+        #[serde(try_from = "DataSpecRepr", into = "DataSpecRepr")]
+        pub enum DataSpec {
+            $($(#[doc = $doc])+ $variant($spec),)+
+        }
+
+        /// The serde form of [`DataSpec`]: a mapping with exactly one of these keys.
+        /// `synthetic:` with no value (YAML null) means the default synthetic data set.
+        #[derive(Clone, Debug, Default, Serialize, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct DataSpecRepr {
+            $(
+                $(#[doc = $doc])+
+                #[serde(default, skip_serializing_if = "Option::is_none")]
+                $(#[$field_attr])?
+                pub $key: Option<$spec>,
+            )+
+        }
+
+        impl TryFrom<DataSpecRepr> for DataSpec {
+            type Error = String;
+
+            fn try_from(r: DataSpecRepr) -> std::result::Result<Self, String> {
+                let mut found = Vec::new();
+                $(if let Some(s) = r.$key {
+                    found.push(DataSpec::$variant(s));
+                })+
+                let keys = || {
+                    DataSpec::KINDS
+                        .iter()
+                        .map(|k| format!("`{k}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                match found.len() {
+                    1 => Ok(found.pop().unwrap()),
+                    0 => Err(format!("data: give one of {}", keys())),
+                    _ => Err(format!(
+                        "data: give only one of {} (found {})",
+                        keys(),
+                        found.iter().map(DataSpec::kind).collect::<Vec<_>>().join(", ")
+                    )),
+                }
+            }
+        }
+
+        impl From<DataSpec> for DataSpecRepr {
+            fn from(d: DataSpec) -> Self {
+                let mut r = DataSpecRepr::default();
+                match d {
+                    $(DataSpec::$variant(s) => r.$key = Some(s),)+
+                }
+                r
+            }
+        }
+
+        impl DataSpec {
+            /// Every kind's key in a suite file, in declaration order.
+            pub const KINDS: &'static [&'static str] = &[$(stringify!($key)),+];
+
+            /// The kind's key in a suite file: "synthetic", "cifar10", "folder", ...
+            pub fn kind(&self) -> &'static str {
+                match self {
+                    $(DataSpec::$variant(_) => stringify!($key),)+
+                }
+            }
+        }
+    };
 }
 
-/// The serde form of [`DataSpec`]: a mapping with exactly one of these keys. `synthetic:` with
-/// no value (YAML null) means the default synthetic data set.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DataSpecRepr {
-    /// See [`DataSpec::Synthetic`].
-    #[serde(
-        default,
-        deserialize_with = "null_as_default",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub synthetic: Option<synthetic::SyntheticSpec>,
-    /// See [`DataSpec::Cifar10`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cifar10: Option<cifar::Cifar10Spec>,
-    /// See [`DataSpec::Cifar100`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cifar100: Option<cifar::Cifar100Spec>,
-    /// See [`DataSpec::Folder`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub folder: Option<folder::FolderSpec>,
-    /// See [`DataSpec::Fewshot`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fewshot: Option<FewShotSpec>,
-    /// See [`DataSpec::MiniImagenet`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mini_imagenet: Option<MiniImagenetSpec>,
-    /// See [`DataSpec::CifarFs`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cifar_fs: Option<CifarFsSpec>,
-    /// See [`DataSpec::FashionOnCifar`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fashion_on_cifar: Option<fashion_cifar::FashionOnCifarSpec>,
-    /// See [`DataSpec::Idx`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub idx: Option<mnist::MnistSpec>,
+data_kinds! {
+    /// Generated shapes on textures ([`synthetic::SyntheticSpec`]); needs no files.
+    Synthetic(synthetic: synthetic::SyntheticSpec) with #[serde(deserialize_with = "null_as_default")],
+    /// The CIFAR-10 binary release ([`cifar::Cifar10Spec`]).
+    Cifar10(cifar10: cifar::Cifar10Spec),
+    /// The CIFAR-100 binary release ([`cifar::Cifar100Spec`]).
+    Cifar100(cifar100: cifar::Cifar100Spec),
+    /// A folder of images, one sub-folder per class ([`folder::FolderSpec`]).
+    Folder(folder: folder::FolderSpec),
+    /// Any data set with base and novel classes ([`FewShotSpec`]).
+    Fewshot(fewshot: FewShotSpec),
+    /// mini-ImageNet with the Ravi-Larochelle split ([`MiniImagenetSpec`]).
+    MiniImagenet(mini_imagenet: MiniImagenetSpec),
+    /// CIFAR-FS ([`CifarFsSpec`]).
+    CifarFs(cifar_fs: CifarFsSpec),
+    /// Fashion-MNIST items on CIFAR-10 backgrounds, with masks
+    /// ([`fashion_cifar::FashionOnCifarSpec`]).
+    FashionOnCifar(fashion_on_cifar: fashion_cifar::FashionOnCifarSpec),
+    /// An MNIST-format data set from its IDX files: Fashion-MNIST, MNIST, KMNIST
+    /// ([`mnist::MnistSpec`]).
+    Idx(idx: mnist::MnistSpec),
 }
 
 /// A present key with a null value becomes `Some(T::default())` (an absent key stays `None`
@@ -93,76 +135,6 @@ where
     Ok(Some(Option::<T>::deserialize(d)?.unwrap_or_default()))
 }
 
-impl TryFrom<DataSpecRepr> for DataSpec {
-    type Error = String;
-
-    fn try_from(r: DataSpecRepr) -> std::result::Result<Self, String> {
-        let mut found = Vec::new();
-        if let Some(s) = r.synthetic {
-            found.push(DataSpec::Synthetic(s));
-        }
-        if let Some(s) = r.cifar10 {
-            found.push(DataSpec::Cifar10(s));
-        }
-        if let Some(s) = r.cifar100 {
-            found.push(DataSpec::Cifar100(s));
-        }
-        if let Some(s) = r.folder {
-            found.push(DataSpec::Folder(s));
-        }
-        if let Some(s) = r.fewshot {
-            found.push(DataSpec::Fewshot(s));
-        }
-        if let Some(s) = r.mini_imagenet {
-            found.push(DataSpec::MiniImagenet(s));
-        }
-        if let Some(s) = r.cifar_fs {
-            found.push(DataSpec::CifarFs(s));
-        }
-        if let Some(s) = r.fashion_on_cifar {
-            found.push(DataSpec::FashionOnCifar(s));
-        }
-        if let Some(s) = r.idx {
-            found.push(DataSpec::Idx(s));
-        }
-        match found.len() {
-            1 => Ok(found.pop().unwrap()),
-            0 => Err(
-                "data: give one of `synthetic`, `cifar10`, `cifar100`, `folder`, `fewshot`, \
-                      `mini_imagenet`, `cifar_fs`, `fashion_on_cifar`, `idx`"
-                    .into(),
-            ),
-            _ => Err(format!(
-                "data: give only one of `synthetic`, `cifar10`, `cifar100`, `folder`, `fewshot`, \
-                 `mini_imagenet`, `cifar_fs`, `fashion_on_cifar`, `idx` (found {})",
-                found
-                    .iter()
-                    .map(DataSpec::kind)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )),
-        }
-    }
-}
-
-impl From<DataSpec> for DataSpecRepr {
-    fn from(d: DataSpec) -> Self {
-        let mut r = DataSpecRepr::default();
-        match d {
-            DataSpec::Synthetic(s) => r.synthetic = Some(s),
-            DataSpec::Cifar10(s) => r.cifar10 = Some(s),
-            DataSpec::Cifar100(s) => r.cifar100 = Some(s),
-            DataSpec::Folder(s) => r.folder = Some(s),
-            DataSpec::Fewshot(s) => r.fewshot = Some(s),
-            DataSpec::MiniImagenet(s) => r.mini_imagenet = Some(s),
-            DataSpec::CifarFs(s) => r.cifar_fs = Some(s),
-            DataSpec::FashionOnCifar(s) => r.fashion_on_cifar = Some(s),
-            DataSpec::Idx(s) => r.idx = Some(s),
-        }
-        r
-    }
-}
-
 impl Default for DataSpec {
     /// The embedded synthetic data set with its defaults: a suite without a `data` entry runs
     /// anywhere, offline.
@@ -172,21 +144,6 @@ impl Default for DataSpec {
 }
 
 impl DataSpec {
-    /// The kind's key in a suite file: "synthetic", "cifar10", "folder", "fashion_on_cifar", ...
-    pub fn kind(&self) -> &'static str {
-        match self {
-            DataSpec::Synthetic(_) => "synthetic",
-            DataSpec::Cifar10(_) => "cifar10",
-            DataSpec::Cifar100(_) => "cifar100",
-            DataSpec::Folder(_) => "folder",
-            DataSpec::Fewshot(_) => "fewshot",
-            DataSpec::MiniImagenet(_) => "mini_imagenet",
-            DataSpec::CifarFs(_) => "cifar_fs",
-            DataSpec::FashionOnCifar(_) => "fashion_on_cifar",
-            DataSpec::Idx(_) => "idx",
-        }
-    }
-
     /// Report label: the spec's optional `name` field, else "synthetic" / "cifar10" / "cifar100" / the folder's last path component.
     pub fn label(&self) -> String {
         match self {
