@@ -96,7 +96,8 @@ fn group_section(out: &mut String, group: &Group, stem: &str, method_rows: &[Met
             out,
             "| {} | {} | {} | {} | {} | {} | {} | {} |",
             escape(&row.method),
-            escape(&row.method_params),
+            // Spaced so that a table cell of every resolved parameter wraps.
+            escape(&row.method_params.replace(';', "; ")),
             row.n,
             mean_std(row.top1_last_mean, row.top1_last_std, 2),
             mean_std(row.top1_best_mean, row.top1_best_std, 2),
