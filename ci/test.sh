@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command of the README: first tests the crates that need no libtorch (parameters,
-# results: records, reports, claims, compare, history) before libtorch exists, so Cargo shows
-# they build without it; then sets up libtorch (once per machine), checks formatting and
+# data sets, results: records, reports, claims, compare, history) before libtorch exists, so
+# Cargo shows they build without it; then sets up libtorch (once per machine), checks formatting and
 # lints (warnings are errors), fuzzes the input readers for a minute with fixed seeds, then
 # builds and runs every test of the workspace, and last checks Slurm scale-out and resume on a
 # real one-node Slurm (ci/slurm-check.sh). Tests that need ../shared/datasets (or Debian's
@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # No libtorch yet in a fresh clone: these crates must build and pass without it.
-env -u LIBTORCH cargo test --locked -p mixbench-params -p mixbench-results
+env -u LIBTORCH cargo test --locked -p mixbench-params -p mixbench-data -p mixbench-results
 bash ci/setup-libtorch.sh >/dev/null
 # Fashion-MNIST for the composite data set's tests (they skip with a message without it).
 bash ci/ensure-fashion-mnist.sh || echo "warning: Fashion-MNIST unavailable; its tests skip" >&2

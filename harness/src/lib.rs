@@ -8,14 +8,14 @@
 //!
 //! What reads results back without libtorch (run records, the metric catalogue, reports,
 //! claims, comparisons, the history) is the `mixbench-results` crate, re-exported here as
-//! `records`, `metrics`, `report`, `claims`, `compare` and `history`. The modules of this
-//! crate form layers that only import downward (checked by `tests/layers.rs`; see
-//! `docs/architecture.md`): `system`, `interrupt` < `data`, `models`, `methods` < `engine` <
-//! `cell` < `evaluations` < `executor` < `suite`, `mix_command` < `cli`.
+//! `records`, `metrics`, `catalogue`, `report`, `claims`, `compare` and `history`; the data
+//! sets are the `mixbench-data` crate, re-exported as `data`. The modules of this crate form
+//! layers that only import downward (checked by `tests/layers.rs`; see
+//! `docs/architecture.md`): `system`, `interrupt` < `models`, `methods` < `engine` < `cell` <
+//! `evaluations` < `executor` < `suite`, `mix_command` < `cli`.
 
 pub mod cell;
 pub mod cli;
-pub mod data;
 pub mod engine;
 pub mod evaluations;
 pub mod executor;
@@ -26,6 +26,7 @@ pub mod models;
 pub mod suite;
 pub mod system;
 
+pub use mixbench_data as data;
 pub use mixbench_results::{catalogue, claims, compare, history, metrics, records, report};
 
 /// The quickstart suite, compiled in so `mixbench quickstart` needs no files.

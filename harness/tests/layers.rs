@@ -14,11 +14,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// The layers of the `mixbench` crate, lowest first. A module may import from modules of
-/// strictly lower layers only. (`records`, `report`, `claims`, `compare`, `history` and
-/// `metrics` are re-exports of the results crate, below all of them.)
+/// strictly lower layers only. (`records`, `report`, `claims`, `compare`, `history`,
+/// `metrics` and `catalogue` are re-exports of the results crate, and `data` of the data
+/// crate, below all of them.)
 const LAYERS: &[&[&str]] = &[
     &["system", "interrupt"],
-    &["data", "models", "methods"],
+    &["models", "methods"],
     &["engine"],
     &["cell"],
     &["evaluations"],

@@ -17,7 +17,7 @@
 //!   test images), base training uses the 500 training images of each base class and the 100
 //!   test images for the per-epoch accuracy.
 //!
-//! Like the rest of [`crate::data`], this module does not use tch.
+//! Like the rest of this crate, this module does not use tch.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
@@ -198,7 +198,7 @@ fn resolve_classes(refs: &[ClassRef], names: &[String], what: &str) -> Result<Ve
             ClassRef::Name(n) => names.iter().position(|c| c == n).ok_or_else(|| {
                 anyhow!(
                     "fewshot data: unknown {what} class `{n}`{}",
-                    mixbench_core::did_you_mean(n, names.iter().map(String::as_str))
+                    mixbench_params::did_you_mean(n, names.iter().map(String::as_str))
                 )
             })?,
         };
@@ -546,7 +546,7 @@ pub fn load_fewshot(spec: &DataSpec, base_dir: &Path) -> Result<FewShotData> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::cifar::load_cifar100_dir;
+    use crate::cifar::load_cifar100_dir;
     use image::{Rgb, RgbImage};
 
     /// Writes a miniature mini-ImageNet: `classes` per split file, `per` images of 6x5 pixels

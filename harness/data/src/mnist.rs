@@ -139,7 +139,7 @@ impl MnistSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::idx::to_idx_bytes;
+    use crate::idx::to_idx_bytes;
 
     /// Writes a tiny MNIST-format folder: `per` items of each class per split, item `i` filled
     /// with grey value `i + 1`.

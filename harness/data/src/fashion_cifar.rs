@@ -351,7 +351,7 @@ impl FashionOnCifarSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::idx::to_idx_bytes;
+    use crate::idx::to_idx_bytes;
 
     /// Colour of every CIFAR stand-in image of class `k`.
     fn colour(k: usize) -> [u8; 3] {
@@ -537,7 +537,7 @@ mod tests {
     /// unpacked at `runs/data/cifar10-jpeg` (by `ci/background-check.sh`).
     #[test]
     fn real_sources_when_present() {
-        let cifar = Path::new(env!("CARGO_MANIFEST_DIR")).join("../runs/data/cifar10-jpeg");
+        let cifar = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../runs/data/cifar10-jpeg");
         let fashion = Path::new(DEBIAN_FASHION_DIR);
         if !fashion.is_dir() || !cifar.join("test").is_dir() {
             eprintln!(

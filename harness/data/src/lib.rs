@@ -13,8 +13,9 @@
 //! - [`fetch`]: downloads and unpacks the CIFAR archives (md5-checked).
 //!
 //! Pixels stay `u8` until the engine builds a batch: 50 000 CIFAR images take 150 MiB this way
-//! instead of 600 MiB as `f32`, and augmentation (crop, flip) works on bytes. This module does
-//! not depend on tch, so it can be built and tested without libtorch.
+//! instead of 600 MiB as `f32`, and augmentation (crop, flip) works on bytes. This crate
+//! (`mixbench-data`, re-exported as `mixbench::data`) does not depend on tch, so Cargo keeps
+//! it buildable and testable without libtorch.
 
 pub mod cifar;
 pub mod fashion_cifar;

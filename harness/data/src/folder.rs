@@ -924,11 +924,11 @@ mod tests {
     }
 
     /// `datasets/<file>` in the shared reference folder: `$MIXBENCH_SHARED_DIR` when set, else
-    /// `../../shared` from the crate (the workspace's `../shared`).
+    /// `../../../shared` from the crate (the workspace's `../shared`).
     fn shared_dataset_path(file: &str) -> PathBuf {
         let shared = match std::env::var_os("MIXBENCH_SHARED_DIR") {
             Some(d) => PathBuf::from(d),
-            None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"),
+            None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
         };
         shared.join("datasets").join(file)
     }
@@ -976,7 +976,7 @@ mod tests {
         }
         let ds = FolderSpec::new(&root).load(Path::new("/")).unwrap();
         ds.validate().unwrap();
-        assert_eq!(ds.class_names, crate::data::cifar::CIFAR10_CLASSES);
+        assert_eq!(ds.class_names, crate::cifar::CIFAR10_CLASSES);
         assert_eq!(
             (ds.train.channels, ds.train.height, ds.train.width),
             (3, 32, 32)
