@@ -99,18 +99,21 @@ pub enum Metric {
 }
 
 /// The short names of claims files (other than the few-shot pattern
-/// `fewshot_<N>way_<K>shot`); each is an alias of a catalogue metric ([`Metric::source`]),
-/// whose name a claim may write instead.
-const METRICS: [&str; 8] = [
-    "top1",
-    "top5",
-    "epoch_time",
-    "mix_time",
-    "saliency_time",
-    "clean_top1",
-    "robust_top1",
-    "bg_gap",
+/// `fewshot_<N>way_<K>shot`) and their metrics; each is an alias of a catalogue metric
+/// ([`Metric::source`]), whose name a claim may write instead.
+const SHORT: [(&str, Metric); 8] = [
+    ("top1", Metric::Top1),
+    ("top5", Metric::Top5),
+    ("epoch_time", Metric::EpochTime),
+    ("mix_time", Metric::MixTime),
+    ("saliency_time", Metric::SaliencyTime),
+    ("clean_top1", Metric::CleanTop1),
+    ("robust_top1", Metric::RobustTop1),
+    ("bg_gap", Metric::BgGap),
 ];
+
+/// Every statistic, `last` first (the one a statistic-free name reads).
+const STATISTICS: [Statistic; 3] = [Statistic::Last, Statistic::Best, Statistic::MedianLast10];
 
 impl Metric {
     /// Parses a metric name: a claims-file short name (`top1`, `fewshot_5way_1shot`, ...) or
@@ -122,38 +125,32 @@ impl Metric {
             Some((base, rest)) => (base, rest.strip_suffix(']').unwrap_or(rest)),
             None => (name, ""),
         };
-        let catalogue = match (base, condition) {
-            ("top1_last", "") => Some((Metric::Top1, Some(Statistic::Last))),
-            ("top1_best", "") => Some((Metric::Top1, Some(Statistic::Best))),
-            ("top1_median_last10", "") => Some((Metric::Top1, Some(Statistic::MedianLast10))),
-            ("top5_last", "") => Some((Metric::Top5, Some(Statistic::Last))),
-            ("top5_best", "") => Some((Metric::Top5, Some(Statistic::Best))),
-            ("epoch_time_mean", "") => Some((Metric::EpochTime, None)),
-            ("mix_time_mean", "") => Some((Metric::MixTime, None)),
-            ("saliency_time_mean", "") => Some((Metric::SaliencyTime, None)),
-            ("robustness_top1", "clean") => Some((Metric::CleanTop1, None)),
-            ("fewshot_accuracy", c) => c
-                .strip_suffix("shot")
-                .and_then(|c| c.split_once("way-"))
-                .and_then(|(w, s)| Some((w.parse().ok()?, s.parse().ok()?)))
-                .filter(|&(ways, shots)| ways >= 2 && shots >= 1)
-                .map(|(ways, shots)| (Metric::Fewshot { ways, shots }, None)),
-            _ => None,
-        };
+        let fewshot = (base == "fewshot_accuracy")
+            .then(|| condition.strip_suffix("shot")?.split_once("way-"))
+            .flatten()
+            .and_then(|(w, s)| Some((w.parse().ok()?, s.parse().ok()?)))
+            .filter(|&(ways, shots)| ways >= 2 && shots >= 1)
+            .map(|(ways, shots)| (Metric::Fewshot { ways, shots }, None));
+        // Any other catalogue name is the source of a short name at some statistic.
+        let catalogue = fewshot.or_else(|| {
+            SHORT.iter().find_map(|&(_, metric)| {
+                STATISTICS.iter().find_map(|&statistic| {
+                    let (name, cond) = metric.source(statistic);
+                    (name == base && cond == condition).then_some((
+                        metric,
+                        matches!(metric, Metric::Top1 | Metric::Top5).then_some(statistic),
+                    ))
+                })
+            })
+        });
         if let Some(found) = catalogue {
             return Ok(found);
         }
+        let short = SHORT.iter().find(|(n, _)| *n == name).map(|&(_, m)| m);
         Ok((
-            match name {
-                "top1" => Metric::Top1,
-                "top5" => Metric::Top5,
-                "epoch_time" => Metric::EpochTime,
-                "mix_time" => Metric::MixTime,
-                "saliency_time" => Metric::SaliencyTime,
-                "clean_top1" => Metric::CleanTop1,
-                "robust_top1" => Metric::RobustTop1,
-                "bg_gap" => Metric::BgGap,
-                _ => {
+            match short {
+                Some(metric) => metric,
+                None => {
                     let fewshot = name
                         .strip_prefix("fewshot_")
                         .and_then(|r| r.split_once("way_"))
@@ -169,9 +166,9 @@ impl Metric {
                              their catalogue names (`mixbench metrics`)",
                             mixbench_params::did_you_mean(
                                 name,
-                                METRICS.iter().copied().chain(["fewshot_5way_1shot"])
+                                SHORT.iter().map(|s| s.0).chain(["fewshot_5way_1shot"])
                             ),
-                            METRICS.join(", ")
+                            SHORT.map(|s| s.0).join(", ")
                         ),
                     }
                 }
@@ -236,17 +233,17 @@ impl Metric {
 }
 
 impl fmt::Display for Metric {
+    /// The short name (`top1`, `fewshot_5way_1shot`, ...), as `claims.csv` writes it.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Metric::Fewshot { ways, shots } => write!(f, "fewshot_{ways}way_{shots}shot"),
-            Metric::Top1 => f.write_str("top1"),
-            Metric::Top5 => f.write_str("top5"),
-            Metric::EpochTime => f.write_str("epoch_time"),
-            Metric::MixTime => f.write_str("mix_time"),
-            Metric::SaliencyTime => f.write_str("saliency_time"),
-            Metric::CleanTop1 => f.write_str("clean_top1"),
-            Metric::RobustTop1 => f.write_str("robust_top1"),
-            Metric::BgGap => f.write_str("bg_gap"),
+            other => {
+                let (name, _) = SHORT
+                    .iter()
+                    .find(|(_, m)| m == other)
+                    .expect("every metric but few-shot has a short name");
+                f.write_str(name)
+            }
         }
     }
 }
@@ -1105,5 +1102,9 @@ claims:
             assert!(crate::catalogue::find(name).is_some(), "{name}");
         }
         assert!(Metric::parse("robustness_top1 [noise:0.1]").is_err());
+        for (name, metric) in SHORT {
+            assert_eq!(Metric::parse(name).unwrap(), (metric, None), "{name}");
+            assert_eq!(metric.to_string(), name);
+        }
     }
 }

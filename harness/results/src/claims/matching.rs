@@ -32,16 +32,9 @@ impl RunData {
         let rows = read_summary(run_dir)?;
         let mut long: Vec<MetricRow> = rows.iter().flat_map(summary_values).collect();
         let mut evaluated = BTreeSet::new();
-        for kind in crate::evaluations::registry() {
-            let samples = kind.samples(run_dir)?;
-            crate::metrics::check_declared(
-                &samples,
-                kind.name(),
-                kind.metrics(),
-                &run_dir.display().to_string(),
-            )?;
+        for (name, samples) in crate::evaluations::read_each(run_dir, |k| k.samples(run_dir))? {
             if !samples.is_empty() {
-                evaluated.insert(kind.name());
+                evaluated.insert(name);
             }
             long.extend(samples);
         }

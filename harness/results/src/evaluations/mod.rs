@@ -45,16 +45,29 @@ pub fn report_sections() -> Vec<&'static dyn SectionSource> {
 /// `run_dir`, as long-format rows, in the registry's order (see [`values`]); a row under a
 /// metric its evaluation does not declare is an error naming it.
 pub fn read_values(run_dir: &Path) -> Result<Vec<MetricRow>> {
+    Ok(read_each(run_dir, |kind| kind.values(run_dir))?
+        .into_iter()
+        .flat_map(|(_, rows)| rows)
+        .collect())
+}
+
+/// Each evaluation's rows as `read` gives them from `run_dir` (its values or its samples),
+/// with its name, in the registry's order; a row under a metric its evaluation does not
+/// declare is an error naming it.
+pub fn read_each(
+    run_dir: &Path,
+    read: impl Fn(&dyn EvaluationResults) -> Result<Vec<MetricRow>>,
+) -> Result<Vec<(&'static str, Vec<MetricRow>)>> {
     let mut out = Vec::new();
     for kind in registry() {
-        let rows = kind.values(run_dir)?;
+        let rows = read(*kind)?;
         crate::metrics::check_declared(
             &rows,
             kind.name(),
             kind.metrics(),
             &run_dir.display().to_string(),
         )?;
-        out.extend(rows);
+        out.push((kind.name(), rows));
     }
     Ok(out)
 }

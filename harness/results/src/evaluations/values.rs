@@ -96,7 +96,7 @@ impl Line<'_> {
 
     /// The row's cell and seed (`rows` per cell), or neither (per method).
     fn cell_and_seed(&self, rows: Rows<'_>) -> Result<(String, Option<u64>)> {
-        if rows == Rows::PerMethod {
+        if matches!(rows, Rows::PerMethod) {
             return Ok((String::new(), None));
         }
         let seed = self.get("seed")?;

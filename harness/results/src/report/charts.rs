@@ -95,9 +95,6 @@ fn category_label(labels: &[String], x: &SegmentValue<i32>) -> String {
 /// Share of its category's width left free on each side of a bar.
 const BAR_GAP: f64 = 0.2;
 
-/// Approximate width in pixels of one character of a 15-pixel axis label (DejaVu Sans).
-const LABEL_CHAR_WIDTH: u32 = 9;
-
 /// Width in pixels of the legend column beside the stacked bars.
 const LEGEND_WIDTH: u32 = 190;
 
@@ -281,17 +278,17 @@ fn draw_epoch_time<DB: DrawingBackend>(
         .saturating_sub(y_label_width + 2 * chart_margin)
         / segments;
     // Labels wider than their category are turned to read upwards, below their bar.
-    let widest = labels
-        .iter()
-        .map(|l| l.chars().count() as u32)
-        .max()
-        .unwrap_or(0);
-    let upright = widest * LABEL_CHAR_WIDTH <= category_px;
-    let x_label_area = if upright {
-        48
-    } else {
-        24 + widest * LABEL_CHAR_WIDTH
-    };
+    let label_font = TextStyle::from((FONT, 15).into_font());
+    let mut widest = 0;
+    for label in &labels {
+        widest = widest.max(
+            plot.estimate_text_size(label, &label_font)
+                .map_err(plot_error)?
+                .0,
+        );
+    }
+    let upright = widest <= category_px;
+    let x_label_area = if upright { 48 } else { 24 + widest };
     // Turned labels are drawn below (see there), not by the mesh.
     let label_of = |x: &SegmentValue<i32>| {
         if upright {
@@ -320,7 +317,7 @@ fn draw_epoch_time<DB: DrawingBackend>(
     if !upright {
         // Turned labels, drawn here: plotters centres a turned text on its anchor, so each is
         // anchored half its length below the axis, its end just under its bar.
-        let style = TextStyle::from((FONT, 15).into_font())
+        let style = label_font
             .transform(FontTransform::Rotate270)
             .pos(Pos::new(HPos::Center, VPos::Center));
         let (base_x, base_y) = plot.get_base_pixel();
