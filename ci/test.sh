@@ -8,8 +8,9 @@
 # Fashion-MNIST, installed here when missing) skip with a message when it is absent.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-# No libtorch yet in a fresh clone: these crates must build and pass without it.
-env -u LIBTORCH cargo test --locked -p mixbench-params -p mixbench-data -p mixbench-results
+# No libtorch yet in a fresh clone: these crates must build and pass without it (the corruptions'
+# parity tests among them).
+env -u LIBTORCH cargo test --locked -p mixbench-params -p mixbench-data -p mixbench-corruptions -p mixbench-results
 bash ci/setup-libtorch.sh >/dev/null
 # Fashion-MNIST for the composite data set's tests (they skip with a message without it).
 bash ci/ensure-fashion-mnist.sh || echo "warning: Fashion-MNIST unavailable; its tests skip" >&2

@@ -165,6 +165,39 @@ enum DataCommand {
         /// Suite file (YAML).
         suite: PathBuf,
     },
+    /// Write the common corruptions of a suite data set's test split in the CIFAR-10-C layout
+    /// (`<corruption>.npy`: uint8 [5 x n, H, W, C], severity s in rows (s-1)n..sn, and
+    /// `labels.npy`), generated as the corruptions evaluation generates them; prints the time
+    /// each corruption took. The robustness evaluation's `cifar_c` reads the folder.
+    Corrupt {
+        /// Suite file (YAML).
+        suite: PathBuf,
+        /// Folder to write into.
+        #[arg(long)]
+        out: PathBuf,
+        /// Data set label (default: the suite's first data set).
+        #[arg(long)]
+        dataset: Option<String>,
+        /// Corruptions, comma-separated (default: all 19, frost only with --frost-pictures).
+        #[arg(long, value_delimiter = ',')]
+        corruptions: Vec<String>,
+        /// Constants: auto (by image size), cifar or imagenet.
+        #[arg(long, value_enum, default_value = "auto")]
+        constants: ConstantsArg,
+        /// Folder holding the reference's frost pictures (frost1.png .. frost6.jpg).
+        #[arg(long)]
+        frost_pictures: Option<PathBuf>,
+        /// Seed of the corruptions' draws (the corruptions evaluation's `seed`).
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum ConstantsArg {
+    Auto,
+    Cifar,
+    Imagenet,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -355,6 +388,62 @@ fn dispatch(command: Command) -> Result<ExitCode> {
                     println!("  note: {note}");
                 }
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Data {
+            command:
+                DataCommand::Corrupt {
+                    suite,
+                    out,
+                    dataset,
+                    corruptions,
+                    constants,
+                    frost_pictures,
+                    seed,
+                },
+        } => {
+            use crate::evaluations::corruptions::{export, Constants, CorruptionsConfig};
+            let loaded = LoadedSuite::from_file(&suite, &registry())?;
+            let spec = match &dataset {
+                None => loaded.suite.datasets.first(),
+                Some(label) => loaded.suite.datasets.iter().find(|d| &d.label() == label),
+            }
+            .with_context(|| {
+                let labels: Vec<String> = loaded.suite.datasets.iter().map(|d| d.label()).collect();
+                format!(
+                    "{}: no data set `{}`; data sets: {}",
+                    suite.display(),
+                    dataset.as_deref().unwrap_or(""),
+                    labels.join(", ")
+                )
+            })?;
+            let data = spec
+                .load(&loaded.base_dir)
+                .with_context(|| format!("dataset `{}`", spec.label()))?;
+            let config = CorruptionsConfig {
+                corruptions: (!corruptions.is_empty()).then_some(corruptions),
+                constants: match constants {
+                    ConstantsArg::Auto => Constants::Auto,
+                    ConstantsArg::Cifar => Constants::Cifar,
+                    ConstantsArg::Imagenet => Constants::Imagenet,
+                },
+                frost_pictures,
+                seed,
+                ..serde_norway::from_str("{}")?
+            };
+            let cwd = std::env::current_dir()?;
+            let times = export::export(&data.test, &config, &cwd, &out)?;
+            let total: f64 = times.iter().map(|t| t.seconds).sum();
+            for t in &times {
+                println!("{}: {:.2} s", t.corruption, t.seconds);
+            }
+            println!(
+                "{} corruptions x 5 severities of {} test images of {} in {total:.1} s, written to {}",
+                times.len(),
+                data.test.len(),
+                spec.label(),
+                out.display()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Metrics => {

@@ -22,8 +22,11 @@ pub enum MetricKind {
     Ratio,
     /// The bound of a ratio's interval: stored and exported with the ratio, judged with it.
     RatioBound,
-    /// A training loss: recorded and stored, not judged (its scale depends on the method's
-    /// soft targets, so a change is no regression by itself).
+    /// A loss: recorded, stored and read by claims, not judged by `compare`. The training
+    /// loss's scale depends on the method's soft targets, so a change is no regression by
+    /// itself; the test losses (the calibration evaluation's NLL and Brier score) are on
+    /// scales of their own, which the accuracy rule's minimum effect in percentage points does
+    /// not fit.
     Loss,
 }
 

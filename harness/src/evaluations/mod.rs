@@ -12,8 +12,11 @@
 //! numbers comparisons and the history read ([`values`], [`read_values`]).
 
 pub mod background;
+pub mod calibration;
+pub mod corruptions;
 pub mod fewshot;
 pub mod kind;
+pub mod occlusion;
 pub mod robustness;
 pub mod runtime;
 
@@ -29,9 +32,12 @@ pub use mixbench_results::evaluations::{
 pub fn registry() -> &'static [&'static dyn EvaluationKind] {
     &[
         &robustness::Robustness,
+        &corruptions::Corruptions,
         &fewshot::FewShot,
         &background::Background,
+        &calibration::Calibration,
         &runtime::Runtime,
+        &occlusion::Occlusion,
     ]
 }
 

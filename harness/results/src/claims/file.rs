@@ -4,15 +4,17 @@
 //! The format is described in `docs/claims.md` (*The file format*); a claim comparing one method
 //! with several (`b: [x, y]`) is expanded into one claim per pair, with ids `<id>/<b>`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use anyhow::{anyhow, bail, Context, Result};
 use serde::Deserialize;
 use serde_norway::Value;
 
 use super::stats::Bounds;
+use crate::metrics::{Direction, MetricDecl, MetricKind};
 
 /// What a claim asserts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -21,7 +23,10 @@ pub enum Kind {
     /// A method's metric equals a published value within a tolerance (or lies above / below a
     /// bound).
     Value,
-    /// Method `a` beats method `b` on a metric, by more than `margin`.
+    /// Method `a`'s mean exceeds method `b`'s by more than `margin`: `a` beats `b` on a
+    /// higher-is-better metric. Values are compared whatever the metric's direction, so on a
+    /// lower-is-better one (times, errors, the BG-Gap) the claim that `a` is better names it
+    /// as `b` (see docs/claims.md).
     Order,
     /// The ratio of `a`'s metric to `b`'s (a runtime ratio) lies within bounds.
     Ratio,
@@ -69,7 +74,10 @@ impl Statistic {
     }
 }
 
-/// A metric a claim compares, and where in a run folder it is read.
+/// A metric a claim compares, and where in a run folder it is read. The variants but the last
+/// are the metrics with short names (aliases of catalogue metrics, [`SHORT`]); every other
+/// catalogue metric is [`Metric::Declared`]. Parsing gives each metric one value: a catalogue
+/// name with a short name parses to its variant, never to `Declared`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Metric {
     /// Test top-1 (%), `summary.csv`, at the protocol's statistic.
@@ -96,6 +104,18 @@ pub enum Metric {
         /// Support images per class.
         shots: usize,
     },
+    /// Any other metric of the catalogue ([`crate::catalogue`]) under one of its conditions,
+    /// e.g. `corruption_mce`, `calibration_ece [none]`, `robustness_top1 [fog:3]`; its unit,
+    /// direction and kind are its declaration's ([`Metric::declaration`]).
+    Declared {
+        /// The catalogue name.
+        name: &'static str,
+        /// The condition (any text for a metric declared with conditions, which needs one;
+        /// empty for a metric without). Interned ([`intern`]) so that a metric stays `Copy`.
+        condition: &'static str,
+        /// Who declares it: `training` or the evaluation's name.
+        producer: &'static str,
+    },
 }
 
 /// The short names of claims files (other than the few-shot pattern
@@ -115,24 +135,88 @@ const SHORT: [(&str, Metric); 8] = [
 /// Every statistic, `last` first (the one a statistic-free name reads).
 const STATISTICS: [Statistic; 3] = [Statistic::Last, Statistic::Best, Statistic::MedianLast10];
 
+/// The catalogue metric of the few-shot variant, whose condition is `<N>way-<K>shot`.
+const FEWSHOT_ACCURACY: &str = "fewshot_accuracy";
+
+/// `text` as a `&'static str`, each distinct text allocated once for the process: the
+/// conditions of [`Metric::Declared`], of which claims files name a handful.
+fn intern(text: &str) -> &'static str {
+    static SEEN: Mutex<BTreeSet<&'static str>> = Mutex::new(BTreeSet::new());
+    let mut seen = SEEN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(&known) = seen.get(text) {
+        return known;
+    }
+    let text: &'static str = Box::leak(text.into());
+    seen.insert(text);
+    text
+}
+
+/// `name [condition]` split into the name and the condition (`None` without brackets).
+fn split_condition(name: &str) -> (&str, Option<&str>) {
+    match name.split_once(" [") {
+        Some((base, rest)) => (base, Some(rest.strip_suffix(']').unwrap_or(rest).trim())),
+        None => (name, None),
+    }
+}
+
 impl Metric {
     /// Parses a metric name: a claims-file short name (`top1`, `fewshot_5way_1shot`, ...) or
-    /// the catalogue name it stands for (`top1_best`, `robustness_top1 [clean]`,
-    /// `fewshot_accuracy [5way-1shot]`, ...). A catalogue name of top-1 or top-5 also names
-    /// the statistic, returned beside the metric. Unknown names get the closest valid one.
+    /// a catalogue name, with its condition where the metric has conditions (`top1_best`,
+    /// `robustness_top1 [clean]`, `fewshot_accuracy [5way-1shot]`, `corruption_mce`,
+    /// `calibration_ece [none]`, ...). A catalogue name of top-1 or top-5 also names the
+    /// statistic, returned beside the metric. A metric declared with conditions needs one (any
+    /// text: the run's values say which exist), one without takes none; unknown names get the
+    /// closest valid one.
     pub fn parse(name: &str) -> Result<(Self, Option<Statistic>)> {
-        let (base, condition) = match name.split_once(" [") {
-            Some((base, rest)) => (base, rest.strip_suffix(']').unwrap_or(rest)),
-            None => (name, ""),
-        };
-        let fewshot = (base == "fewshot_accuracy")
+        let (base, condition) = split_condition(name);
+        if let Some(found) = Self::dedicated(base, condition.unwrap_or("")) {
+            return Ok(found);
+        }
+        if let Some(&(_, metric)) = SHORT.iter().find(|(n, _)| *n == name) {
+            return Ok((metric, None));
+        }
+        let fewshot = name
+            .strip_prefix("fewshot_")
+            .and_then(|r| r.split_once("way_"))
+            .and_then(|(w, s)| Some((w.parse().ok()?, s.strip_suffix("shot")?.parse().ok()?)));
+        if let Some((ways, shots)) = fewshot.filter(|&(w, s)| w >= 2 && s >= 1) {
+            return Ok((Metric::Fewshot { ways, shots }, None));
+        }
+        if let Some(declared) = Self::declared(name, base, condition) {
+            return declared.map(|metric| (metric, None));
+        }
+        let catalogue = crate::catalogue::catalogue();
+        let names: Vec<&str> = catalogue
+            .iter()
+            .flat_map(|p| p.metrics.iter().map(|m| m.name))
+            .collect();
+        bail!(
+            "unknown metric `{name}`{}; metrics: {}, fewshot_<N>way_<K>shot, or a catalogue \
+             metric as `name` or `name [condition]` (`mixbench metrics` describes them): {}",
+            mixbench_params::did_you_mean(
+                base,
+                SHORT
+                    .iter()
+                    .map(|s| s.0)
+                    .chain(["fewshot_5way_1shot"])
+                    .chain(names.iter().copied())
+            ),
+            SHORT.map(|s| s.0).join(", "),
+            names.join(", ")
+        )
+    }
+
+    /// The variant (and statistic of top-1 and top-5) whose catalogue name and condition are
+    /// `base` and `condition`, if any.
+    fn dedicated(base: &str, condition: &str) -> Option<(Self, Option<Statistic>)> {
+        let fewshot = (base == FEWSHOT_ACCURACY)
             .then(|| condition.strip_suffix("shot")?.split_once("way-"))
             .flatten()
             .and_then(|(w, s)| Some((w.parse().ok()?, s.parse().ok()?)))
             .filter(|&(ways, shots)| ways >= 2 && shots >= 1)
             .map(|(ways, shots)| (Metric::Fewshot { ways, shots }, None));
         // Any other catalogue name is the source of a short name at some statistic.
-        let catalogue = fewshot.or_else(|| {
+        fewshot.or_else(|| {
             SHORT.iter().find_map(|&(_, metric)| {
                 STATISTICS.iter().find_map(|&statistic| {
                     let (name, cond) = metric.source(statistic);
@@ -142,39 +226,40 @@ impl Metric {
                     ))
                 })
             })
-        });
-        if let Some(found) = catalogue {
-            return Ok(found);
-        }
-        let short = SHORT.iter().find(|(n, _)| *n == name).map(|&(_, m)| m);
-        Ok((
-            match short {
-                Some(metric) => metric,
-                None => {
-                    let fewshot = name
-                        .strip_prefix("fewshot_")
-                        .and_then(|r| r.split_once("way_"))
-                        .and_then(|(w, s)| {
-                            Some((w.parse().ok()?, s.strip_suffix("shot")?.parse().ok()?))
-                        });
-                    match fewshot {
-                        Some((ways, shots)) if ways >= 2 && shots >= 1 => {
-                            Metric::Fewshot { ways, shots }
-                        }
-                        _ => bail!(
-                            "unknown metric `{name}`{}; metrics: {}, fewshot_<N>way_<K>shot, or \
-                             their catalogue names (`mixbench metrics`)",
-                            mixbench_params::did_you_mean(
-                                name,
-                                SHORT.iter().map(|s| s.0).chain(["fewshot_5way_1shot"])
-                            ),
-                            SHORT.map(|s| s.0).join(", ")
-                        ),
-                    }
-                }
-            },
-            None,
-        ))
+        })
+    }
+
+    /// The catalogue metric `base` under `condition` as [`Metric::Declared`], an error when
+    /// the condition does not fit its declaration, `None` when the catalogue has no `base`.
+    fn declared(name: &str, base: &str, condition: Option<&str>) -> Option<Result<Self>> {
+        let (producer, decl) = crate::catalogue::catalogue().into_iter().find_map(|p| {
+            p.metrics
+                .iter()
+                .find(|m| m.name == base)
+                .map(|m| (p.name, m))
+        })?;
+        let metric = |condition: &str| Metric::Declared {
+            name: decl.name,
+            condition: intern(condition),
+            producer,
+        };
+        Some(match (decl.conditions.is_empty(), condition) {
+            (true, None) => Ok(metric("")),
+            (true, Some(_)) => Err(anyhow!(
+                "metric `{name}`: `{base}` has one value per cell and no conditions; write \
+                 `{base}`"
+            )),
+            (false, None | Some("")) => Err(anyhow!(
+                "metric `{name}`: `{base}` is measured under conditions, write `{base} \
+                 [<condition>]`; its conditions: {}",
+                decl.conditions
+            )),
+            (false, Some(_)) if base == FEWSHOT_ACCURACY => Err(anyhow!(
+                "metric `{name}`: the condition of `{base}` is `<N>way-<K>shot` with N at \
+                 least 2 and K at least 1, e.g. `{base} [5way-1shot]`"
+            )),
+            (false, Some(condition)) => Ok(metric(condition)),
+        })
     }
 
     /// The catalogue metric and condition the values come from; `statistic` picks the epoch
@@ -197,10 +282,24 @@ impl Metric {
             Metric::CleanTop1 => ("robustness_top1", "clean".into()),
             Metric::RobustTop1 => plain("robust_top1"),
             Metric::BgGap => plain("bg_gap"),
-            Metric::Fewshot { ways, shots } => {
-                ("fewshot_accuracy", format!("{ways}way-{shots}shot"))
-            }
+            Metric::Fewshot { ways, shots } => (FEWSHOT_ACCURACY, format!("{ways}way-{shots}shot")),
+            Metric::Declared {
+                name, condition, ..
+            } => (name, condition.to_string()),
         }
+    }
+
+    /// The metric's declaration in the catalogue: unit, direction, kind, conditions (of top-1
+    /// and top-5, the last epoch's: their statistics share unit, direction and kind).
+    pub fn declaration(self) -> MetricDecl {
+        let (name, _) = self.source(Statistic::Last);
+        crate::catalogue::find(name).expect("every claims metric is a catalogue metric")
+    }
+
+    /// Which way the metric improves (its declaration's): claims compare values whatever the
+    /// direction, and say so where it is lower-is-better (see docs/claims.md).
+    pub fn direction(self) -> Direction {
+        self.declaration().direction
     }
 
     /// Who produces the metric: `training` or the evaluation's name.
@@ -209,39 +308,75 @@ impl Metric {
             Metric::CleanTop1 | Metric::RobustTop1 => "robustness",
             Metric::BgGap => "background",
             Metric::Fewshot { .. } => "fewshot",
+            Metric::Declared { producer, .. } => producer,
             _ => "training",
         }
     }
 
-    /// The producer's results as a message names them (where they are read).
-    pub fn producer_title(self) -> &'static str {
-        match self.producer() {
+    /// The producer's results as a message names them (where they are read): for the
+    /// evaluations without a fixed title, the files their declarations name.
+    pub fn producer_title(self) -> String {
+        let producer = self.producer();
+        let fixed = match producer {
             "robustness" => "robustness results (robustness.csv, robustness-cells.csv)",
             "background" => "background results (background-cells.csv)",
             "fewshot" => "few-shot results (fewshot.csv, fewshot-episodes.csv)",
-            _ => "training results (summary.csv)",
+            "training" => "training results (summary.csv)",
+            _ => "",
+        };
+        if !fixed.is_empty() {
+            return fixed.to_string();
+        }
+        // Each declaration's doc ends with the file holding it, `(... file.csv)`.
+        let mut files: Vec<&str> = Vec::new();
+        let catalogue = crate::catalogue::catalogue();
+        for decl in catalogue
+            .iter()
+            .filter(|p| p.name == producer)
+            .flat_map(|p| p.metrics)
+        {
+            let file = decl
+                .doc
+                .strip_suffix(')')
+                .and_then(|d| d.rsplit(['(', ' ']).next())
+                .filter(|f| f.ends_with(".csv"));
+            if let Some(file) = file.filter(|f| !files.contains(f)) {
+                files.push(file);
+            }
+        }
+        if files.is_empty() {
+            format!("{producer} results")
+        } else {
+            format!("{producer} results ({})", files.join(", "))
         }
     }
 
-    /// Whether the metric is a time (seconds), for ratios and for charts.
+    /// Whether the metric is a time (seconds, kind `time`), for ratios and for charts.
     pub fn is_time(self) -> bool {
-        matches!(
-            self,
-            Metric::EpochTime | Metric::MixTime | Metric::SaliencyTime
-        )
+        self.declaration().kind == MetricKind::Time
     }
 }
 
 impl fmt::Display for Metric {
-    /// The short name (`top1`, `fewshot_5way_1shot`, ...), as `claims.csv` writes it.
+    /// The short name (`top1`, `fewshot_5way_1shot`, ...), or the catalogue name and condition
+    /// of a declared metric (`corruption_mce`, `calibration_ece [none]`), as `claims.csv`
+    /// writes it; either parses back to the same metric.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Metric::Fewshot { ways, shots } => write!(f, "fewshot_{ways}way_{shots}shot"),
+            Metric::Declared {
+                name,
+                condition: "",
+                ..
+            } => f.write_str(name),
+            Metric::Declared {
+                name, condition, ..
+            } => write!(f, "{name} [{condition}]"),
             other => {
                 let (name, _) = SHORT
                     .iter()
                     .find(|(_, m)| m == other)
-                    .expect("every metric but few-shot has a short name");
+                    .expect("every metric but few-shot and declared ones has a short name");
                 f.write_str(name)
             }
         }
@@ -348,7 +483,8 @@ enum OneOrMany {
     Many(Vec<MethodRef>),
 }
 
-/// How a part of a `relation` compares `a` with `b`.
+/// How a part of a `relation` compares `a`'s values with `b`'s (the words on merit of
+/// [`CompareSpec`] resolved).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Compare {
@@ -397,12 +533,52 @@ impl Compare {
     }
 }
 
+/// How a part of a `relation` compares, as written: on the values (`greater`, ...), or on
+/// merit (`better`, ...), which the metric's direction turns into a comparison of values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum CompareSpec {
+    Greater,
+    Less,
+    NotLess,
+    NotGreater,
+    /// `greater` where higher is better, `less` where lower is.
+    Better,
+    /// `less` where higher is better, `greater` where lower is.
+    Worse,
+    /// `not_less` where higher is better, `not_greater` where lower is.
+    NotWorse,
+    /// `not_greater` where higher is better, `not_less` where lower is.
+    NotBetter,
+}
+
+impl CompareSpec {
+    /// The comparison of values it is on a metric improving in `direction`.
+    fn resolve(self, direction: Direction) -> Compare {
+        let higher = direction == Direction::HigherIsBetter;
+        match self {
+            CompareSpec::Greater => Compare::Greater,
+            CompareSpec::Less => Compare::Less,
+            CompareSpec::NotLess => Compare::NotLess,
+            CompareSpec::NotGreater => Compare::NotGreater,
+            CompareSpec::Better if higher => Compare::Greater,
+            CompareSpec::Better => Compare::Less,
+            CompareSpec::Worse if higher => Compare::Less,
+            CompareSpec::Worse => Compare::Greater,
+            CompareSpec::NotWorse if higher => Compare::NotLess,
+            CompareSpec::NotWorse => Compare::NotGreater,
+            CompareSpec::NotBetter if higher => Compare::NotGreater,
+            CompareSpec::NotBetter => Compare::NotLess,
+        }
+    }
+}
+
 /// A part of a relation, as written.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PartSpec {
     metric: String,
-    compare: Compare,
+    compare: CompareSpec,
     #[serde(default)]
     margin: f64,
 }
@@ -412,7 +588,7 @@ struct PartSpec {
 pub struct Part {
     /// Metric compared.
     pub metric: Metric,
-    /// How.
+    /// How the values compare (`better` and the like resolved by the metric's direction).
     pub compare: Compare,
     /// Margin (same units as the metric).
     pub margin: f64,
@@ -853,7 +1029,7 @@ fn resolve_claim(
                 }
                 parts.push(Part {
                     metric,
-                    compare: p.compare,
+                    compare: p.compare.resolve(metric.direction()),
                     margin: p.margin,
                 });
             }
@@ -1101,10 +1277,166 @@ claims:
             assert_eq!(written, catalogue);
             assert!(crate::catalogue::find(name).is_some(), "{name}");
         }
-        assert!(Metric::parse("robustness_top1 [noise:0.1]").is_err());
+        // Conditions other than the short names' are the catalogue metric as declared.
+        assert_eq!(
+            Metric::parse("robustness_top1 [noise:0.1]").unwrap(),
+            (
+                Metric::Declared {
+                    name: "robustness_top1",
+                    condition: "noise:0.1",
+                    producer: "robustness"
+                },
+                None
+            )
+        );
         for (name, metric) in SHORT {
             assert_eq!(Metric::parse(name).unwrap(), (metric, None), "{name}");
             assert_eq!(metric.to_string(), name);
         }
+    }
+
+    /// Every catalogue metric parses by its name (with a condition where it has conditions),
+    /// reads the values it names, writes itself back as a name that parses to it, and has the
+    /// declaration's producer, direction and kind.
+    #[test]
+    fn every_catalogue_metric_parses_by_its_name() {
+        for producer in crate::catalogue::catalogue() {
+            for decl in producer.metrics {
+                let condition = match (decl.name, decl.conditions.is_empty()) {
+                    (_, true) => "",
+                    ("fewshot_accuracy", _) => "5way-5shot",
+                    ("robustness_top1", _) => "fog:3",
+                    _ => decl.conditions.split(", ").last().unwrap(),
+                };
+                let name = if condition.is_empty() {
+                    decl.name.to_string()
+                } else {
+                    format!("{} [{condition}]", decl.name)
+                };
+                let (metric, statistic) = Metric::parse(&name).unwrap_or_else(|e| panic!("{e}"));
+                let statistic = statistic.unwrap_or(Statistic::Last);
+                assert_eq!(
+                    metric.source(statistic),
+                    (decl.name, condition.to_string()),
+                    "{name}"
+                );
+                assert_eq!(
+                    Metric::parse(&metric.to_string()).unwrap().0,
+                    metric,
+                    "{name}"
+                );
+                assert_eq!(metric.producer(), producer.name, "{name}");
+                let read = metric.declaration();
+                assert_eq!(
+                    (read.unit, read.direction, read.kind),
+                    (decl.unit, decl.direction, decl.kind),
+                    "{name}"
+                );
+                assert_eq!(metric.is_time(), decl.kind == MetricKind::Time, "{name}");
+                assert!(
+                    metric.producer_title().contains(" results ("),
+                    "{name}: {}",
+                    metric.producer_title()
+                );
+            }
+        }
+        let (mce, _) = Metric::parse("corruption_mce").unwrap();
+        assert_eq!(mce.to_string(), "corruption_mce");
+        assert_eq!(mce.direction(), Direction::LowerIsBetter);
+        assert_eq!(
+            mce.producer_title(),
+            "corruptions results (corruptions.csv, corruptions-cells.csv)"
+        );
+        let (ece, _) = Metric::parse("calibration_ece [none]").unwrap();
+        assert_eq!(ece.to_string(), "calibration_ece [none]");
+        assert_eq!(Metric::parse("calibration_ece [ none ]").unwrap().0, ece);
+        assert_ne!(
+            Metric::parse("calibration_ece [temperature]").unwrap().0,
+            ece
+        );
+        assert_eq!(Metric::BgGap.direction(), Direction::LowerIsBetter);
+        assert_eq!(Metric::Top1.direction(), Direction::HigherIsBetter);
+    }
+
+    /// A metric with conditions needs one, a metric without takes none, few-shot's is its
+    /// pattern; an unknown name gets the closest catalogue name.
+    #[test]
+    fn conditions_fit_the_declaration() {
+        for (name, needles) in [
+            (
+                "calibration_ece",
+                &[
+                    "`calibration_ece [<condition>]`",
+                    "conditions: none, temperature",
+                ][..],
+            ),
+            ("calibration_ece []", &["conditions: none, temperature"]),
+            (
+                "robustness_top1",
+                &["conditions: clean, noise:<std>, fgsm:<eps>"],
+            ),
+            (
+                "corruption_mce [clean]",
+                &["no conditions; write `corruption_mce`"],
+            ),
+            ("top1_best [clean]", &["no conditions; write `top1_best`"]),
+            ("fewshot_accuracy [5way]", &["`<N>way-<K>shot`"]),
+            (
+                "corruption_mean_top",
+                &["did you mean `corruption_mean_top1`", "calibration_ece"],
+            ),
+            ("occlusoin_auc [salient]", &["did you mean `occlusion_auc`"]),
+        ] {
+            let err = Metric::parse(name).unwrap_err().to_string();
+            for needle in needles {
+                assert!(err.contains(needle), "{name}: `{needle}` not in {err}");
+            }
+        }
+    }
+
+    /// `better` and the like compare on merit: the metric's direction turns them into
+    /// comparisons of values.
+    #[test]
+    fn compare_words_on_merit_follow_the_direction() {
+        let text = FILE.replace(
+            "    margin: 0.5\n",
+            "    margin: 0.5\n\
+             \x20 - id: r\n    kind: relation\n    source: s\n    dataset: d\n    model: m\n\
+             \x20   a: sage\n    b: vanilla\n    parts:\n\
+             \x20     - {metric: corruption_mce, compare: better}\n\
+             \x20     - {metric: corruption_mean_top1, compare: not_worse}\n\
+             \x20     - {metric: bg_gap, compare: worse}\n\
+             \x20     - {metric: \"calibration_ece [none]\", compare: not_better}\n\
+             \x20     - {metric: clean_top1, compare: greater}\n",
+        );
+        let f = parse(&text).unwrap();
+        let compares: Vec<Compare> = f
+            .claims
+            .last()
+            .unwrap()
+            .parts
+            .iter()
+            .map(|p| p.compare)
+            .collect();
+        assert_eq!(
+            compares,
+            [
+                Compare::Less,
+                Compare::NotLess,
+                Compare::Greater,
+                Compare::NotLess,
+                Compare::Greater
+            ]
+        );
+        // An error in a part names the claim and its line.
+        let err = parse(&text.replace("calibration_ece [none]", "calibration_ece"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("claims.yaml:32")
+                && err.contains("claim `r`")
+                && err.contains("none, temperature"),
+            "{err}"
+        );
     }
 }

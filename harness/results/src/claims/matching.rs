@@ -15,12 +15,18 @@ use super::file::{MethodRef, Metric, Statistic};
 use crate::report::values::{summary_values, MetricRow};
 use crate::report::{read_summary, SummaryRow};
 
+/// `(dataset, model, method, metric, condition)`.
+type MethodKey = (String, String, String, String, String);
+
 /// The run-level files of a run folder, read once.
 #[derive(Debug)]
 pub struct RunData {
     rows: Vec<SummaryRow>,
     /// `(cell, metric, condition)` -> the values (one per cell; one per episode for few-shot).
     values: BTreeMap<(String, String, String), Vec<f64>>,
+    /// `(dataset, model, method, metric, condition)` -> the values of a method as a whole
+    /// (rows without a cell: the runtime ratio and its bounds).
+    method_values: BTreeMap<MethodKey, Vec<f64>>,
     /// The evaluations with any values in the run.
     evaluated: BTreeSet<&'static str>,
 }
@@ -39,15 +45,24 @@ impl RunData {
             long.extend(samples);
         }
         let mut values: BTreeMap<(String, String, String), Vec<f64>> = BTreeMap::new();
+        let mut method_values: BTreeMap<MethodKey, Vec<f64>> = BTreeMap::new();
         for v in long {
-            values
-                .entry((v.cell, v.metric, v.condition))
-                .or_default()
-                .push(v.value);
+            if v.cell.is_empty() {
+                method_values
+                    .entry((v.dataset, v.model, v.method, v.metric, v.condition))
+                    .or_default()
+                    .push(v.value);
+            } else {
+                values
+                    .entry((v.cell, v.metric, v.condition))
+                    .or_default()
+                    .push(v.value);
+            }
         }
         Ok(RunData {
             rows,
             values,
+            method_values,
             evaluated,
         })
     }
@@ -81,7 +96,8 @@ pub enum Missing {
 pub struct Samples {
     /// The cells matched (finished, of the data set, model and label).
     pub cells: Vec<MatchedCell>,
-    /// `(seed, value)`: one per cell, or one per episode for few-shot metrics.
+    /// `(seed, value)`: one per cell, or one per episode for few-shot metrics; a value of the
+    /// method as a whole (the runtime ratio) is one value, under seed 0.
     pub values: Vec<(u64, f64)>,
 }
 
@@ -134,6 +150,17 @@ impl RunData {
             cells: Vec::new(),
             values: Vec::new(),
         };
+        let (name, condition) = metric.source(statistic);
+        let of_method = self.method_values.get(&(
+            dataset.to_string(),
+            model.to_string(),
+            method.label().to_string(),
+            name.to_string(),
+            condition.clone(),
+        ));
+        if let Some(found) = of_method {
+            samples.values.extend(found.iter().map(|&v| (0, v)));
+        }
         let mut lacking = Vec::new();
         for r in done {
             let seed = r.seed.unwrap_or(0);
@@ -148,10 +175,12 @@ impl RunData {
                     .map(str::to_string)
                     .collect(),
             });
-            let (name, condition) = metric.source(statistic);
+            if of_method.is_some() {
+                continue;
+            }
             match self
                 .values
-                .get(&(r.cell.clone(), name.to_string(), condition))
+                .get(&(r.cell.clone(), name.to_string(), condition.clone()))
             {
                 Some(found) => samples.values.extend(found.iter().map(|&v| (seed, v))),
                 None => lacking.push(r.cell.clone()),

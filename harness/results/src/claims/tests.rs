@@ -404,3 +404,234 @@ fn a_folder_without_summary_is_an_error() {
     .to_string();
     assert!(err.contains("no summary.csv"), "{err}");
 }
+
+/// The three-seed run plus Vanilla (three seeds), with the corruptions, calibration and
+/// runtime evaluations' run-level files: per seed s, corruption mean top-1 sage 60 + s,
+/// vanilla 50 + s; mCE sage 80 + s, vanilla 99 + s; fog at severity 3 sage 40 + s; ECE
+/// without scaling sage 2 + s, vanilla 8 + s, with temperature scaling 0.5 + s / 2 for both;
+/// runtime ratio sage 1.8 (one value for the method).
+fn evaluated_run() -> tempfile::TempDir {
+    let mut rows = three_seeds();
+    for seed in 0..3 {
+        rows.push(Row("vanilla", "", seed, 300, 75.0 + seed as f64, Some(5.0)));
+    }
+    let mut cells = String::from(
+        "cell,dataset,model,method,seed,clean_top1,mean_top1,extra_mean_top1,mce,relative_mce\n",
+    );
+    let mut corruptions = String::from("cell,dataset,model,method,seed,corruption,severity,top1\n");
+    let mut calibration =
+        String::from("cell,dataset,model,method,seed,scaling,top1,ece,aece,mce,nll,brier\n");
+    for seed in 0..3u64 {
+        let s = seed as f64;
+        for (method, mean, mce, ece) in [
+            ("sage", 60.0 + s, 80.0 + s, 2.0 + s),
+            ("vanilla", 50.0 + s, 99.0 + s, 8.0 + s),
+        ] {
+            let cell = format!("d-m-{method}-s{seed}");
+            cells.push_str(&format!(
+                "{cell},d,m,{method},{seed},90,{mean},,{mce},{}\n",
+                mce + 1.0
+            ));
+            corruptions.push_str(&format!(
+                "{cell},d,m,{method},{seed},clean,0,90\n{cell},d,m,{method},{seed},fog,3,{}\n",
+                40.0 + s
+            ));
+            calibration.push_str(&format!(
+                "{cell},d,m,{method},{seed},none,80,{ece},{ece},{ece},1,0.3\n\
+                 {cell},d,m,{method},{seed},temperature,80,{t},{t},{t},0.9,0.3\n",
+                t = 0.5 + s / 2.0
+            ));
+        }
+    }
+    let runtime = "dataset,model,method,ratio,ratio_lo,ratio_hi\nd,m,sage,1.8,1.7,1.9\n";
+    run_dir(
+        &rows,
+        &[
+            ("corruptions-cells.csv", &cells),
+            ("corruptions.csv", &corruptions),
+            ("calibration.csv", &calibration),
+            ("runtime-methods.csv", runtime),
+        ],
+    )
+}
+
+/// Claims on the corruptions evaluation by catalogue name: "SAGE's mean corruption accuracy
+/// is not below Vanilla's", and on the mCE, where lower is better, "SAGE's is below
+/// Vanilla's", written on the values (`less`, `order` with Vanilla first) or on merit
+/// (`better`); the naive order "SAGE above Vanilla" fails, and says the metric is
+/// lower-is-better.
+#[test]
+fn claims_on_corruption_metrics_by_catalogue_name() {
+    let dir = evaluated_run();
+    let relation = |id: &str, metric: &str, compare: &str| {
+        format!(
+            "  - id: {id}\n    kind: relation\n{COMMON}    a: sage\n    b: vanilla\n    parts:\n      - {{metric: {metric}, compare: {compare}}}\n"
+        )
+    };
+    let body = [
+        relation("mean-not-below", "corruption_mean_top1", "not_less"),
+        relation("mce-below", "corruption_mce", "less"),
+        relation("mce-better", "corruption_mce", "better"),
+        format!("  - id: mce-vanilla-above\n    kind: order\n{COMMON}    metric: corruption_mce\n    a: vanilla\n    b: sage\n"),
+        format!("  - id: mce-sage-above\n    kind: order\n{COMMON}    metric: corruption_mce\n    a: sage\n    b: vanilla\n"),
+        format!("  - id: fog\n    kind: value\n{COMMON}    metric: corruption_top1 [fog:3]\n    method: sage\n    at_least: 30\n"),
+    ]
+    .concat();
+    let out = verify_one(dir.path(), &body, false);
+    let verdicts: Vec<Verdict> = out.iter().map(|o| o.verdict).collect();
+    use Verdict::{Fails, Holds};
+    assert_eq!(
+        verdicts,
+        [Holds, Holds, Holds, Holds, Fails, Holds],
+        "{out:#?}"
+    );
+    assert_eq!((out[0].mean_a, out[0].mean_b), (Some(61.0), Some(51.0)));
+    assert_eq!(out[0].metric, "corruption_mean_top1");
+    assert_eq!((out[1].mean_a, out[1].mean_b), (Some(81.0), Some(100.0)));
+    assert!(
+        out[1]
+            .detail
+            .starts_with("corruption_mce (lower is better): sage - vanilla = -19"),
+        "{}",
+        out[1].detail
+    );
+    assert_eq!(out[3].estimate, Some(19.0));
+    assert!(
+        out[4].detail.ends_with("(corruption_mce: lower is better)"),
+        "{}",
+        out[4].detail
+    );
+    assert_eq!(
+        (out[5].metric.as_str(), out[5].estimate),
+        ("corruption_top1 [fog:3]", Some(41.0))
+    );
+    // claims.csv writes the catalogue names, and reads back.
+    let read = report::read_csv(&dir.path().join(CLAIMS_CSV)).unwrap();
+    assert_eq!(read, out);
+}
+
+/// A claim on a calibration metric reads the values of the condition it names; a run without
+/// the evaluation says so, and a metric of a method as a whole (the runtime ratio) is one
+/// value, too few to test.
+#[test]
+fn claims_on_calibration_read_their_condition() {
+    let dir = evaluated_run();
+    let body = format!(
+        "  - id: ece-none\n    kind: value\n{COMMON}    metric: calibration_ece [none]\n    method: sage\n    value: 3\n    tolerance: 7\n\
+         \x20 - id: ece-temperature\n    kind: value\n{COMMON}    metric: \"calibration_ece [temperature]\"\n    method: sage\n    at_most: 10\n\
+         \x20 - id: ece-better\n    kind: relation\n{COMMON}    a: sage\n    b: vanilla\n    parts:\n      - {{metric: \"calibration_ece [none]\", compare: better}}\n\
+         \x20 - id: ratio\n    kind: value\n{COMMON}    metric: runtime_ratio\n    method: sage\n    at_most: 2\n"
+    );
+    let out = verify_one(dir.path(), &body, false);
+    assert_eq!(out[0].verdict, Verdict::Holds, "{:?}", out[0]);
+    assert_eq!(out[0].estimate, Some(3.0));
+    assert_eq!(out[0].metric, "calibration_ece [none]");
+    assert_eq!(out[1].estimate, Some(1.0), "{:?}", out[1]);
+    assert_eq!(out[2].verdict, Verdict::Holds, "{:?}", out[2]);
+    assert_eq!((out[2].mean_a, out[2].mean_b), (Some(3.0), Some(9.0)));
+    assert_eq!(
+        out[3].reason,
+        Some(Reason::FewerSeedsThanNeeded),
+        "{:?}",
+        out[3]
+    );
+    assert!(
+        out[3].detail.contains("sage has 1 value of runtime_ratio"),
+        "{}",
+        out[3].detail
+    );
+    assert!(dir
+        .path()
+        .join("plots/claims-test-claims-calibration_ece__none_.png")
+        .exists());
+
+    // Without the evaluation's files: data missing, naming the files read.
+    let bare = run_dir(&three_seeds(), &[]);
+    let out = verify_one(
+        bare.path(),
+        &format!("  - id: ece\n    kind: value\n{COMMON}    metric: calibration_ece [none]\n    method: sage\n    at_most: 10\n"),
+        false,
+    );
+    assert_eq!(out[0].reason, Some(Reason::DataMissing));
+    assert!(
+        out[0].detail.contains(
+            "calibration_ece [none]: the run has no calibration results (calibration.csv)"
+        ),
+        "{}",
+        out[0].detail
+    );
+}
+
+/// A missing or superfluous condition and an unknown name are errors naming the file, the
+/// line and the claim, with the documented conditions or the closest catalogue name.
+#[test]
+fn catalogue_metric_errors_name_the_claim() {
+    for (metric, needles) in [
+        (
+            "calibration_ece",
+            &[
+                "test-claims.yaml:10",
+                "claim `c`",
+                "conditions: none, temperature",
+            ][..],
+        ),
+        (
+            "corruption_mean_top1 [clean]",
+            &[
+                "test-claims.yaml:10",
+                "claim `c`",
+                "no conditions; write `corruption_mean_top1`",
+            ],
+        ),
+        (
+            "corruption_mean_top",
+            &[
+                "test-claims.yaml:10",
+                "claim `c`",
+                "did you mean `corruption_mean_top1`",
+            ],
+        ),
+    ] {
+        let text = format!(
+            "title: t\nsource: test\nclaims:\n  - id: c\n    kind: value\n{COMMON}    method: sage\n    metric: {metric}\n    at_least: 1\n"
+        );
+        let err = ClaimsFile::parse(&text, Path::new("test-claims.yaml"))
+            .unwrap_err()
+            .to_string();
+        for needle in needles {
+            assert!(err.contains(needle), "{metric}: `{needle}` not in {err}");
+        }
+    }
+}
+
+/// The documentation's claims on lower-is-better metrics parse, and mean what it says.
+#[test]
+fn the_documented_lower_is_better_example_parses() {
+    let page = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/claims.md");
+    let text = std::fs::read_to_string(&page).unwrap();
+    let start = text
+        .find("```yaml\n  - id: sage-corruptions")
+        .expect("the example")
+        + 8;
+    let block = &text[start..start + text[start..].find("```").unwrap()];
+    let file = ClaimsFile::parse(
+        &format!("title: t\nsource: s\nclaims:\n{block}"),
+        Path::new("docs/claims.md"),
+    )
+    .unwrap();
+    let parts: Vec<(String, crate::claims::file::Compare)> = file.claims[0]
+        .parts
+        .iter()
+        .map(|p| (p.metric.to_string(), p.compare))
+        .collect();
+    use crate::claims::file::Compare::{Less, NotGreater, NotLess};
+    assert_eq!(
+        parts,
+        [
+            ("corruption_mean_top1".to_string(), NotLess),
+            ("corruption_mce".to_string(), Less),
+            ("calibration_ece [none]".to_string(), NotGreater),
+        ]
+    );
+    assert_eq!(file.claims[1].metric.to_string(), "occlusion_auc [salient]");
+}

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::file::{Claim, ClaimsFile, Kind, Metric, Protocol};
 use super::matching::{param_differences, Missing, RunData, Samples};
 use super::stats::{bootstrap_ratio, holm, t_test_bounds, Bounds, TEstimate, Test};
+use crate::metrics::Direction;
 
 /// The verdict on one claim.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -200,6 +201,16 @@ pub fn fmt_p(p: f64) -> String {
         format!("{p:.1e}")
     } else {
         format!("{p:.4}")
+    }
+}
+
+/// ` (lower is better)` for a metric whose declaration says so, else nothing: a comparison
+/// claim compares values, so its evidence says when a higher value is the worse one.
+fn lower_is_better_note(metric: Metric) -> &'static str {
+    if metric.direction() == Direction::LowerIsBetter {
+        " (lower is better)"
+    } else {
+        ""
     }
 }
 
@@ -462,7 +473,7 @@ fn evaluate(claim: &Claim, file: &ClaimsFile, run: &RunData, options: Options) -
             (outcome.ci_low, outcome.ci_high) = (Some(lo), Some(hi));
             outcome.test = test_name("welch", claim.bounds, &test);
             outcome.detail = format!(
-                "{prefix}{a} - {b}: {:.4} (means {:.4} and {:.4}, n {} and {}), {:.0}% Welch interval [{lo:.4}, {hi:.4}] (df {:.2}); claim: {}",
+                "{prefix}{a} - {b}: {:.4} (means {:.4} and {:.4}, n {} and {}), {:.0}% Welch interval [{lo:.4}, {hi:.4}] (df {:.2}); claim: {}{}",
                 est.estimate,
                 mean(&values[0][0]),
                 mean(&values[1][0]),
@@ -470,7 +481,11 @@ fn evaluate(claim: &Claim, file: &ClaimsFile, run: &RunData, options: Options) -
                 values[1][0].len(),
                 100.0 * level,
                 est.df,
-                bounds_text(claim.bounds, "difference")
+                bounds_text(claim.bounds, "difference"),
+                match lower_is_better_note(claim.metric) {
+                    "" => String::new(),
+                    _ => format!(" ({}: lower is better)", claim.metric),
+                }
             );
             test
         }
@@ -512,8 +527,9 @@ fn evaluate(claim: &Claim, file: &ClaimsFile, run: &RunData, options: Options) -
                 let test = t_test_bounds(&est, bounds);
                 let (lo, hi) = est.interval(level);
                 details.push(format!(
-                    "{}: {a} - {b} = {:.4}, {:.0}% Welch interval [{lo:.4}, {hi:.4}], claim {}, p = {} ({})",
+                    "{}{}: {a} - {b} = {:.4}, {:.0}% Welch interval [{lo:.4}, {hi:.4}], claim {}, p = {} ({})",
                     part.metric,
+                    lower_is_better_note(part.metric),
                     est.estimate,
                     100.0 * level,
                     bounds_text(bounds, "difference"),

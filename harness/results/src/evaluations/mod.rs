@@ -1,14 +1,17 @@
 //! The evaluations' results as a run folder holds them: each kind's per-cell and run-level
-//! files ([`robustness`], [`fewshot`], [`background`], [`runtime`]), the report section built
-//! from them, the metrics they declare and their values in long format. The computations that
-//! write the per-cell files need libtorch and live in the `mixbench` crate, whose evaluations
-//! name their [`EvaluationResults`] here; everything that only reads results (reports,
-//! claims, comparisons, the history) goes through [`registry`].
+//! files ([`robustness`], [`fewshot`], [`background`], [`calibration`], [`runtime`], [`occlusion`]), the
+//! report section built from them, the metrics they declare and their values in long
+//! format. The computations that write the per-cell files need libtorch and live in the
+//! `mixbench` crate, whose evaluations name their [`EvaluationResults`] here; everything that
+//! only reads results (reports, claims, comparisons, the history) goes through [`registry`].
 
 pub mod background;
+pub mod calibration;
 pub mod collect;
+pub mod corruptions;
 pub mod fewshot;
 mod kind;
+pub mod occlusion;
 pub mod robustness;
 pub mod runtime;
 pub mod values;
@@ -27,9 +30,12 @@ pub use kind::EvaluationResults;
 pub fn registry() -> &'static [&'static dyn EvaluationResults] {
     &[
         &robustness::RobustnessResults,
+        &corruptions::CorruptionsResults,
         &fewshot::FewShotResults,
         &background::BackgroundResults,
+        &calibration::CalibrationResults,
         &runtime::RuntimeResults,
+        &occlusion::OcclusionResults,
     ]
 }
 

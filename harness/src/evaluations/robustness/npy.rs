@@ -182,6 +182,12 @@ pub fn read_integers(path: &Path) -> Result<NpyArray> {
 
 /// Writes a version-1.0 `.npy` file (tests and fixtures).
 pub fn write(path: &Path, descr: &str, shape: &[usize], data: &[u8]) -> Result<()> {
+    std::fs::write(path, encode(descr, shape, data))
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+/// A version-1.0 `.npy` file of `data` (already in the layout `descr` names) with `shape`.
+pub fn encode(descr: &str, shape: &[usize], data: &[u8]) -> Vec<u8> {
     let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
     let shape_text = if dims.len() == 1 {
         format!("({},)", dims[0])
@@ -198,7 +204,7 @@ pub fn write(path: &Path, descr: &str, shape: &[usize], data: &[u8]) -> Result<(
     bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
     bytes.extend_from_slice(header.as_bytes());
     bytes.extend_from_slice(data);
-    std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
+    bytes
 }
 
 #[cfg(test)]
