@@ -8,7 +8,8 @@
 mod reference;
 
 use mixbench_corruptions::ops::opencv::resize_linear_u8;
-use reference::{Fixture, Ops};
+use reference::ops::Ops;
+use reference::Fixture;
 
 /// Lower-case hex SHA-256 of `bytes`.
 fn sha256_hex(bytes: &[u8]) -> String {

@@ -286,91 +286,101 @@ pub fn difference(ours: &Image, reference: &Image) -> Difference {
     }
 }
 
-/// One check of a single OpenCV call (`ops` of `make_imagenet_c/manifest.json`): `op` of the
-/// input picture gave the stored output block.
-#[derive(Clone, Debug, Deserialize)]
-pub struct OpCheck {
-    /// The call: `cv2_resize_linear` is `cv2.resize(bgr, (0, 0), fx=fx, fy=fy)`
-    /// (`INTER_LINEAR`) of the BGR copy of the RGB input, converted back to RGB.
-    pub op: String,
-    /// The horizontal scale.
-    pub fx: f64,
-    /// The vertical scale.
-    pub fy: f64,
-    /// `"image 0"` (image 0 of `images.bin`) or `"ops block k"`.
-    pub input: String,
-    /// The input's block in `ops.bin`; `None` for a fixture image.
-    pub input_block: Option<usize>,
-    /// The input's height.
-    pub input_height: usize,
-    /// The input's width.
-    pub input_width: usize,
-    /// SHA-256 of a test picture's bytes (the `ops.bin` inputs).
-    #[serde(default)]
-    pub input_sha256: Option<String>,
-    /// The output's height.
-    pub height: usize,
-    /// The output's width.
-    pub width: usize,
-    /// The output's block in `ops.bin`.
-    pub output: usize,
-}
+/// The `ops` checks of `make_imagenet_c` (single OpenCV calls on pictures that can be shipped)
+/// and the pictures of its `ops.bin`. Only `tests/opencv_resize.rs` reads them; the other test
+/// crates that include this module leave them unused.
+#[allow(dead_code)]
+pub mod ops {
+    use super::{fixture_dir, read_bin};
+    use mixbench_corruptions::Image;
+    use serde::Deserialize;
 
-/// Where block `k` of `ops.bin` lies (`ops_blocks[k]`): uint8 HWC RGB of its own size.
-#[derive(Clone, Copy, Debug, Deserialize)]
-struct OpsBlock {
-    offset: usize,
-    height: usize,
-    width: usize,
-}
-
-#[derive(Deserialize)]
-struct OpsManifest {
-    ops: Vec<OpCheck>,
-    ops_blocks: Vec<OpsBlock>,
-}
-
-/// The OpenCV checks of a fixture and the pictures of its `ops.bin` (read by
-/// `tests/opencv_resize.rs`; the other test crates leave them unused).
-pub struct Ops {
-    /// Every check, in the manifest's order.
-    pub checks: Vec<OpCheck>,
-    blocks: Vec<OpsBlock>,
-    bytes: Vec<u8>,
-}
-
-impl Ops {
-    /// The `ops` of `tests/fixtures/<name>/manifest.json` and its `ops.bin`.
-    pub fn load(name: &str) -> Ops {
-        let dir = fixture_dir(name);
-        let manifest_path = dir.join("manifest.json");
-        let text = std::fs::read_to_string(&manifest_path)
-            .unwrap_or_else(|e| panic!("{}: {e}", manifest_path.display()));
-        let manifest: OpsManifest = serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("{}: {e}", manifest_path.display()));
-        let bytes = read_bin(&dir, "ops");
-        let end = manifest
-            .ops_blocks
-            .iter()
-            .map(|b| b.offset + b.height * b.width * 3)
-            .max()
-            .unwrap_or(0);
-        assert_eq!(bytes.len(), end, "ops.bin size");
-        Ops {
-            checks: manifest.ops,
-            blocks: manifest.ops_blocks,
-            bytes,
-        }
+    /// One check of a single OpenCV call (`ops` of `make_imagenet_c/manifest.json`): `op` of the
+    /// input picture gave the stored output block.
+    #[derive(Clone, Debug, Deserialize)]
+    pub struct OpCheck {
+        /// The call: `cv2_resize_linear` is `cv2.resize(bgr, (0, 0), fx=fx, fy=fy)`
+        /// (`INTER_LINEAR`) of the BGR copy of the RGB input, converted back to RGB.
+        pub op: String,
+        /// The horizontal scale.
+        pub fx: f64,
+        /// The vertical scale.
+        pub fy: f64,
+        /// `"image 0"` (image 0 of `images.bin`) or `"ops block k"`.
+        pub input: String,
+        /// The input's block in `ops.bin`; `None` for a fixture image.
+        pub input_block: Option<usize>,
+        /// The input's height.
+        pub input_height: usize,
+        /// The input's width.
+        pub input_width: usize,
+        /// SHA-256 of a test picture's bytes (the `ops.bin` inputs).
+        #[serde(default)]
+        pub input_sha256: Option<String>,
+        /// The output's height.
+        pub height: usize,
+        /// The output's width.
+        pub width: usize,
+        /// The output's block in `ops.bin`.
+        pub output: usize,
     }
 
-    /// Block `k` of `ops.bin` as an image.
-    pub fn block(&self, k: usize) -> Image {
-        let b = self.blocks[k];
-        let n = b.height * b.width * 3;
-        Image::new(
-            b.height,
-            b.width,
-            self.bytes[b.offset..b.offset + n].to_vec(),
-        )
+    /// Where block `k` of `ops.bin` lies (`ops_blocks[k]`): uint8 HWC RGB of its own size.
+    #[derive(Clone, Copy, Debug, Deserialize)]
+    struct OpsBlock {
+        offset: usize,
+        height: usize,
+        width: usize,
+    }
+
+    #[derive(Deserialize)]
+    struct OpsManifest {
+        ops: Vec<OpCheck>,
+        ops_blocks: Vec<OpsBlock>,
+    }
+
+    /// The OpenCV checks of a fixture and the pictures of its `ops.bin` (read by
+    /// `tests/opencv_resize.rs`; the other test crates leave them unused).
+    pub struct Ops {
+        /// Every check, in the manifest's order.
+        pub checks: Vec<OpCheck>,
+        blocks: Vec<OpsBlock>,
+        bytes: Vec<u8>,
+    }
+
+    impl Ops {
+        /// The `ops` of `tests/fixtures/<name>/manifest.json` and its `ops.bin`.
+        pub fn load(name: &str) -> Ops {
+            let dir = fixture_dir(name);
+            let manifest_path = dir.join("manifest.json");
+            let text = std::fs::read_to_string(&manifest_path)
+                .unwrap_or_else(|e| panic!("{}: {e}", manifest_path.display()));
+            let manifest: OpsManifest = serde_json::from_str(&text)
+                .unwrap_or_else(|e| panic!("{}: {e}", manifest_path.display()));
+            let bytes = read_bin(&dir, "ops");
+            let end = manifest
+                .ops_blocks
+                .iter()
+                .map(|b| b.offset + b.height * b.width * 3)
+                .max()
+                .unwrap_or(0);
+            assert_eq!(bytes.len(), end, "ops.bin size");
+            Ops {
+                checks: manifest.ops,
+                blocks: manifest.ops_blocks,
+                bytes,
+            }
+        }
+
+        /// Block `k` of `ops.bin` as an image.
+        pub fn block(&self, k: usize) -> Image {
+            let b = self.blocks[k];
+            let n = b.height * b.width * 3;
+            Image::new(
+                b.height,
+                b.width,
+                self.bytes[b.offset..b.offset + n].to_vec(),
+            )
+        }
     }
 }
