@@ -1,13 +1,13 @@
 //! The blur corruptions: defocus, glass, motion, zoom and Gaussian blur, as the reference's
 //! `defocus_blur`, `glass_blur`, `motion_blur`, `zoom_blur` and `gaussian_blur` compute them.
 
-use crate::corruption::{ConstantSet, Severity};
 use crate::draws::Draws;
 use crate::image::{truncate, Image};
 use crate::ops::filters::skimage_gaussian;
 use crate::ops::motion;
 use crate::ops::opencv_float::{filter2d_f64, gaussian_blur_f32};
 use crate::ops::zoom::{arange, clipped_zoom};
+use crate::setting::{ConstantSet, Severity};
 
 /// `defocus_blur`'s `(radius, alias_blur)` per severity.
 fn defocus_constants(s: Severity, set: ConstantSet) -> (f64, f64) {

@@ -2,13 +2,13 @@
 //! and JPEG compression, each the reference function of the same name with the constants of
 //! `make_cifar_c.py` or `make_imagenet_c.py`.
 
-use crate::corruption::{ConstantSet, Severity};
 use crate::draws::Draws;
 use crate::image::Image;
 use crate::ops::color::edit_hsv;
 use crate::ops::filters::gaussian_filter;
 use crate::ops::warp::{affine_transform, map_coordinates_linear, warp_affine_linear};
 use crate::ops::{jpeg, resize, Border};
+use crate::setting::{ConstantSet, Severity};
 
 /// `brightness`: the HSV value raised by `c` (clipped to 1), through scikit-image's
 /// `rgb2hsv` / `hsv2rgb`.

@@ -22,9 +22,11 @@ pub mod draws;
 pub mod image;
 pub mod noise;
 pub mod ops;
+pub mod setting;
 pub mod weather;
 
-pub use corruption::{ConstantSet, Corruption, CorruptionError, Severity};
+pub use corruption::Corruption;
 pub use draws::{Draws, SeededDraws};
 pub use image::Image;
+pub use setting::{ConstantSet, CorruptionError, Severity};
 pub use weather::FrostPictures;

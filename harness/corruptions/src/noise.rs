@@ -1,9 +1,9 @@
 //! The noise corruptions: Gaussian, shot (Poisson), impulse (salt and pepper) and speckle noise,
 //! drawn per pixel and channel.
 
-use crate::corruption::{ConstantSet, Severity};
 use crate::draws::Draws;
 use crate::image::Image;
+use crate::setting::{ConstantSet, Severity};
 
 /// `gaussian_noise`: `clip(x + N(0, c), 0, 1)`, `c` the noise's standard deviation.
 pub fn gaussian_noise(x: &Image, s: Severity, set: ConstantSet, d: &mut dyn Draws) -> Image {

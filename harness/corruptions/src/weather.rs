@@ -4,7 +4,6 @@
 
 use std::path::Path;
 
-use crate::corruption::{ConstantSet, CorruptionError, Severity};
 use crate::draws::Draws;
 use crate::image::Image;
 use crate::ops::filters::{correlate1d, gaussian_kernel, skimage_gaussian};
@@ -16,6 +15,7 @@ use crate::ops::opencv::{
 };
 use crate::ops::zoom::clipped_zoom;
 use crate::ops::Border;
+use crate::setting::{ConstantSet, CorruptionError, Severity};
 
 /// The reference's frost pictures (`ImageNet-C/create_c/frost1.png` .. `frost6.jpg` of
 /// hendrycks/robustness, which mixbench does not ship), decoded once, with the copies
