@@ -99,11 +99,11 @@ fn group_section(out: &mut String, group: &Group, stem: &str, method_rows: &[Met
             // Spaced so that a table cell of every resolved parameter wraps.
             escape(&row.method_params.replace(';', "; ")),
             row.n,
-            mean_std(row.top1_last_mean, row.top1_last_std, 2),
-            mean_std(row.top1_best_mean, row.top1_best_std, 2),
-            mean_std(row.top1_median_last10_mean, row.top1_median_last10_std, 2),
-            mean_std(row.top5_last_mean, row.top5_last_std, 2),
-            mean_std(row.epoch_time_mean, row.epoch_time_std, 3),
+            mean_std_text(row.top1_last_mean, row.top1_last_std, 2),
+            mean_std_text(row.top1_best_mean, row.top1_best_std, 2),
+            mean_std_text(row.top1_median_last10_mean, row.top1_median_last10_std, 2),
+            mean_std_text(row.top5_last_mean, row.top5_last_std, 2),
+            mean_std_text(row.epoch_time_mean, row.epoch_time_std, 3),
         );
     }
     let joined = |f: fn(&MethodRow) -> &str| {
@@ -192,7 +192,7 @@ fn problems(out: &mut String, rows: &[SummaryRow]) {
 }
 
 /// `mean ± std` with `decimals` decimals; only the mean for n = 1, `-` without a value.
-fn mean_std(mean: Option<f64>, std: Option<f64>, decimals: usize) -> String {
+pub(crate) fn mean_std_text(mean: Option<f64>, std: Option<f64>, decimals: usize) -> String {
     match (mean, std) {
         (Some(m), Some(s)) => format!("{m:.decimals$} ± {s:.decimals$}"),
         (Some(m), None) => format!("{m:.decimals$}"),
@@ -211,9 +211,12 @@ mod tests {
 
     #[test]
     fn mean_std_formats() {
-        assert_eq!(mean_std(Some(72.0), Some(2f64.sqrt()), 2), "72.00 ± 1.41");
-        assert_eq!(mean_std(Some(72.0), None, 2), "72.00");
-        assert_eq!(mean_std(None, None, 2), "-");
+        assert_eq!(
+            mean_std_text(Some(72.0), Some(2f64.sqrt()), 2),
+            "72.00 ± 1.41"
+        );
+        assert_eq!(mean_std_text(Some(72.0), None, 2), "72.00");
+        assert_eq!(mean_std_text(None, None, 2), "-");
     }
 
     #[test]

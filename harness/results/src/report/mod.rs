@@ -47,6 +47,7 @@ use anyhow::{Context, Result};
 use crate::records;
 
 pub use aggregate::METHODS_CSV;
+pub(crate) use markdown::mean_std_text;
 pub use markdown::REPORT_MD;
 pub use plots::PLOTS_DIR;
 pub(crate) use plots::{ensure_font, sanitise};

@@ -29,7 +29,7 @@ use crate::report::eval_charts::{write_chart, EvalChart, Line};
 use crate::report::order::{method_order, BASELINE_METHOD};
 use crate::report::stats::mean_std;
 use crate::report::values::MetricRow;
-use crate::report::{Section, PLOTS_DIR};
+use crate::report::{mean_std_text, Section, PLOTS_DIR};
 
 /// The corruptions evaluation's metrics (its part of the catalogue, [`crate::metrics`]).
 pub const METRICS: &[MetricDecl] = &[
@@ -170,15 +170,6 @@ fn spread(values: impl IntoIterator<Item = Option<f64>>) -> (Option<f64>, Option
     }
 }
 
-/// `m ± s`, `m`, or `-`.
-fn cell_text(m: Option<f64>, s: Option<f64>) -> String {
-    match (m, s) {
-        (Some(m), Some(s)) => format!("{m:.2} ± {s:.2}"),
-        (Some(m), None) => format!("{m:.2}"),
-        _ => "-".into(),
-    }
-}
-
 /// Writes the run-level corruption files and plots; returns the `report.md` section, or
 /// `None` when no cell has corruption results.
 pub fn build(run_dir: &Path, kind: &dyn EvaluationResults) -> Result<Option<Section>> {
@@ -300,11 +291,11 @@ pub fn build(run_dir: &Path, kind: &dyn EvaluationResults) -> Result<Option<Sect
                 md,
                 "| {method} | {} | {} | {} | {} | {} | {} |",
                 of.len(),
-                cell_text(clean.0, clean.1),
-                cell_text(mean.0, mean.1),
-                cell_text(mce.0, mce.1),
-                cell_text(rmce.0, rmce.1),
-                cell_text(extra.0, extra.1),
+                mean_std_text(clean.0, clean.1, 2),
+                mean_std_text(mean.0, mean.1, 2),
+                mean_std_text(mce.0, mce.1, 2),
+                mean_std_text(rmce.0, rmce.1, 2),
+                mean_std_text(extra.0, extra.1, 2),
             );
             let by_corruption: Vec<String> = corruption_names
                 .iter()

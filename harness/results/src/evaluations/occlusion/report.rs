@@ -27,7 +27,7 @@ use crate::report::eval_charts::{write_chart, EvalChart, Line};
 use crate::report::order::method_order;
 use crate::report::stats::mean_std;
 use crate::report::values::MetricRow;
-use crate::report::{Section, PLOTS_DIR};
+use crate::report::{mean_std_text, Section, PLOTS_DIR};
 
 /// The occlusion evaluation's metrics (its part of the catalogue, [`crate::metrics`]).
 pub const METRICS: &[MetricDecl] = &[
@@ -133,15 +133,6 @@ fn top1_at(rows: &[OcclusionRow], mode: &str, fraction: f64) -> Option<f64> {
 fn stats(values: impl Iterator<Item = Option<f64>>) -> Option<(f64, Option<f64>)> {
     let present: Vec<f64> = values.flatten().collect();
     (!present.is_empty()).then(|| mean_std(&present))
-}
-
-/// `mean ± std`, `mean` with one value, `-` with none.
-fn fmt(s: Option<(f64, Option<f64>)>) -> String {
-    match s {
-        Some((m, Some(sd))) => format!("{m:.2} ± {sd:.2}"),
-        Some((m, None)) => format!("{m:.2}"),
-        None => "-".into(),
-    }
 }
 
 /// Writes the run-level occlusion files and plots; returns the `report.md` section and the
@@ -270,7 +261,7 @@ pub fn build(run_dir: &Path, kind: &dyn EvaluationResults) -> Result<Option<Sect
                 let mut points: Vec<(f64, f64)> = clean.map(|c| (0.0, c.0)).into_iter().collect();
                 for &f in fractions {
                     let at = stats(of.iter().map(|c| top1_at(&c.1, mode, f)));
-                    cells_md.push(fmt(at));
+                    cells_md.push(mean_std_text(at.map(|s| s.0), at.and_then(|s| s.1), 2));
                     if let Some((mean, std)) = at {
                         points.push((f, mean));
                         method_rows.push(MethodRow {
@@ -291,7 +282,7 @@ pub fn build(run_dir: &Path, kind: &dyn EvaluationResults) -> Result<Option<Sect
                         });
                     }
                 }
-                cells_md.push(fmt(area));
+                cells_md.push(mean_std_text(area.map(|s| s.0), area.and_then(|s| s.1), 2));
                 if points.len() > 1 {
                     lines.push(Line {
                         label: method.clone(),
@@ -303,7 +294,7 @@ pub fn build(run_dir: &Path, kind: &dyn EvaluationResults) -> Result<Option<Sect
                 md,
                 "| {method} | {} | {} | {} |",
                 of.len(),
-                fmt(clean),
+                mean_std_text(clean.map(|s| s.0), clean.and_then(|s| s.1), 2),
                 cells_md.join(" | ")
             );
         }
