@@ -3,7 +3,7 @@
 # CIFAR-10 JPEGs from ../shared/datasets (once) into runs/data, runs
 # suites/background/background.yaml (every method on synthetic shapes and on
 # Fashion-MNIST-on-CIFAR composites, with and without class-correlated training backgrounds,
-# then the background evaluation) and copies the run's CSVs, report and PNG plots to
+# then the background evaluation) and copies the run's CSVs, report and plots to
 # reports/background-small/.
 # usage: ci/background-check.sh [extra `mixbench run` flags]
 set -euo pipefail
@@ -15,6 +15,5 @@ build_mixbench
 run="$root/runs/background"
 "$mixbench" run "$root/suites/background/background.yaml" --out "$run" "$@"
 out="$root/reports/background-small"
-mkdir -p "$out/plots"
-cp "$run"/{summary.csv,methods.csv,report.md,background.csv,background-cells.csv,background-methods.csv} "$out/"
-cp "$run"/plots/*.png "$out/plots/"
+publish_run "$run" "$out" summary.csv methods.csv \
+  background.csv background-cells.csv background-methods.csv

@@ -6,6 +6,9 @@
 #   status EXIT (default 1).
 # build_mixbench [cargo flags]: sets up libtorch, builds mixbench in release mode and sets
 #   `mixbench` to the binary (under CARGO_TARGET_DIR when it is set).
+# publish_run RUN OUT FILE...: copies the named files of run directory RUN, its report.md
+#   (with the run directory written relative to the checkout) and its plots (PNG and the SVG
+#   the report links to) into OUT, the committed record under reports/.
 
 unpack_cifar10_jpeg() {
   local status=${1:-1}
@@ -21,4 +24,14 @@ build_mixbench() {
   bash "$root/ci/setup-libtorch.sh" >/dev/null
   cargo build --release --locked "$@" -p mixbench --manifest-path "$root/Cargo.toml"
   mixbench=${CARGO_TARGET_DIR:-$root/target}/release/mixbench
+}
+
+publish_run() {
+  local run=$1 out=$2
+  shift 2
+  mkdir -p "$out/plots"
+  local file
+  for file in "$@"; do cp "$run/$file" "$out/"; done
+  sed "s|$root/||g" "$run/report.md" >"$out/report.md"
+  cp "$run"/plots/*.png "$run"/plots/*.svg "$out/plots/"
 }

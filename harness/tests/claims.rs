@@ -248,6 +248,36 @@ fn the_background_run_reads_bg_gap_but_one_seed_decides_nothing() {
     assert_eq!(synthetic.n_a, Some(1), "{synthetic:?}");
 }
 
+#[test]
+fn the_corruptions_run_reads_every_new_metric_but_one_seed_decides_nothing() {
+    let (code, outcomes, stdout, _tmp) = verify_copy("cifar10-jpeg-corruptions", &[]);
+    assert_eq!(code, 0, "{stdout}");
+    assert_eq!(outcomes.len(), 8);
+    for o in &outcomes {
+        assert_eq!(o.verdict, Verdict::Inconclusive, "{o:?}");
+        assert_eq!(
+            o.reason.map(|r| r.name()),
+            Some("fewer seeds than needed"),
+            "{o:?}"
+        );
+    }
+    // Each claim found its metric in the committed CSVs: the means are the README's numbers.
+    let means = |id: &str| {
+        let o = verdict_of(&outcomes, id);
+        (o.mean_a.unwrap(), o.mean_b)
+    };
+    let close = |got: f64, want: f64| (got - want).abs() < 5e-3;
+    let (sage, vanilla) = means("sage-corruptions-not-below-vanilla");
+    assert!(close(sage, 37.30) && close(vanilla.unwrap(), 39.53));
+    let (vanilla, cutmix) = means("mixing-loses-less-to-corruptions/cutmix");
+    assert!(close(vanilla, 100.0) && close(cutmix.unwrap(), 72.95));
+    let (mixup, vanilla) = means("mixup-calibrated-after-temperature");
+    assert!(close(mixup, 2.92) && close(vanilla.unwrap(), 3.92));
+    let (cutmix, vanilla) = means("cutmix-occlusion-random");
+    assert!(close(cutmix, 33.10) && close(vanilla.unwrap(), 32.95));
+    assert!(close(means("vanilla-salient-auc").0, 37.51));
+}
+
 /// A suite that names a claims file: `run` records it in the run folder, and `verify RUN_DIR`
 /// without `--claims` checks it; changing the suite's claims replaces the recorded copy.
 #[test]

@@ -109,6 +109,11 @@ fn corruptions_run_report_and_are_the_same_for_every_method_and_rerun() {
     assert!(report.contains("## Corruptions"), "{report}");
     assert!(report.contains("| mixup | 1 |"), "{report}");
     assert!(
+        report.contains("benchmark corruptions evaluated (4 of the 15)")
+            && report.contains("the held-out ones (1 of the 4)"),
+        "the report counts the corruptions the means are over: {report}"
+    );
+    assert!(
         run_dir
             .join("plots")
             .join("corruptions-grid-synthetic.png")
