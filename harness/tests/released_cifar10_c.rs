@@ -1,5 +1,6 @@
 //! Generated against released corruptions, for a user who has the released CIFAR-10-C files:
-//! one small CNN trained briefly on the CIFAR-10 JPEGs (`../shared/datasets`) is scored by the
+//! one small CNN trained briefly on the CIFAR-10 JPEGs (`../shared/datasets`, or
+//! `$MIXBENCH_SHARED_DIR/datasets`) is scored by the
 //! robustness evaluation's `cifar_c` reader on the released `.npy` files and by the
 //! corruptions evaluation on the corruptions mixbench generates from the same 10,000 test
 //! images, and the two accuracies must agree per corruption and severity.
@@ -30,8 +31,13 @@ fn released_folder() -> Option<PathBuf> {
     std::env::var_os("MIXBENCH_CIFAR10_C").map(PathBuf::from)
 }
 
+/// The CIFAR-10 JPEG archive in the shared folder: `$MIXBENCH_SHARED_DIR` when set (as the
+/// real-data scripts read it), else the workspace's `../shared`.
 fn jpeg_archive() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/datasets/cifar10-jpeg.tar.gz")
+    let shared = std::env::var_os("MIXBENCH_SHARED_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
+    shared.join("datasets/cifar10-jpeg.tar.gz")
 }
 
 #[test]
@@ -60,25 +66,11 @@ fn released_and_generated_corruptions_give_the_same_accuracy() {
         .unwrap();
     assert!(status.success(), "tar -xzf {}", archive.display());
     let frost = std::env::var("MIXBENCH_FROST_PICTURES").ok();
-    let mut names = vec![
-        "gaussian_noise",
-        "shot_noise",
-        "impulse_noise",
-        "defocus_blur",
-        "glass_blur",
-        "motion_blur",
-        "zoom_blur",
-        "snow",
-        "fog",
-        "brightness",
-        "contrast",
-        "elastic_transform",
-        "pixelate",
-        "jpeg_compression",
-    ];
-    if frost.is_some() {
-        names.push("frost");
-    }
+    // The benchmark corruptions, frost only with its pictures.
+    let names: Vec<&str> = robustness::CIFAR_C_CORRUPTIONS
+        .into_iter()
+        .filter(|name| *name != "frost" || frost.is_some())
+        .collect();
     let frost_line = frost
         .map(|f| format!("\n    frost_pictures: {f}"))
         .unwrap_or_default();
